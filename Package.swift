@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Director",
+    products: [
+        .executable(name: "director", targets: ["director"]),
+        .library(name: "DirectorTable", targets: ["DirectorTable"]),
+        .library(name: "Director", targets: ["Director"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        // The few Linux calls Swift cannot make directly.
+        .target(name: "CDirectorSys"),
+
+        .target(name: "DirectorManifest", dependencies: ["CYAML"]),
+        .target(name: "DirectorCore", dependencies: ["DirectorManifest"]),
+        .target(name: "DirectorTable", dependencies: ["CLMDB"]),
+        .target(name: "DirectorTableTesting", dependencies: ["DirectorTable"]),
+        .target(
+            name: "DirectorRuntime",
+            dependencies: ["DirectorCore", "DirectorManifest", "DirectorTable", "CDirectorSys"]
+        ),
+        .target(
+            name: "Director",
+            dependencies: ["DirectorRuntime", "DirectorCore", "DirectorManifest", "DirectorTable"]
+        ),
+        .executableTarget(
+            name: "director",
+            dependencies: [
+                "DirectorRuntime", "DirectorManifest", "DirectorTable",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest"], path: "Sources/director-bench"),
+
+        .testTarget(name: "DirectorManifestTests", dependencies: ["DirectorManifest"]),
+        .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
+        .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"]),
+        .testTarget(name: "DirectorRuntimeTests", dependencies: ["DirectorRuntime", "CDirectorSys"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable"]),
+    ]
+)

@@ -1,0 +1,373 @@
+// The engine's vocabulary: events in, effects out.
+//
+// The runtime (DirectorRuntime) turns the outside world into `EngineEvent`s and executes the
+// `Effect`s the engine returns. Nothing here performs I/O or reads a clock.
+
+import DirectorManifest
+
+/// A point on the monotonic clock, in nanoseconds from an arbitrary origin. The engine never
+/// reads a clock: the caller passes `now` with every event, so tests drive time by hand.
+public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Nanoseconds since the clock's origin.
+    public var nanoseconds: Int64
+
+    /// Creates an instant.
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+
+    /// The origin.
+    public static let zero = Instant(nanoseconds: 0)
+
+    /// `self + d`, saturating.
+    public static func + (lhs: Instant, rhs: Duration) -> Instant {
+        let (r, o) = lhs.nanoseconds.addingReportingOverflow(rhs.nanosecondsClamped)
+        return Instant(nanoseconds: o ? .max : r)
+    }
+
+    /// The duration from `rhs` to `lhs`.
+    public static func - (lhs: Instant, rhs: Instant) -> Duration {
+        .nanoseconds(lhs.nanoseconds - rhs.nanoseconds)
+    }
+
+    /// Orders by time.
+    public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+
+    /// Milliseconds, for traces.
+    public var description: String { "\(nanoseconds / 1_000_000)ms" }
+}
+
+extension Duration {
+    /// The duration in nanoseconds, clamped to `Int64`.
+    public var nanosecondsClamped: Int64 {
+        let (s, a) = components
+        let (ns, o1) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        if o1 { return s < 0 ? .min : .max }
+        let (r, o2) = ns.addingReportingOverflow(a / 1_000_000_000)
+        return o2 ? .max : r
+    }
+}
+
+/// The lifecycle state of a child, as stored in the table.
+public enum ChildState: String, Sendable, Hashable, CaseIterable {
+    /// A spawn was requested; no pid yet.
+    case starting
+    /// The process runs.
+    case running
+    /// The stop signal was sent; waiting for the exit.
+    case stopping
+    /// Exited; a restart timer is armed.
+    case backoff
+    /// Exited; waits for an operator's restart (`wait` action, transient normal exit).
+    case waiting
+    /// Stopped by an operator or a strategy, not to be restarted on its own.
+    case stopped
+}
+
+/// How a process ended.
+public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
+    /// `exit(code)`.
+    case code(Int32)
+    /// Killed by a signal.
+    case signal(Signal)
+
+    /// `code=N` or `signal=NAME`.
+    public var description: String {
+        switch self {
+        case .code(let c): "code=\(c)"
+        case .signal(let s): "signal=\(s.name)"
+        }
+    }
+}
+
+/// A timer the engine arms; the runtime fires it back as `EngineEvent.timerFired`.
+public enum TimerID: Sendable, Hashable {
+    /// Restart a child that is in `backoff`.
+    case restart(ChildID)
+    /// The shutdown timeout of a stopping child ran out: SIGKILL it.
+    case shutdownTimeout(ChildID)
+    /// A running child has run for `reset_after`: its restart count returns to 0.
+    case resetRestarts(ChildID)
+}
+
+/// Everything fully resolved that the runtime needs to start one child: templates are
+/// already expanded.
+public struct LaunchSpec: Sendable, Hashable {
+    /// The child.
+    public var id: ChildID
+    /// argv; for a shell command `["/bin/sh", "-c", text]`.
+    public var argv: [String]
+    /// Working directory.
+    public var cwd: String
+    /// Variables added to the daemon's environment, `DIRECTOR_*` included.
+    public var env: [EnvVar]
+    /// The job's log filters, applied by the runtime to the child's output.
+    public var log: LogPolicy
+
+    /// Creates a launch spec.
+    public init(id: ChildID, argv: [String], cwd: String, env: [EnvVar], log: LogPolicy) {
+        self.id = id
+        self.argv = argv
+        self.cwd = cwd
+        self.env = env
+        self.log = log
+    }
+}
+
+/// An operator's command (control socket, CLI).
+public enum OperatorCommand: Sendable, Hashable {
+    /// Stop children; they stay in the table as `stopped`.
+    case stop([ChildID])
+    /// Restart children (running ones are stopped first; waiting or stopped ones start);
+    /// resets their restart count.
+    case restart([ChildID])
+    /// Delete children that are stopped or waiting (OTP: delete only a stopped child).
+    case delete([ChildID])
+    /// Resize a job's pool: `group/job` key and the new size.
+    case scale(job: String, instances: Int)
+    /// Stop the whole tree in reverse order and exit 0.
+    case shutdown
+}
+
+/// What the engine is told.
+public enum EngineEvent: Sendable, Hashable {
+    /// The runtime spawned the child requested by `Effect.spawn`.
+    case started(ChildID, pid: Int32)
+    /// The spawn requested for the child failed (ENOENT, EACCES, bad cwd): treated as an exit
+    /// with code 127 and this reason.
+    case spawnFailed(ChildID, reason: String)
+    /// A child's process exited (reaped by the runtime).
+    case exited(ChildID, pid: Int32, status: ExitStatus)
+    /// A timer armed with `Effect.armTimer` fired.
+    case timerFired(TimerID)
+    /// An operator's command.
+    case command(OperatorCommand)
+    /// A new, validated manifest (hot reload): apply the minimal difference.
+    case reload(Manifest)
+}
+
+/// Kinds of recorded lifecycle events (the table's `events.kind`).
+public enum EventKind: String, Sendable, Hashable, CaseIterable {
+    /// A process started.
+    case start
+    /// A process exited.
+    case exit
+    /// A restart was decided (possibly delayed).
+    case restart
+    /// A child was stopped.
+    case stop
+    /// A child was deleted from the table.
+    case delete
+    /// A child is waiting for an operator.
+    case wait
+    /// A spawn failed.
+    case spawnFailed = "spawn_failed"
+    /// A group exceeded its intensity or a `stop` rule fired.
+    case groupFailed = "group_failed"
+    /// A pool was resized.
+    case scale
+    /// A manifest reload was applied.
+    case reload
+    /// The tree is shutting down.
+    case shutdown
+}
+
+/// One lifecycle event: recorded in the table always, written to the daemon log when `log`.
+public struct EventRecord: Sendable, Hashable {
+    /// The child id, group path, or empty for the root.
+    public var subject: String
+    /// What happened.
+    public var kind: EventKind
+    /// Human detail, e.g. `pid=123 code=1`.
+    public var detail: String
+    /// False when the job's `log.events` or a rule's `log: false` hides it.
+    public var log: Bool
+
+    /// Creates a record.
+    public init(subject: String, kind: EventKind, detail: String, log: Bool = true) {
+        self.subject = subject
+        self.kind = kind
+        self.detail = detail
+        self.log = log
+    }
+}
+
+/// A child's state as the table stores it.
+public struct ChildSnapshot: Sendable, Hashable {
+    /// The id.
+    public var id: ChildID
+    /// The state.
+    public var state: ChildState
+    /// The live pid (also the process group id), or nil.
+    public var pid: Int32?
+    /// When the current process started.
+    public var startedAt: Instant?
+    /// The restart count.
+    public var restarts: Int
+    /// The last exit and when it happened.
+    public var lastExit: (status: ExitStatus, at: Instant)?
+    /// When a restart is due (state `backoff`).
+    public var nextRestartAt: Instant?
+    /// The job spec's stable hash (`JobSpec.stableHash`).
+    public var specHash: String
+
+    /// Creates a snapshot.
+    public init(
+        id: ChildID, state: ChildState, pid: Int32? = nil, startedAt: Instant? = nil, restarts: Int = 0,
+        lastExit: (status: ExitStatus, at: Instant)? = nil, nextRestartAt: Instant? = nil, specHash: String = ""
+    ) {
+        self.id = id
+        self.state = state
+        self.pid = pid
+        self.startedAt = startedAt
+        self.restarts = restarts
+        self.lastExit = lastExit
+        self.nextRestartAt = nextRestartAt
+        self.specHash = specHash
+    }
+
+    /// Compares every field.
+    public static func == (l: ChildSnapshot, r: ChildSnapshot) -> Bool {
+        l.id == r.id && l.state == r.state && l.pid == r.pid && l.startedAt == r.startedAt
+            && l.restarts == r.restarts && l.lastExit?.status == r.lastExit?.status
+            && l.lastExit?.at == r.lastExit?.at && l.nextRestartAt == r.nextRestartAt && l.specHash == r.specHash
+    }
+
+    /// Hashes the id and state.
+    public func hash(into h: inout Hasher) {
+        h.combine(id)
+        h.combine(state)
+        h.combine(pid)
+    }
+}
+
+/// The state of a group (a supervisor), as the table stores it.
+public enum GroupState: String, Sendable, Hashable {
+    /// Children are supervised.
+    case running
+    /// The group is stopping or restarting as a whole.
+    case restarting
+    /// Stopped.
+    case stopped
+}
+
+/// A group's state as the table stores it.
+public struct GroupSnapshot: Sendable, Hashable {
+    /// `web` or `web/cache`; empty for the root.
+    public var path: String
+    /// The strategy.
+    public var strategy: Strategy
+    /// Allowed restarts ...
+    public var intensity: Int
+    /// ... within this window.
+    public var period: Duration
+    /// Restarts counted in the current window.
+    public var restartsInPeriod: Int
+    /// The state.
+    public var state: GroupState
+
+    /// Creates a snapshot.
+    public init(path: String, strategy: Strategy, intensity: Int, period: Duration, restartsInPeriod: Int, state: GroupState) {
+        self.path = path
+        self.strategy = strategy
+        self.intensity = intensity
+        self.period = period
+        self.restartsInPeriod = restartsInPeriod
+        self.state = state
+    }
+}
+
+/// What the engine asks the runtime to do. Effects are executed in order.
+public enum Effect: Sendable, Hashable {
+    /// Start a process for the child, then report `.started` or `.spawnFailed`.
+    case spawn(LaunchSpec)
+    /// Send a signal to the child's process group (`kill(-pgid, sig)`). The runtime reports
+    /// the eventual exit as `.exited`.
+    case signal(ChildID, pid: Int32, Signal)
+    /// Arm (or re-arm) a timer.
+    case armTimer(TimerID, at: Instant)
+    /// Cancel a timer; cancelling one that is not armed is fine.
+    case cancelTimer(TimerID)
+    /// Upsert the child's table row.
+    case childChanged(ChildSnapshot)
+    /// Remove the child's table row.
+    case childRemoved(ChildID)
+    /// Upsert a group's table row.
+    case groupChanged(GroupSnapshot)
+    /// Remove a group's table row.
+    case groupRemoved(String)
+    /// Record (and maybe log) a lifecycle event.
+    case event(EventRecord)
+    /// The tree is stopped: the daemon exits with this status (0 after shutdown, 1 when the
+    /// root failed).
+    case exit(status: Int32)
+}
+
+/// The engine's answer to an operator command.
+public enum CommandReply: Sendable, Hashable {
+    /// Done; the ids affected.
+    case ok([ChildID])
+    /// Refused, with a stable code (`not_found`, `not_stopped`, `bad_request`,
+    /// `shutting_down`) and a message for people.
+    case error(code: String, message: String)
+}
+
+/// Summary of an applied reload (recorded as a `reload` event).
+public struct ReloadSummary: Sendable, Hashable {
+    /// Children started for new jobs or groups.
+    public var started: Int = 0
+    /// Children stopped because their job or group is gone.
+    public var stopped: Int = 0
+    /// Children restarted because their job's process-defining keys changed.
+    public var restarted: Int = 0
+    /// Jobs whose `instances` changed.
+    public var scaled: Int = 0
+    /// Jobs or groups whose policy changed in place.
+    public var updatedInPlace: Int = 0
+
+    /// Creates an empty summary.
+    public init() {}
+}
+
+/// Options of the root supervisor.
+public struct RootPolicy: Sendable, Hashable {
+    /// Group failures allowed within `period` before the root fails.
+    public var intensity: Int
+    /// The window.
+    public var period: Duration
+
+    /// Creates the root policy; defaults from `Defaults`.
+    public init(intensity: Int = Defaults.rootIntensity, period: Duration = Defaults.rootPeriod) {
+        self.intensity = intensity
+        self.period = period
+    }
+}
+
+/// State carried over from a previous daemon run (read from the table on start): operator
+/// decisions that survive a restart until the job's manifest changes.
+public struct RestoredState: Sendable, Hashable {
+    /// Children an operator stopped, with the spec hash their job had then.
+    public var stopped: [ChildID: String]
+    /// Pools an operator scaled: job key → (instances, spec hash then).
+    public var scaled: [String: ScaledPool]
+    /// Restart counts of the previous run, kept so counters do not start over.
+    public var restarts: [ChildID: Int]
+
+    /// An operator-chosen pool size.
+    public struct ScaledPool: Sendable, Hashable {
+        /// The size the operator chose.
+        public var instances: Int
+        /// The job's spec hash when it was chosen.
+        public var specHash: String
+        /// Creates one.
+        public init(instances: Int, specHash: String) {
+            self.instances = instances
+            self.specHash = specHash
+        }
+    }
+
+    /// Creates restored state.
+    public init(stopped: [ChildID: String] = [:], scaled: [String: ScaledPool] = [:], restarts: [ChildID: Int] = [:]) {
+        self.stopped = stopped
+        self.scaled = scaled
+        self.restarts = restarts
+    }
+}

@@ -1,0 +1,54 @@
+extension JobSpec {
+    /// A hash of everything that defines the job, stable across runs and machines (FNV-1a 64
+    /// over a canonical text), as 16 hex digits. Source locations are left out: moving a job
+    /// within its file is not a change. Stored in the table as `spec_hash`.
+    public var stableHash: String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in canonicalText.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// One line per field; only used for hashing.
+    var canonicalText: String {
+        func d(_ x: Duration) -> String { String(x.nanosecondsForHash) }
+        func list(_ xs: [String]) -> String { xs.map { "\($0.utf8.count):\($0)" }.joined(separator: ",") }
+        var lines: [String] = []
+        lines.append("name=\(name)")
+        switch command {
+        case .argv(let a): lines.append("argv=\(list(a))")
+        case .shell(let s): lines.append("shell=\(list([s]))")
+        }
+        lines.append("instances=\(instances)")
+        lines.append("cwd=\(list([cwd]))")
+        lines.append("env=\(list(env.flatMap { [$0.name, $0.value] }))")
+        lines.append("restart=\(restart.rawValue) delay=\(d(delay)) reset=\(d(resetAfter))")
+        if let b = backoff { lines.append("backoff=\(d(b.initial)),\(d(b.max)),\(b.factor),\(b.jitter)") }
+        for r in onExit {
+            let codes = r.when.codes.map { $0.map(String.init).joined(separator: ",") } ?? "-"
+            let sigs = r.when.signals.map { $0.map(\.name).joined(separator: ",") } ?? "-"
+            let n = r.when.minRestarts.map(String.init) ?? "-"
+            lines.append("rule=\(codes);\(sigs);\(n);\(r.action.rawValue);\(r.after.map(d) ?? "-");\(r.log)")
+        }
+        switch shutdown.timeout {
+        case .after(let t): lines.append("shutdown=\(shutdown.signal.name),\(d(t))")
+        case .infinity: lines.append("shutdown=\(shutdown.signal.name),infinity")
+        }
+        let e = log.events
+        lines.append("events=\(e.start),\(e.exit),\(e.restart),\(e.stop)")
+        for (n, f) in [("stdout", log.stdout), ("stderr", log.stderr)] {
+            lines.append("\(n)+=\(list(f.include.map(\.source))) \(n)-=\(list(f.exclude.map(\.source)))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Duration {
+    fileprivate var nanosecondsForHash: Int64 {
+        let (s, a) = components
+        return s &* 1_000_000_000 &+ a / 1_000_000_000
+    }
+}

@@ -1,0 +1,3 @@
+import DirectorTable
+/// Placeholder until the conformance suite lands.
+public enum DirectorTableTestingModule {}

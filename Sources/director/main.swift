@@ -1,0 +1,1 @@
+print("director: not built yet")

@@ -1,0 +1,4 @@
+import Testing
+@testable import DirectorCore
+
+@Test func placeholder_DirectorCoreTests() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import DirectorRuntime
+
+@Test func placeholder_DirectorRuntimeTests() { #expect(Bool(true)) }

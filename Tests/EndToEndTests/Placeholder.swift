@@ -1,0 +1,4 @@
+import Testing
+@testable import DirectorTable
+
+@Test func placeholder_EndToEndTests() { #expect(Bool(true)) }
