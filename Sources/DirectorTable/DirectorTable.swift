@@ -1,2 +1,0 @@
-/// Placeholder until the table lands.
-public enum DirectorTableModule {}
