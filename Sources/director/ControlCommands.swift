@@ -1,0 +1,108 @@
+import ArgumentParser
+
+/// `director stop ID|PREFIX...`.
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop children; they stay in the table as stopped.",
+        discussion: """
+            Each argument is a child id or a prefix of whole path segments (`web/api` stops every \
+            instance). A stopped child stays stopped, across daemon restarts too, until \
+            `director restart` or a change of its job's manifest.
+            """
+    )
+    @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
+    var ids: [String]
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        try sendControl(state: stateOptions.state, op: "stop", ids: ids)
+    }
+}
+
+/// `director restart ID|PREFIX...`.
+struct RestartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restart",
+        abstract: "Restart children (running ones are stopped first); resets their restart count.",
+        discussion: "Also starts children that wait for an operator or were stopped."
+    )
+    @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
+    var ids: [String]
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        try sendControl(state: stateOptions.state, op: "restart", ids: ids)
+    }
+}
+
+/// `director delete ID|PREFIX...`.
+struct DeleteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete stopped or waiting children from the table.",
+        discussion: "As in OTP, only a child that is not running can be deleted: stop it first."
+    )
+    @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
+    var ids: [String]
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        try sendControl(state: stateOptions.state, op: "delete", ids: ids)
+    }
+}
+
+/// `director scale GROUP/JOB N`.
+struct ScaleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale",
+        abstract: "Resize a job's pool.",
+        discussion: """
+            Scaling down stops the highest instance numbers first. The size holds across daemon \
+            restarts until the job's manifest changes.
+            """
+    )
+    @Argument(help: ArgumentHelp("The job, as group/job.", valueName: "group/job"))
+    var job: String
+    @Argument(help: ArgumentHelp("The new number of instances.", valueName: "n"))
+    var instances: Int
+    @OptionGroup var stateOptions: StateOptions
+
+    func validate() throws {
+        guard instances >= 0 else { throw ValidationError("instances must be 0 or more") }
+    }
+
+    func run() throws {
+        try sendScale(state: stateOptions.state, job: job, instances: instances)
+    }
+}
+
+/// `director reload`.
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Apply the jobs directory's current manifests to the running tree.",
+        discussion: """
+            The whole directory is validated first; on any error nothing changes, the errors are \
+            printed as FILE:LINE:COL: key.path: message and the exit status is 1.
+            """
+    )
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        try sendControl(state: stateOptions.state, op: "reload", ids: nil)
+    }
+}
+
+/// `director shutdown`.
+struct ShutdownCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shutdown",
+        abstract: "Stop the whole tree in reverse order and end the daemon (exit 0).",
+    )
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        try sendControl(state: stateOptions.state, op: "shutdown", ids: nil)
+    }
+}

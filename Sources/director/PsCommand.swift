@@ -1,0 +1,26 @@
+import ArgumentParser
+
+/// `director ps`: the children, read from the table.
+struct PsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ps",
+        abstract: "List children and their state.",
+        discussion: """
+            Reads <state>/table directly (read-only), so it works while the daemon runs, after it \
+            stopped and after it was killed. PREFIX selects whole path segments: `web` lists the \
+            group web, `web/api` every instance of the job api.
+            """
+    )
+
+    @OptionGroup var stateOptions: StateOptions
+
+    @Flag(name: .long, help: "Print the child records as a JSON array.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("Only children under this group or job.", valueName: "prefix"))
+    var prefix: String?
+
+    func run() throws {
+        try listChildren(state: stateOptions.state, prefix: prefix, json: json)
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+
+/// `director run`: the foreground daemon.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the supervisor in the foreground.",
+        discussion: """
+            Starts every group of the jobs directory in file-name order, supervises the children, \
+            records their state in <state>/table and serves <state>/control.sock. SIGTERM or SIGINT \
+            stops the tree in reverse order and exits 0 (a second SIGINT kills at once); SIGHUP \
+            reloads the manifests. Exits 1 when the root supervisor fails.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The jobs directory.", valueName: "dir"))
+    var jobs: String = "jobs"
+
+    @OptionGroup var stateOptions: StateOptions
+
+    @Option(name: .long, help: ArgumentHelp("Daemon log format: text or json.", valueName: "format"))
+    var logFormat: LogFormatOption = .text
+
+    @Flag(name: .long, help: "Print every engine transition: event, state before and after, effects.")
+    var trace = false
+
+    @Option(name: .long, help: ArgumentHelp("Root restart intensity (default 3).", valueName: "n"))
+    var intensity: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Root restart period, e.g. 60s (default 60s).", valueName: "duration"))
+    var period: String?
+
+    @Option(name: .long, help: ArgumentHelp("Quiet time before a manifest change is applied, e.g. 200ms.", valueName: "duration"))
+    var reloadDebounce: String = "200ms"
+
+    @Flag(name: .long, help: "Do not watch the jobs directory for changes (SIGHUP and `director reload` still work).")
+    var noWatch = false
+
+    func run() throws {
+        try runDaemon(self)
+    }
+}
+
+/// `--log-format`.
+enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import DirectorManifest
+
+/// `director validate`: load and check a jobs directory without running anything.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check the manifests of a jobs directory.",
+        discussion: """
+            Loads every *.yaml and *.yml file of the directory, in name order, exactly as `run` \
+            and a reload would. Prints a one-line summary and exits 0 when the directory is valid; \
+            otherwise prints every error as FILE:LINE:COL: key.path: message and exits 1.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The jobs directory.", valueName: "dir"))
+    var jobs: String = "jobs"
+
+    func run() throws {
+        try validateJobs(directory: jobs)
+    }
+}

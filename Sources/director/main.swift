@@ -1,1 +1,0 @@
-print("director: not built yet")
