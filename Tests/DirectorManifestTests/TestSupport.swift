@@ -95,3 +95,37 @@ func corpusErrorLines(_ entryPath: String, relativeTo base: String) -> [String] 
         return ["unexpected error: \(error)"]
     }
 }
+
+/// Runs a program to completion and returns its exit status and stdout; stderr is inherited.
+/// The child is always waited for, so no process outlives the call.
+func runProgram(_ argv: [String]) -> (status: Int32, output: String) {
+    var pipeFDs: [Int32] = [0, 0]
+    precondition(pipe(&pipeFDs) == 0, "pipe failed")
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+    posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+    var cArgs = argv.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawnp(&pid, argv[0], &actions, nil, &cArgs, environ)
+    close(pipeFDs[1])
+    guard spawned == 0 else {
+        close(pipeFDs[0])
+        return (-1, "spawn failed: \(spawned)")
+    }
+    var output: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        output += chunk[..<n]
+    }
+    close(pipeFDs[0])
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+    return (exitStatus, String(decoding: output, as: UTF8.self))
+}

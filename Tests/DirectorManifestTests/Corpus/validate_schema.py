@@ -30,10 +30,10 @@ def main() -> None:
         except Exception as e:  # YAML the loader rejects too: not a schema question.
             print(f"invalid {path}: yaml: {str(e).splitlines()[0]}")
             continue
-        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
-        if errors:
-            where = "/".join(str(p) for p in errors[0].path)
-            print(f"invalid {path}: {where}: {errors[0].message[:200]}")
+        error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path)
+            print(f"invalid {path}: {where}: {error.message[:200]}")
         else:
             print(f"ok {path}")
 
