@@ -2,8 +2,11 @@ import Glibc
 
 /// The few file-system reads the loader needs, through Glibc (no Foundation here).
 enum FileSystem {
-    /// Why a read failed: `strerror` text.
-    struct Failure: Error { var message: String }
+    /// Why a read failed: `strerror` text, or the size limit.
+    struct Failure: Error {
+        var message: String
+        var isTooLarge = false
+    }
 
     /// The manifest files of `directory`: `*.yaml` and `*.yml` regular files (or links to
     /// them), hidden files left out, in byte-wise name order.
@@ -46,7 +49,7 @@ enum FileSystem {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw Failure(message: lastError()) }
         if Int(info.st_size) > limit {
-            throw Failure(message: "file is \(info.st_size) bytes; manifests are limited to \(limit) bytes (1 MiB)")
+            throw Failure(message: "file is \(info.st_size) bytes; manifests are limited to \(limit) bytes (1 MiB)", isTooLarge: true)
         }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -60,7 +63,7 @@ enum FileSystem {
             bytes += chunk[..<n]
             // The file may have grown since fstat.
             if bytes.count > limit {
-                throw Failure(message: "file is over \(limit) bytes; manifests are limited to 1 MiB")
+                throw Failure(message: "file is over \(limit) bytes; manifests are limited to \(limit) bytes (1 MiB)", isTooLarge: true)
             }
         }
         return bytes

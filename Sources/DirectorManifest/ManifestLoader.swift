@@ -27,7 +27,7 @@ public enum ManifestLoader {
                 let bytes = try FileSystem.read(path, limit: YAMLParser.maxBytes)
                 groups.append(try loadGroup(bytes: bytes, file: path, jobsDirectory: absoluteDirectory))
             } catch let failure as FileSystem.Failure {
-                let kind: ManifestError.Code = failure.message.contains("limited to") ? .tooLarge : .unreadable
+                let kind: ManifestError.Code = failure.isTooLarge ? .tooLarge : .unreadable
                 errors.append(ManifestError(kind, at: SourceLocation(file: path, line: 1, column: 1), failure.message))
             } catch let failure as ManifestErrors {
                 errors += failure.errors

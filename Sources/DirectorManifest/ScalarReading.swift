@@ -135,6 +135,12 @@ struct ErrorSink {
 
     /// A signal name in upper case, with or without `SIG`: `TERM`, `SIGKILL`.
     mutating func signal(_ node: YAMLNode, _ path: String) -> Signal? {
+        if case .scalar(let text, .plain) = node.content, let number = PlainScalar.int(text) {
+            let hint = Signal(number: Int32(truncatingIfNeeded: number)).name
+            let example = hint == String(number) ? "`TERM`" : "`\(hint)`"
+            report(.wrongType, node, path, "signals are given by name, e.g. \(example), not by number")
+            return nil
+        }
         guard let text = string(node, path) else { return nil }
         guard text == text.uppercased(), let signal = Signal(name: text) else {
             let upper = text.uppercased()

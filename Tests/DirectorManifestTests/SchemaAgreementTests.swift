@@ -16,7 +16,7 @@ struct SchemaAgreementTests {
         "missing-jobs.yaml", "missing-command.yaml", "missing-do.yaml", "empty-command.yaml",
         "negative-instances.yaml", "negative-intensity.yaml", "backoff-factor.yaml", "backoff-jitter.yaml",
         "delay-and-backoff.yaml", "after-without-restart.yaml", "exit-code-range.yaml", "bad-bool.yaml",
-        "bad-env-name.yaml", "many-errors.yaml", "unquoted-number-arg.yaml", "null-env-value.yaml", "zero-period.yaml",
+        "bad-env-name.yaml", "many-errors.yaml", "unquoted-number-arg.yaml", "null-env-value.yaml", "zero-period.yaml", "numeric-signal.yaml",
     ]
 
     /// `ok PATH` / `invalid PATH: why` per file, keyed by path.

@@ -119,6 +119,8 @@ struct ValidManifestTests {
         dir.write(".a.yaml.swp", "garbage")
         dir.write("a.yaml~", "garbage: [")
         dir.write("notes.txt", "garbage: [")
+        dir.write("#a.yaml#", "garbage: [")
+        dir.write(".#a.yaml", "garbage: [")
         let manifest = try ManifestLoader.load(directory: dir.path)
         // Byte-wise: upper case sorts before lower case.
         #expect(manifest.groups.map(\.name) == ["B", "a", "b"])
