@@ -32,3 +32,29 @@ public struct ValidationSummary: Sendable, Hashable, CustomStringConvertible {
         return "ok: \(count(groups, "group", "groups")), \(count(jobs, "job", "jobs")), \(count(children, "child", "children"))"
     }
 }
+
+/// The outcome of `director validate`: what to print and the exit status.
+public struct ValidationReport: Sendable, Hashable {
+    /// Output lines: the `ok: ...` summary, or one `FILE:LINE:COL: key.path: message` per error.
+    public var lines: [String]
+    /// 0 when valid, 1 when not.
+    public var exitStatus: Int32
+
+    /// Creates a report from its parts.
+    public init(lines: [String], exitStatus: Int32) {
+        self.lines = lines
+        self.exitStatus = exitStatus
+    }
+
+    /// Loads and validates `directory`.
+    public init(directory: String) {
+        do {
+            let manifest = try ManifestLoader.load(directory: directory)
+            lines = [ValidationSummary(manifest).description]
+            exitStatus = 0
+        } catch {
+            lines = error.errors.map(\.description)
+            exitStatus = 1
+        }
+    }
+}

@@ -155,3 +155,27 @@ struct ValidManifestTests {
         #expect(error?.description == "/nonexistent/director-jobs:1:1: jobs directory not found or not a directory")
     }
 }
+
+/// Child ids and the `validate` report.
+struct ChildIDAndReportTests {
+    @Test func examplesGiveIDsInStartOrder() throws {
+        let manifest = try ManifestLoader.load(directory: Repo.jobs)
+        let ids = manifest.childIDs.map(\.description)
+        #expect(ids == [
+            "batch/migrate/0", "batch/report/0", "flaky/flaky/0",
+            "pipeline/store/db/0", "pipeline/store/indexer/0", "pipeline/producer/0",
+            "workers/worker/0", "workers/worker/1", "workers/worker/2", "workers/worker/3",
+        ])
+        #expect(ids.count == manifest.childCount)
+        #expect(ids.allSatisfy { ChildID($0)?.description == $0 })
+    }
+
+    @Test func reportForValidAndInvalidDirectories() {
+        let ok = ValidationReport(directory: Repo.jobs)
+        #expect(ok == ValidationReport(lines: ["ok: 5 groups, 7 jobs, 10 children"], exitStatus: 0))
+        let bad = ValidationReport(directory: Repo.badCorpus + "/duplicate-groups")
+        #expect(bad.exitStatus == 1)
+        #expect(bad.lines.count == 1)
+        #expect(bad.lines.first?.hasSuffix("duplicate-groups/web.yaml:1:1: group: group `web` is already defined at \(Repo.badCorpus)/duplicate-groups/a.yaml:1:8") == true)
+    }
+}
