@@ -166,6 +166,10 @@ struct ErrorSink {
 
     /// Rejects `{{name}}` templates with names templates do not define.
     mutating func checkTemplates(_ text: String, _ node: YAMLNode, _ path: String) -> Bool {
+        if let open = text.ranges(of: "{{").last, text[open.upperBound...].firstRange(of: "}}") == nil {
+            report(.invalidValue, node, path, "unclosed template: `{{` without `}}`")
+            return false
+        }
         let unknown = Template.names(in: text).filter { !Template.variables.contains($0) }
         guard let first = unknown.first else { return true }
         let allowed = Template.variables.sorted().map { "{{\($0)}}" }.joined(separator: ", ")
