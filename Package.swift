@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest"], path: "Sources/director-bench"),
 
-        .testTarget(name: "DirectorManifestTests", dependencies: ["DirectorManifest"]),
+        .testTarget(name: "DirectorManifestTests", dependencies: ["DirectorManifest"], exclude: ["Corpus"]),
         .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
         .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"]),
         .testTarget(name: "DirectorRuntimeTests", dependencies: ["DirectorRuntime", "CDirectorSys"]),

@@ -1,0 +1,92 @@
+/// Loads and validates manifests: a whole jobs directory (each `*.yaml`/`*.yml` file is one
+/// group, in byte-wise file-name order) or one file's text.
+///
+/// Every problem of every file is collected and thrown together as ``ManifestErrors``; a
+/// file with YAML-level problems (syntax, duplicate keys, aliases) is not checked further.
+/// An empty directory is valid and yields a manifest with no groups.
+public enum ManifestLoader {
+    /// Loads every manifest file of `directory`. Relative `cwd`s resolve against the
+    /// directory (made absolute), which is also the default `cwd`.
+    public static func load(directory: String) throws(ManifestErrors) -> Manifest {
+        let here = SourceLocation(file: directory, line: 1, column: 1)
+        guard FileSystem.isDirectory(directory) else {
+            throw ManifestErrors([ManifestError(.unreadable, at: here, "jobs directory not found or not a directory")])
+        }
+        let names: [String]
+        do {
+            names = try FileSystem.manifestFiles(in: directory)
+        } catch {
+            throw ManifestErrors([ManifestError(.unreadable, at: here, "cannot list the jobs directory: \(error.message)")])
+        }
+        let absoluteDirectory = FileSystem.absolute(directory)
+        var groups: [GroupSpec] = []
+        var errors: [ManifestError] = []
+        for name in names {
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            do {
+                let bytes = try FileSystem.read(path, limit: YAMLParser.maxBytes)
+                groups.append(try loadGroup(bytes: bytes, file: path, jobsDirectory: absoluteDirectory))
+            } catch let failure as FileSystem.Failure {
+                let kind: ManifestError.Code = failure.isTooLarge ? .tooLarge : .unreadable
+                errors.append(ManifestError(kind, at: SourceLocation(file: path, line: 1, column: 1), failure.message))
+            } catch let failure as ManifestErrors {
+                errors += failure.errors
+            } catch {
+                errors.append(ManifestError(.unreadable, at: SourceLocation(file: path, line: 1, column: 1), "\(error)"))
+            }
+        }
+        errors += duplicateGroupErrors(groups)
+        guard errors.isEmpty else { throw ManifestErrors(errors) }
+        return Manifest(groups: groups)
+    }
+
+    /// Loads one file's text as one group (for tests and tools). `file` names the file in
+    /// errors and gives the default group name; `jobsDirectory` (default: the file's
+    /// directory, made absolute) resolves relative `cwd`s.
+    public static func load(yaml: String, file: String, jobsDirectory: String? = nil) throws(ManifestErrors) -> GroupSpec {
+        try load(bytes: Array(yaml.utf8), file: file, jobsDirectory: jobsDirectory)
+    }
+
+    /// Like ``load(yaml:file:jobsDirectory:)`` for raw bytes, which need not be valid UTF-8.
+    public static func load(bytes: [UInt8], file: String, jobsDirectory: String? = nil) throws(ManifestErrors) -> GroupSpec {
+        let directory = FileSystem.absolute(jobsDirectory ?? PathText.directoryName(file))
+        return try loadGroup(bytes: bytes, file: file, jobsDirectory: directory)
+    }
+
+    private static func loadGroup(bytes: [UInt8], file: String, jobsDirectory: String) throws(ManifestErrors) -> GroupSpec {
+        let root = try YAMLParser.parse(bytes, file: file)
+        var decoder = GroupDecoder(jobsDirectory: jobsDirectory)
+        let group = decoder.fileGroup(root, file: file, defaultName: defaultGroupName(file))
+        let errors = decoder.sink.errors.enumerated().sorted { a, b in
+            let (x, y) = (a.element.location, b.element.location)
+            return (x.line, x.column, a.offset) < (y.line, y.column, b.offset)
+        }.map(\.element)
+        guard errors.isEmpty, let group else {
+            throw ManifestErrors(errors.isEmpty ? [ManifestError(.invalidValue, at: root.location, "invalid group")] : errors)
+        }
+        return group
+    }
+
+    /// The file name without its `.yaml`/`.yml` extension.
+    static func defaultGroupName(_ file: String) -> String {
+        let base = PathText.baseName(file)
+        for ext in [".yaml", ".yml"] where base.hasSuffix(ext) { return String(base.dropLast(ext.count)) }
+        return base
+    }
+
+    /// Top-level group names must be unique across files; the later one is the error.
+    private static func duplicateGroupErrors(_ groups: [GroupSpec]) -> [ManifestError] {
+        var seen: [String: SourceLocation] = [:]
+        var errors: [ManifestError] = []
+        for group in groups {
+            let here = group.location ?? SourceLocation(file: group.file ?? "?", line: 1, column: 1)
+            if let first = seen[group.name] {
+                errors.append(ManifestError(.duplicateName, at: here, keyPath: "group",
+                    "group `\(group.name)` is already defined at \(first)"))
+            } else {
+                seen[group.name] = here
+            }
+        }
+        return errors
+    }
+}

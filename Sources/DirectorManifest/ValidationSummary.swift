@@ -1,0 +1,60 @@
+/// What `director validate` prints for a valid directory: counts and one line of text.
+public struct ValidationSummary: Sendable, Hashable, CustomStringConvertible {
+    /// Groups, nested groups included.
+    public var groups: Int
+    /// Jobs (child specs), in nested groups too.
+    public var jobs: Int
+    /// Children: the sum of every job's `instances`.
+    public var children: Int
+
+    /// Counts a manifest.
+    public init(_ manifest: Manifest) {
+        var groups = 0
+        var jobs = 0
+        func visit(_ group: GroupSpec) {
+            groups += 1
+            for child in group.children {
+                switch child {
+                case .job: jobs += 1
+                case .group(let nested): visit(nested)
+                }
+            }
+        }
+        manifest.groups.forEach(visit)
+        self.groups = groups
+        self.jobs = jobs
+        self.children = manifest.childCount
+    }
+
+    /// `ok: 3 groups, 6 jobs, 11 children` (singular for 1).
+    public var description: String {
+        func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
+        return "ok: \(count(groups, "group", "groups")), \(count(jobs, "job", "jobs")), \(count(children, "child", "children"))"
+    }
+}
+
+/// The outcome of `director validate`: what to print and the exit status.
+public struct ValidationReport: Sendable, Hashable {
+    /// Output lines: the `ok: ...` summary, or one `FILE:LINE:COL: key.path: message` per error.
+    public var lines: [String]
+    /// 0 when valid, 1 when not.
+    public var exitStatus: Int32
+
+    /// Creates a report from its parts.
+    public init(lines: [String], exitStatus: Int32) {
+        self.lines = lines
+        self.exitStatus = exitStatus
+    }
+
+    /// Loads and validates `directory`.
+    public init(directory: String) {
+        do {
+            let manifest = try ManifestLoader.load(directory: directory)
+            lines = [ValidationSummary(manifest).description]
+            exitStatus = 0
+        } catch {
+            lines = error.errors.map(\.description)
+            exitStatus = 1
+        }
+    }
+}
