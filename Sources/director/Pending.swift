@@ -1,5 +1,4 @@
 // Bodies of the subcommands that land with the manifest loader, the table and the runtime.
-func validateJobs(directory: String) throws { throw UserError("validate: not built yet") }
 func runDaemon(_ options: RunCommand) throws { throw UserError("run: not built yet") }
 func listChildren(state: String, prefix: String?, json: Bool) throws { throw UserError("ps: not built yet") }
 func printEvents(state: String, since: UInt64?, json: Bool, follow: Bool) throws { throw UserError("events: not built yet") }

@@ -17,6 +17,12 @@ struct ValidateCommand: ParsableCommand {
     var jobs: String = "jobs"
 
     func run() throws {
-        try validateJobs(directory: jobs)
+        let report = ValidationReport(directory: jobs)
+        if report.exitStatus == 0 {
+            print(report.lines.joined(separator: "\n"))
+        } else {
+            writeStandardError(report.lines.map { $0 + "\n" }.joined())
+            throw ExitCode(report.exitStatus)
+        }
     }
 }

@@ -12,8 +12,8 @@ enum DirectorBinary {
     }()
 
     /// Runs `director ARGS` to completion.
-    static func run(_ args: [String], environment: [String: String] = [:]) throws -> CommandResult {
-        try CommandResult.run([path] + args, environment: environment)
+    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> CommandResult {
+        try CommandResult.run([path] + args, environment: environment, cwd: cwd)
     }
 }
 

@@ -38,10 +38,11 @@ struct CommandResult {
     var stderr: String
 
     /// Runs `argv` with extra environment variables and waits for it.
-    static func run(_ argv: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> CommandResult {
+    static func run(_ argv: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
