@@ -1,0 +1,135 @@
+import DirectorManifest
+
+// Operator commands, with OTP's rules (terminate_child, restart_child, delete_child).
+extension Engine {
+    /// Applies an operator's command. Either every id is valid and the command applies, or
+    /// nothing is done and the reply is an error (`not_found`, `not_stopped`, `bad_request`,
+    /// `shutting_down`).
+    public mutating func command(_ command: OperatorCommand, at now: Instant) -> (CommandReply, [Effect]) {
+        begin(now)
+        guard shutdownStatus == nil else {
+            return (.error(code: "shutting_down", message: "the tree is shutting down"), finish())
+        }
+        let reply: CommandReply
+        switch command {
+        case .stop(let ids): reply = stop(ids)
+        case .restart(let ids): reply = restart(ids)
+        case .delete(let ids): reply = delete(ids)
+        case .scale(let job, let instances): reply = scale(job: job, to: instances)
+        case .shutdown:
+            beginShutdown(status: 0, reason: "operator shutdown")
+            reply = .ok([])
+        }
+        return (reply, finish())
+    }
+
+    private func missing(_ ids: [ChildID]) -> CommandReply? {
+        let unknown = ids.filter { childRecords[$0] == nil }
+        guard !unknown.isEmpty else { return nil }
+        return .error(code: "not_found", message: "no such child: \(unknown.map(\.description).joined(separator: ", "))")
+    }
+
+    private mutating func stop(_ ids: [ChildID]) -> CommandReply {
+        if let error = missing(ids) { return error }
+        for id in ids.reversed() {
+            guard var rec = childRecords[id] else { continue }
+            switch rec.state {
+            case .starting, .running, .stopping:
+                switch rec.stopIntent {
+                case .remove, .shutdown: break
+                default: requestStop(id, intent: .park)
+                }
+            case .backoff, .waiting:
+                detachFromPlan(&rec)
+                rec.state = .stopped
+                childRecords[id] = rec
+                record(id.description, .stop, "stopped by operator", log: rec.spec.log.events.stop)
+                publish(rec)
+            case .stopped:
+                break
+            }
+        }
+        return .ok(ids)
+    }
+
+    private mutating func restart(_ ids: [ChildID]) -> CommandReply {
+        if let error = missing(ids) { return error }
+        for id in ids {
+            guard var rec = childRecords[id] else { continue }
+            switch rec.state {
+            case .starting, .running, .stopping:
+                switch rec.stopIntent {
+                case .remove, .shutdown: break
+                default: requestStop(id, intent: .restart(resetCount: true))
+                }
+            case .backoff, .waiting, .stopped:
+                detachFromPlan(&rec)
+                rec.restarts = 0
+                childRecords[id] = rec
+                record(id.description, .restart, "restarted by operator", log: rec.spec.log.events.restart)
+                spawn(id)
+            }
+        }
+        return .ok(ids)
+    }
+
+    private mutating func delete(_ ids: [ChildID]) -> CommandReply {
+        if let error = missing(ids) { return error }
+        let busy = ids.filter { id in
+            let state = childRecords[id]?.state
+            return state != .stopped && state != .waiting
+        }
+        guard busy.isEmpty else {
+            return .error(
+                code: "not_stopped",
+                message: "stop these first: \(busy.map(\.description).joined(separator: ", "))")
+        }
+        for id in ids {
+            record(id.description, .delete, "deleted by operator")
+            removeChild(id)
+        }
+        return .ok(ids)
+    }
+
+    private mutating func scale(job jobKey: String, to instances: Int) -> CommandReply {
+        guard jobRecords[jobKey] != nil else {
+            return .error(code: "not_found", message: "no such job: \(jobKey)")
+        }
+        guard instances >= 0 else {
+            return .error(code: "bad_request", message: "instances must be 0 or more, got \(instances)")
+        }
+        let affected = resize(jobKey, to: instances)
+        return .ok(affected)
+    }
+
+    /// Sets a pool's size: missing instances below it start in order, instances at or above
+    /// it stop (highest first) and leave the table once exited. Returns the ids touched.
+    @discardableResult
+    mutating func resize(_ jobKey: String, to size: Int) -> [ChildID] {
+        guard var job = jobRecords[jobKey], let groupPath = ChildID(jobKey + "/0")?.groupPath else { return [] }
+        let old = job.size
+        job.size = size
+        job.slots = max(job.slots, size)
+        jobRecords[jobKey] = job
+        let groupKey = groupPath.joined(separator: "/")
+        func id(_ i: Int) -> ChildID { ChildID(groupPath: groupPath, job: job.spec.name, instance: i) }
+        var affected: [ChildID] = []
+        for i in (size..<max(size, job.slots)).reversed() where childRecords[id(i)] != nil {
+            let cid = id(i)
+            affected.append(cid)
+            if childRecords[cid]?.isLive == true {
+                requestStop(cid, intent: .remove)
+            } else {
+                removeChild(cid)
+            }
+        }
+        for i in 0..<size where childRecords[id(i)] == nil {
+            let cid = id(i)
+            childRecords[cid] = ChildRecord(id: cid, groupKey: groupKey, spec: job.spec, specHash: job.specHash)
+            affected.append(cid)
+            spawn(cid)
+        }
+        record(jobKey, .scale, "instances=\(old)->\(size)")
+        return affected
+    }
+}
