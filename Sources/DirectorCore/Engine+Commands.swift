@@ -98,15 +98,16 @@ extension Engine {
         guard instances >= 0 else {
             return .error(code: "bad_request", message: "instances must be 0 or more, got \(instances)")
         }
-        let affected = resize(jobKey, to: instances)
+        let (affected, created) = resize(jobKey, to: instances)
+        for id in created { spawn(id) }
         return .ok(affected)
     }
 
-    /// Sets a pool's size: missing instances below it start in order, instances at or above
-    /// it stop (highest first) and leave the table once exited. Returns the ids touched.
-    @discardableResult
-    mutating func resize(_ jobKey: String, to size: Int) -> [ChildID] {
-        guard var job = jobRecords[jobKey], let groupPath = ChildID(jobKey + "/0")?.groupPath else { return [] }
+    /// Sets a pool's size: instances at or above it stop (highest first) and leave the table
+    /// once exited; missing instances below it are created, and returned in order for the
+    /// caller to start. Returns every id touched and the created ones.
+    mutating func resize(_ jobKey: String, to size: Int) -> (affected: [ChildID], created: [ChildID]) {
+        guard var job = jobRecords[jobKey], let groupPath = ChildID(jobKey + "/0")?.groupPath else { return ([], []) }
         let old = job.size
         job.size = size
         job.slots = max(job.slots, size)
@@ -114,6 +115,7 @@ extension Engine {
         let groupKey = groupPath.joined(separator: "/")
         func id(_ i: Int) -> ChildID { ChildID(groupPath: groupPath, job: job.spec.name, instance: i) }
         var affected: [ChildID] = []
+        var created: [ChildID] = []
         for i in (size..<max(size, job.slots)).reversed() where childRecords[id(i)] != nil {
             let cid = id(i)
             affected.append(cid)
@@ -127,9 +129,9 @@ extension Engine {
             let cid = id(i)
             childRecords[cid] = ChildRecord(id: cid, groupKey: groupKey, spec: job.spec, specHash: job.specHash)
             affected.append(cid)
-            spawn(cid)
+            created.append(cid)
         }
         record(jobKey, .scale, "instances=\(old)->\(size)")
-        return affected
+        return (affected, created)
     }
 }

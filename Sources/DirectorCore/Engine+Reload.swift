@@ -44,7 +44,6 @@ extension Engine {
         // 3. Start what is new, in tree order.
         for key in newGroups { for sub in groupKeys(inSubtree: key) { publishGroup(sub) } }
         for id in toStart { spawn(id) }
-        summary.started = toStart.count
 
         manifest = new
         record(
@@ -63,7 +62,9 @@ extension Engine {
         guard groupRecords[key] != nil else {
             install(spec, parentPath: parentPath, useRestored: false)
             newGroups.append(key)
-            toStart += childIDs(inGroup: key)
+            let ids = childIDs(inGroup: key)
+            summary.started += ids.count
+            toStart += ids
             return
         }
         groupRecords[key]?.strategy = spec.strategy
@@ -81,9 +82,13 @@ extension Engine {
                 let jobKey = key + "/" + job.name
                 if jobRecords[jobKey] == nil {
                     installJob(job, groupPath: path, useRestored: false)
-                    if let group = groupRecords[key] { toStart += instanceIDs(group: group, job: job.name) }
+                    if let group = groupRecords[key] {
+                        let ids = instanceIDs(group: group, job: job.name)
+                        summary.started += ids.count
+                        toStart += ids
+                    }
                 } else {
-                    update(jobKey, to: job, groupPath: path, summary: &summary)
+                    update(jobKey, to: job, groupPath: path, summary: &summary, toStart: &toStart)
                 }
             case .group(let nested):
                 apply(nested, parentPath: path, summary: &summary, toStart: &toStart, newGroups: &newGroups)
@@ -93,7 +98,9 @@ extension Engine {
 
     /// A job present before and after: new spec in place; restart when the process changed;
     /// scale when `instances` changed.
-    private mutating func update(_ jobKey: String, to new: JobSpec, groupPath: [String], summary: inout ReloadSummary) {
+    private mutating func update(
+        _ jobKey: String, to new: JobSpec, groupPath: [String], summary: inout ReloadSummary, toStart: inout [ChildID]
+    ) {
         guard var job = jobRecords[jobKey], job.spec != new else { return }
         let old = job.spec
         let processChanged = new.processDiffers(from: old)
@@ -119,7 +126,7 @@ extension Engine {
         }
         if new.instances != old.instances {
             summary.scaled += 1
-            resize(jobKey, to: new.instances)
+            toStart += resize(jobKey, to: new.instances).created
         }
         var sameSize = old
         sameSize.instances = new.instances
