@@ -125,6 +125,11 @@ extension Engine {
                 removeChild(cid)
             }
         }
+        for i in 0..<size where childRecords[id(i)]?.stopIntent == .remove {
+            // Scaled down and up again before it exited: it stays, restarted.
+            requestStop(id(i), intent: .restart(resetCount: false))
+            affected.append(id(i))
+        }
         for i in 0..<size where childRecords[id(i)] == nil {
             let cid = id(i)
             childRecords[cid] = ChildRecord(id: cid, groupKey: groupKey, spec: job.spec, specHash: job.specHash)

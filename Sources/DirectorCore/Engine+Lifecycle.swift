@@ -4,7 +4,8 @@ import DirectorManifest
 extension Engine {
     /// Asks the runtime for a process: the child becomes `starting`.
     mutating func spawn(_ id: ChildID) {
-        guard var rec = childRecords[id] else { return }
+        // The one place processes are requested: never a second one for a live child.
+        guard var rec = childRecords[id], !rec.isLive else { return }
         rec.state = .starting
         rec.pid = nil
         rec.startedAt = nil
@@ -54,6 +55,7 @@ extension Engine {
         guard var rec = childRecords[id] else { return }
         let pid = rec.pid
         rec.pid = nil
+        rec.state = .stopped  // no process any more; every path below sets the final state
         rec.lastExit = (status, now)
         if rec.shutdownTimerArmed {
             rec.shutdownTimerArmed = false

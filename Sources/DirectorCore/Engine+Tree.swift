@@ -35,6 +35,16 @@ extension Engine {
         jobRecords[jobKey] = JobRecord(spec: job, specHash: hash, size: size, slots: size)
         for i in 0..<size {
             let id = ChildID(groupPath: groupPath, job: job.name, instance: i)
+            if var leaving = childRecords[id], leaving.isLive {
+                // A reload brought back a job whose old process is still exiting: keep the
+                // record and start the new spec once the old process is gone.
+                leaving.spec = job
+                leaving.specHash = hash
+                leaving.launch = LaunchSpec(job: job, id: id)
+                childRecords[id] = leaving
+                requestStop(id, intent: .restart(resetCount: false))
+                continue
+            }
             var rec = ChildRecord(id: id, groupKey: groupPath.joined(separator: "/"), spec: job, specHash: hash)
             if useRestored { rec.restarts = restored.restarts[id] ?? 0 }
             childRecords[id] = rec
