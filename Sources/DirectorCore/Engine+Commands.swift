@@ -8,7 +8,7 @@ extension Engine {
     public mutating func command(_ command: OperatorCommand, at now: Instant) -> (CommandReply, [Effect]) {
         begin(now)
         guard shutdownStatus == nil else {
-            return (.error(code: "shutting_down", message: "the tree is shutting down"), finish())
+            return (CommandError(.shuttingDown, "the tree is shutting down").reply, finish())
         }
         let reply: CommandReply
         switch command {
@@ -26,7 +26,7 @@ extension Engine {
     private func missing(_ ids: [ChildID]) -> CommandReply? {
         let unknown = ids.filter { childRecords[$0] == nil }
         guard !unknown.isEmpty else { return nil }
-        return .error(code: "not_found", message: "no such child: \(unknown.map(\.description).joined(separator: ", "))")
+        return CommandError(.notFound, "no such child: \(unknown.map(\.description).joined(separator: ", "))").reply
     }
 
     private mutating func stop(_ ids: [ChildID]) -> CommandReply {
@@ -80,9 +80,7 @@ extension Engine {
             return state != .stopped && state != .waiting
         }
         guard busy.isEmpty else {
-            return .error(
-                code: "not_stopped",
-                message: "stop these first: \(busy.map(\.description).joined(separator: ", "))")
+            return CommandError(.notStopped, "stop these first: \(busy.map(\.description).joined(separator: ", "))").reply
         }
         for id in ids {
             record(id.description, .delete, "deleted by operator")
@@ -93,10 +91,10 @@ extension Engine {
 
     private mutating func scale(job jobKey: String, to instances: Int) -> CommandReply {
         guard jobRecords[jobKey] != nil else {
-            return .error(code: "not_found", message: "no such job: \(jobKey)")
+            return CommandError(.notFound, "no such job: \(jobKey)").reply
         }
         guard instances >= 0 else {
-            return .error(code: "bad_request", message: "instances must be 0 or more, got \(instances)")
+            return CommandError(.badRequest, "instances must be 0 or more, got \(instances)").reply
         }
         let (affected, created) = resize(jobKey, to: instances)
         for id in created { spawn(id) }
