@@ -35,7 +35,7 @@ import Testing
 
     @Test(arguments: [1 as UInt64, 2, 3, 4, 5, 6])
     func invariantsHoldUnderRandomEvents(seed: UInt64) {
-        var world = World(seed: seed)
+        var world = World(seed: seed, rootIntensity: 40)
         for _ in 0..<4000 where !world.engine.isStopped { world.randomStep() }
         world.drain()
         #expect(world.violations == [], "seed \(seed)")
@@ -49,6 +49,22 @@ import Testing
         #expect(world.seen[.scale, default: 0] > 10)
         #expect(world.seen[.reload, default: 0] > 10)
         #expect(world.kills > 0)
+    }
+
+    /// A fragile root: the tree fails mid-run and must still stop cleanly with status 1.
+    @Test func rootFailureUnderRandomEventsStopsCleanly() {
+        var rootFailures = 0
+        for seed: UInt64 in 11...16 {
+            var world = World(seed: seed, rootIntensity: 1)
+            for _ in 0..<4000 where !world.engine.isStopped { world.randomStep() }
+            world.drain()
+            #expect(world.violations == [], "seed \(seed)")
+            #expect(world.engine.isStopped && world.exits == 1)
+            #expect(world.exitStatus == (world.rootFailed ? 1 : 0))
+            #expect(world.live.isEmpty && world.pendingSpawns.isEmpty)
+            if world.rootFailed { rootFailures += 1 }
+        }
+        #expect(rootFailures >= 2)  // the path under test was really taken
     }
 }
 
@@ -73,11 +89,16 @@ private struct World {
     var kills = 0
     var seen: [EventKind: Int] = [:]
 
-    init(seed: UInt64) {
+    let rootIntensity: Int
+    var exitStatus: Int32?
+    var rootFailed = false
+
+    init(seed: UInt64, rootIntensity: Int) {
+        self.rootIntensity = rootIntensity
         random = SplitMix64(seed: seed)
         engine = Engine(
-            manifest: PropertyTests.manifest(variant: false), root: RootPolicy(intensity: 40, period: .seconds(10)),
-            seed: seed)
+            manifest: PropertyTests.manifest(variant: false),
+            root: RootPolicy(intensity: rootIntensity, period: .seconds(10)), seed: seed)
         apply(engine.start(at: now))
     }
 
@@ -176,6 +197,7 @@ private struct World {
     /// Executes effects like the runtime would, checking invariants on the way.
     mutating func apply(_ effects: [Effect]) {
         var failedGroups: [String] = []
+        var covering: [String] = []
         for effect in effects {
             switch effect {
             case .spawn(let launch):
@@ -204,22 +226,27 @@ private struct World {
                 seen[record.kind, default: 0] += 1
                 switch record.kind {
                 case .restart where record.detail != "restarted by operator":
-                    if let id = ChildID(record.subject) { restartTimes[id.group, default: []].append(now) }
+                    if let id = ChildID(record.subject) {
+                        restartTimes[id.group, default: []].append(now)
+                        covering.append(id.group)
+                    }
                 case .groupFailed:
                     failedGroups.append(record.subject)
+                    if record.subject.isEmpty { rootFailed = true }
                     if record.subject != "" {
                         let parent = record.subject.split(separator: "/").dropLast().joined(separator: "/")
                         restartTimes[parent, default: []].append(now)
                     }
                 default: break
                 }
-            case .exit:
+            case .exit(let status):
                 exits += 1
+                exitStatus = status
             case .childChanged, .groupChanged, .groupRemoved:
                 break
             }
         }
-        checkIntensity(failed: failedGroups)
+        checkIntensity(failed: failedGroups, covering: covering)
         if engine.isStopped && (!live.isEmpty || !pendingSpawns.isEmpty) { violation("exited with live processes") }
         for (id, pid) in live where engine.snapshot(of: id)?.pid != pid && engine.snapshot(of: id) != nil {
             // The table may lag behind only while a stop is in flight, never disagree.
@@ -228,9 +255,10 @@ private struct World {
     }
 
     /// More than `intensity` restarts in `period` must come with the group's failure. A group
-    /// that failed (or whose relatives failed) starts a fresh window, as OTP's would.
-    mutating func checkIntensity(failed: [String]) {
-        let policies = Self.policies(PropertyTests.manifest(variant: variant))
+    /// restarted whole (it or a relative failed, or a sibling's crash under one_for_all or
+    /// rest_for_one covered it) starts a fresh window, as OTP's would.
+    mutating func checkIntensity(failed: [String], covering: [String]) {
+        let policies = Self.policies(PropertyTests.manifest(variant: variant), root: rootIntensity)
         for (group, times) in restartTimes {
             guard let (intensity, period) = policies[group] else { continue }
             let recent = times.filter { now - $0 < period }
@@ -238,6 +266,9 @@ private struct World {
                 violation("\(group): \(recent.count) restarts in \(period) without failing")
             }
             restartTimes[group] = recent
+        }
+        for g in covering where Self.strategies[g] != .oneForOne {
+            for group in restartTimes.keys where group.hasPrefix(g + "/") { restartTimes[group] = [] }
         }
         for f in failed {
             for group in restartTimes.keys where group == f || group.hasPrefix(f + "/") || f.isEmpty || related(group, f) {
@@ -252,8 +283,10 @@ private struct World {
         return parent.isEmpty ? false : group.hasPrefix(parent + "/")
     }
 
-    static func policies(_ m: Manifest) -> [String: (Int, Duration)] {
-        var result: [String: (Int, Duration)] = ["": (40, .seconds(10))]
+    static let strategies: [String: Strategy] = ["a": .oneForOne, "b": .oneForAll, "b/n": .restForOne, "c": .restForOne]
+
+    static func policies(_ m: Manifest, root: Int) -> [String: (Int, Duration)] {
+        var result: [String: (Int, Duration)] = ["": (root, .seconds(10))]
         func add(_ g: GroupSpec, _ prefix: String) {
             let key = prefix.isEmpty ? g.name : prefix + "/" + g.name
             result[key] = (g.intensity, g.period)
