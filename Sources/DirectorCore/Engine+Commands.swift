@@ -1,0 +1,140 @@
+import DirectorManifest
+
+// Operator commands, with OTP's rules (terminate_child, restart_child, delete_child).
+extension Engine {
+    /// Applies an operator's command. Either every id is valid and the command applies, or
+    /// nothing is done and the reply is an error (`not_found`, `not_stopped`, `bad_request`,
+    /// `shutting_down`).
+    public mutating func command(_ command: OperatorCommand, at now: Instant) -> (CommandReply, [Effect]) {
+        begin(now)
+        guard shutdownStatus == nil else {
+            return (CommandError(.shuttingDown, "the tree is shutting down").reply, finish())
+        }
+        let reply: CommandReply
+        switch command {
+        case .stop(let ids): reply = stop(ids)
+        case .restart(let ids): reply = restart(ids)
+        case .delete(let ids): reply = delete(ids)
+        case .scale(let job, let instances): reply = scale(job: job, to: instances)
+        case .shutdown:
+            beginShutdown(status: 0, reason: "operator shutdown")
+            reply = .ok([])
+        }
+        return (reply, finish())
+    }
+
+    private func missing(_ ids: [ChildID]) -> CommandReply? {
+        let unknown = ids.filter { childRecords[$0] == nil }
+        guard !unknown.isEmpty else { return nil }
+        return CommandError(.notFound, "no such child: \(unknown.map(\.description).joined(separator: ", "))").reply
+    }
+
+    private mutating func stop(_ ids: [ChildID]) -> CommandReply {
+        if let error = missing(ids) { return error }
+        for id in ids.reversed() {
+            guard var rec = childRecords[id] else { continue }
+            switch rec.state {
+            case .starting, .running, .stopping:
+                switch rec.stopIntent {
+                case .remove, .shutdown: break
+                default: requestStop(id, intent: .park)
+                }
+            case .backoff, .waiting:
+                detachFromPlan(&rec)
+                rec.state = .stopped
+                childRecords[id] = rec
+                record(id.description, .stop, "stopped by operator", log: rec.spec.log.events.stop)
+                publish(rec)
+            case .stopped:
+                break
+            }
+        }
+        return .ok(ids)
+    }
+
+    private mutating func restart(_ ids: [ChildID]) -> CommandReply {
+        if let error = missing(ids) { return error }
+        for id in ids {
+            guard var rec = childRecords[id] else { continue }
+            switch rec.state {
+            case .starting, .running, .stopping:
+                switch rec.stopIntent {
+                case .remove, .shutdown: break
+                default: requestStop(id, intent: .restart(resetCount: true))
+                }
+            case .backoff, .waiting, .stopped:
+                detachFromPlan(&rec)
+                rec.restarts = 0
+                childRecords[id] = rec
+                record(id.description, .restart, "restarted by operator", log: rec.spec.log.events.restart)
+                spawn(id)
+            }
+        }
+        return .ok(ids)
+    }
+
+    private mutating func delete(_ ids: [ChildID]) -> CommandReply {
+        if let error = missing(ids) { return error }
+        let busy = ids.filter { id in
+            let state = childRecords[id]?.state
+            return state != .stopped && state != .waiting
+        }
+        guard busy.isEmpty else {
+            return CommandError(.notStopped, "stop these first: \(busy.map(\.description).joined(separator: ", "))").reply
+        }
+        for id in ids {
+            record(id.description, .delete, "deleted by operator")
+            removeChild(id)
+        }
+        return .ok(ids)
+    }
+
+    private mutating func scale(job jobKey: String, to instances: Int) -> CommandReply {
+        guard jobRecords[jobKey] != nil else {
+            return CommandError(.notFound, "no such job: \(jobKey)").reply
+        }
+        guard instances >= 0 else {
+            return CommandError(.badRequest, "instances must be 0 or more, got \(instances)").reply
+        }
+        let (affected, created) = resize(jobKey, to: instances)
+        for id in created { spawn(id) }
+        return .ok(affected)
+    }
+
+    /// Sets a pool's size: instances at or above it stop (highest first) and leave the table
+    /// once exited; missing instances below it are created, and returned in order for the
+    /// caller to start. Returns every id touched and the created ones.
+    mutating func resize(_ jobKey: String, to size: Int) -> (affected: [ChildID], created: [ChildID]) {
+        guard var job = jobRecords[jobKey], let groupPath = ChildID(jobKey + "/0")?.groupPath else { return ([], []) }
+        let old = job.size
+        job.size = size
+        job.slots = max(job.slots, size)
+        jobRecords[jobKey] = job
+        let groupKey = groupPath.joined(separator: "/")
+        func id(_ i: Int) -> ChildID { ChildID(groupPath: groupPath, job: job.spec.name, instance: i) }
+        var affected: [ChildID] = []
+        var created: [ChildID] = []
+        for i in (size..<max(size, job.slots)).reversed() where childRecords[id(i)] != nil {
+            let cid = id(i)
+            affected.append(cid)
+            if childRecords[cid]?.isLive == true {
+                requestStop(cid, intent: .remove)
+            } else {
+                removeChild(cid)
+            }
+        }
+        for i in 0..<size where childRecords[id(i)]?.stopIntent == .remove {
+            // Scaled down and up again before it exited: it stays, restarted.
+            requestStop(id(i), intent: .restart(resetCount: false))
+            affected.append(id(i))
+        }
+        for i in 0..<size where childRecords[id(i)] == nil {
+            let cid = id(i)
+            childRecords[cid] = ChildRecord(id: cid, groupKey: groupKey, spec: job.spec, specHash: job.specHash)
+            affected.append(cid)
+            created.append(cid)
+        }
+        record(jobKey, .scale, "instances=\(old)->\(size)")
+        return (affected, created)
+    }
+}

@@ -1,0 +1,285 @@
+import DirectorManifest
+
+// One child's life: spawn, started, stop, exit, timers.
+extension Engine {
+    /// Asks the runtime for a process: the child becomes `starting`.
+    mutating func spawn(_ id: ChildID) {
+        // The one place processes are requested: never a second one for a live child.
+        guard var rec = childRecords[id], !rec.isLive else { return }
+        rec.state = .starting
+        rec.pid = nil
+        rec.startedAt = nil
+        rec.nextRestartAt = nil
+        rec.heldBy = nil
+        rec.stopIntent = nil
+        childRecords[id] = rec
+        emit(.spawn(rec.launch))
+        publish(rec)
+    }
+
+    mutating func onStarted(_ id: ChildID, pid: Int32) {
+        guard var rec = childRecords[id], rec.state == .starting else { return }  // stale
+        rec.state = .running
+        rec.pid = pid
+        rec.startedAt = now
+        record(id.description, .start, "pid=\(pid)", log: rec.spec.log.events.start)
+        if rec.stopIntent != nil {
+            // It was asked to stop while its spawn was in flight: stop it now.
+            childRecords[id] = rec
+            beginStop(id)
+            return
+        }
+        if rec.restarts > 0 {
+            rec.resetTimerArmed = true
+            emit(.armTimer(.resetRestarts(id), at: now + rec.spec.resetAfter))
+        }
+        childRecords[id] = rec
+        publish(rec)
+    }
+
+    mutating func onSpawnFailed(_ id: ChildID, reason: String) {
+        guard let rec = childRecords[id], rec.state == .starting else { return }
+        record(id.description, .spawnFailed, reason, log: true)
+        processEnded(id, status: .code(127), reportExit: false)
+    }
+
+    mutating func onExited(_ id: ChildID, pid: Int32, status: ExitStatus) {
+        guard let rec = childRecords[id], rec.pid == pid, rec.state == .running || rec.state == .stopping
+        else { return }  // unknown child or an old process: stale
+        processEnded(id, status: status, reportExit: true)
+    }
+
+    /// The child's process is gone (exited, or never spawned): apply the stop intent when the
+    /// engine asked for it, else the exit rules.
+    private mutating func processEnded(_ id: ChildID, status: ExitStatus, reportExit: Bool) {
+        guard var rec = childRecords[id] else { return }
+        let pid = rec.pid
+        rec.pid = nil
+        rec.state = .stopped  // no process any more; every path below sets the final state
+        rec.lastExit = (status, now)
+        if rec.shutdownTimerArmed {
+            rec.shutdownTimerArmed = false
+            emit(.cancelTimer(.shutdownTimeout(id)))
+        }
+        if rec.resetTimerArmed {
+            rec.resetTimerArmed = false
+            emit(.cancelTimer(.resetRestarts(id)))
+        }
+        let exitDetail = pid.map { "pid=\($0) \(status)" } ?? "\(status)"
+        if let intent = rec.stopIntent {
+            rec.stopIntent = nil
+            childRecords[id] = rec
+            if reportExit { record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit) }
+            afterIntendedExit(id, intent: intent)
+            return
+        }
+        let decision = ExitDecision.decide(job: rec.spec, status: status, restarts: rec.restarts)
+        childRecords[id] = rec
+        if reportExit {
+            record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit && decision.log)
+        }
+        afterCrash(id, decision: decision)
+    }
+
+    private mutating func afterIntendedExit(_ id: ChildID, intent: StopIntent) {
+        guard var rec = childRecords[id] else { return }
+        switch intent {
+        case .park:
+            rec.state = .stopped
+            childRecords[id] = rec
+            publish(rec)
+        case .restart(let resetCount):
+            if resetCount { rec.restarts = 0 }
+            childRecords[id] = rec
+            spawn(id)
+        case .remove:
+            removeChild(id)
+        case .plan(let groupKey):
+            rec.state = .backoff
+            rec.heldBy = groupKey
+            childRecords[id] = rec
+            publish(rec)
+            releasePlanSlot(groupKey)
+        case .shutdown:
+            if isRetired(rec) {
+                removeChild(id)
+            } else {
+                rec.state = .stopped
+                childRecords[id] = rec
+                publish(rec)
+            }
+            liveDuringShutdown -= 1
+            if liveDuringShutdown <= 0 { finishShutdown() }
+        }
+    }
+
+    /// The exit nobody asked for: the rules decide.
+    private mutating func afterCrash(_ id: ChildID, decision: ExitDecision) {
+        guard var rec = childRecords[id] else { return }
+        switch decision.action {
+        case .wait:
+            rec.state = .waiting
+            childRecords[id] = rec
+            record(id.description, .wait, "waiting for an operator", log: decision.log)
+            publish(rec)
+        case .delete:
+            record(id.description, .delete, "deleted by exit rule", log: decision.log)
+            removeChild(id)
+        case .stop:
+            // Held without a timer: the group's restart by its parent starts it again.
+            rec.state = .backoff
+            childRecords[id] = rec
+            publish(rec)
+            failGroup(rec.groupKey, reason: "\(id) exited and its rule says stop")
+        case .restart:
+            let delay = BackoffSchedule.delay(
+                job: rec.spec, ruleAfter: decision.after, restarts: rec.restarts, random: &random)
+            rec.restarts += 1
+            rec.state = .backoff
+            childRecords[id] = rec
+            record(
+                id.description, .restart, "restarts=\(rec.restarts) delay=\(Self.format(delay))",
+                log: rec.spec.log.events.restart && decision.log)
+            if recordRestart(in: rec.groupKey) {
+                publish(rec)
+                failGroup(rec.groupKey, reason: "restart intensity exceeded")
+                return
+            }
+            let strategy = groupRecords[rec.groupKey]?.strategy ?? .oneForOne
+            if strategy == .oneForOne {
+                if delay <= .zero { spawn(id) } else { armRestart(id, delay: delay) }
+                return
+            }
+            publish(rec)
+            let members = affectedMembers(of: rec.groupKey, trigger: .child(id))
+            cover(rec.groupKey, members: members)
+            if delay > .zero {
+                // The trigger's own delay holds back the whole plan.
+                armRestart(id, delay: delay)
+                groupRecords[rec.groupKey]?.planPending? += 1
+            }
+        }
+    }
+
+    /// Puts a child in `backoff` with a restart timer.
+    mutating func armRestart(_ id: ChildID, delay: Duration) {
+        guard var rec = childRecords[id] else { return }
+        rec.state = .backoff
+        rec.nextRestartAt = now + delay
+        childRecords[id] = rec
+        emit(.armTimer(.restart(id), at: now + delay))
+        publish(rec)
+    }
+
+    mutating func onTimer(_ timer: TimerID) {
+        switch timer {
+        case .restart(let id):
+            guard var rec = childRecords[id], rec.state == .backoff, rec.nextRestartAt != nil else { return }
+            rec.nextRestartAt = nil
+            if let groupKey = rec.heldBy {
+                childRecords[id] = rec
+                publish(rec)
+                releasePlanSlot(groupKey)
+            } else {
+                childRecords[id] = rec
+                spawn(id)
+            }
+        case .shutdownTimeout(let id):
+            guard var rec = childRecords[id], rec.state == .stopping, rec.shutdownTimerArmed, let pid = rec.pid
+            else { return }
+            rec.shutdownTimerArmed = false
+            childRecords[id] = rec
+            emit(.signal(id, pid: pid, .kill))
+            record(id.description, .stop, "shutdown timeout: pid=\(pid) signal=KILL", log: rec.spec.log.events.stop)
+        case .resetRestarts(let id):
+            guard var rec = childRecords[id], rec.state == .running, rec.resetTimerArmed,
+                let started = rec.startedAt, now - started >= rec.spec.resetAfter
+            else { return }
+            rec.resetTimerArmed = false
+            rec.restarts = 0
+            childRecords[id] = rec
+            publish(rec)
+        }
+    }
+
+    // MARK: Stopping
+
+    /// Asks a live child to stop for `intent` (deferred until `.started` while `starting`).
+    /// Keeps restart-plan counts right when the intent moves the child between plans.
+    mutating func requestStop(_ id: ChildID, intent: StopIntent) {
+        guard var rec = childRecords[id], rec.isLive else { return }
+        let previous = rec.stopIntent
+        if previous == intent { return }
+        rec.stopIntent = intent
+        childRecords[id] = rec
+        if case .plan(let old) = previous { releasePlanSlot(old) }
+        if case .plan(let new) = intent { groupRecords[new]?.planPending? += 1 }
+        if rec.state == .running { beginStop(id) }
+    }
+
+    /// Sends the stop signal per the job's shutdown policy; the child becomes `stopping`.
+    mutating func beginStop(_ id: ChildID) {
+        guard var rec = childRecords[id], rec.state == .running, let pid = rec.pid else { return }
+        rec.state = .stopping
+        if rec.resetTimerArmed {
+            rec.resetTimerArmed = false
+            emit(.cancelTimer(.resetRestarts(id)))
+        }
+        let shutdown = rec.spec.shutdown
+        let signal: Signal
+        switch shutdown.timeout {
+        case .after(let timeout) where timeout <= .zero:
+            signal = .kill
+        case .after(let timeout):
+            signal = shutdown.signal
+            rec.shutdownTimerArmed = true
+            emit(.signal(id, pid: pid, signal))
+            emit(.armTimer(.shutdownTimeout(id), at: now + timeout))
+        case .infinity:
+            signal = shutdown.signal
+        }
+        if !rec.shutdownTimerArmed { emit(.signal(id, pid: pid, signal)) }
+        childRecords[id] = rec
+        record(id.description, .stop, "pid=\(pid) signal=\(signal)", log: rec.spec.log.events.stop)
+        publish(rec)
+    }
+
+    /// Takes a child out of the table (its process is already gone).
+    mutating func removeChild(_ id: ChildID) {
+        guard var rec = childRecords[id] else { return }
+        detachFromPlan(&rec)
+        childRecords[id] = nil
+        emit(.childRemoved(id))
+        let jobKey = id.jobKey
+        if var job = jobRecords[jobKey] {
+            // Shrink the slot range past trailing holes so walks stay short.
+            while job.slots > job.size,
+                childRecords[ChildID(groupPath: id.groupPath, job: id.job, instance: job.slots - 1)] == nil
+            {
+                job.slots -= 1
+            }
+            jobRecords[jobKey] = job
+        }
+    }
+
+    /// Frees a non-live child from a restart plan and its restart timer.
+    mutating func detachFromPlan(_ rec: inout ChildRecord) {
+        if rec.nextRestartAt != nil {
+            rec.nextRestartAt = nil
+            emit(.cancelTimer(.restart(rec.id)))
+            if let groupKey = rec.heldBy { releasePlanSlot(groupKey) }
+        }
+        rec.heldBy = nil
+    }
+
+    /// True for a child whose job or instance no longer belongs to the manifest.
+    func isRetired(_ rec: ChildRecord) -> Bool {
+        guard let job = jobRecords[rec.id.jobKey] else { return true }
+        return rec.id.instance >= job.size
+    }
+
+    static func format(_ d: Duration) -> String {
+        let ms = d.nanosecondsClamped / 1_000_000
+        return "\(ms)ms"
+    }
+}

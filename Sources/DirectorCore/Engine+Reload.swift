@@ -1,0 +1,150 @@
+import DirectorManifest
+
+// Hot reload: apply the minimal difference between the running manifest and a new one.
+extension Engine {
+    /// Applies a new, validated manifest: removed jobs and groups stop (reverse order) and
+    /// leave the table, changed processes restart, changed pools scale, policy changes apply
+    /// in place, new jobs and groups start (tree order). Untouched children are not touched.
+    public mutating func reload(_ new: Manifest, at now: Instant) -> (ReloadSummary, [Effect]) {
+        begin(now)
+        var summary = ReloadSummary()
+        guard shutdownStatus == nil else { return (summary, finish()) }
+        let diff = ManifestDiff.between(manifest, new)
+
+        // 1. Stop what is gone, in reverse tree order.
+        for key in diff.removedGroups.reversed() where groupRecords[key] != nil {
+            let ids = childIDs(inGroup: key)
+            for id in ids.reversed() { retire(id) }
+            summary.stopped += ids.count
+            for sub in groupKeys(inSubtree: key).reversed() {
+                dropJobs(ofGroup: sub)
+                groupRecords[sub] = nil
+                emit(.groupRemoved(sub))
+            }
+        }
+        for jobKey in diff.removedJobs.reversed() {
+            guard let job = jobRecords[jobKey], let groupPath = ChildID(jobKey + "/0")?.groupPath else { continue }
+            let ids = (0..<job.slots).map { ChildID(groupPath: groupPath, job: job.spec.name, instance: $0) }
+                .filter { childRecords[$0] != nil }
+            jobRecords[jobKey] = nil
+            for id in ids.reversed() { retire(id) }
+            summary.stopped += ids.count
+        }
+
+        // 2. Bring the tree's shape and policies up to date; collect what must start.
+        var toStart: [ChildID] = []
+        var newGroups: [String] = []
+        groupRecords[""]?.entries = new.groups.map { .group($0.name) }
+        for group in new.groups {
+            apply(group, parentPath: [], summary: &summary, toStart: &toStart, newGroups: &newGroups)
+        }
+        summary.updatedInPlace += diff.updatedGroups.count
+        for key in diff.updatedGroups { publishGroup(key) }
+
+        // 3. Start what is new, in tree order.
+        for key in newGroups { for sub in groupKeys(inSubtree: key) { publishGroup(sub) } }
+        for id in toStart { spawn(id) }
+
+        manifest = new
+        record(
+            "", .reload,
+            "started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) "
+                + "scaled=\(summary.scaled) updated=\(summary.updatedInPlace)")
+        return (summary, finish())
+    }
+
+    private mutating func apply(
+        _ spec: GroupSpec, parentPath: [String], summary: inout ReloadSummary, toStart: inout [ChildID],
+        newGroups: inout [String]
+    ) {
+        let path = parentPath + [spec.name]
+        let key = path.joined(separator: "/")
+        guard groupRecords[key] != nil else {
+            install(spec, parentPath: parentPath, useRestored: false)
+            newGroups.append(key)
+            let ids = childIDs(inGroup: key)
+            summary.started += ids.count
+            toStart += ids
+            return
+        }
+        groupRecords[key]?.strategy = spec.strategy
+        groupRecords[key]?.window.intensity = spec.intensity
+        groupRecords[key]?.window.period = spec.period
+        groupRecords[key]?.entries = spec.children.map { child in
+            switch child {
+            case .job(let j): .job(j.name)
+            case .group(let g): .group(g.name)
+            }
+        }
+        for child in spec.children {
+            switch child {
+            case .job(let job):
+                let jobKey = key + "/" + job.name
+                if jobRecords[jobKey] == nil {
+                    installJob(job, groupPath: path, useRestored: false)
+                    if let group = groupRecords[key] {
+                        let ids = instanceIDs(group: group, job: job.name)
+                        summary.started += ids.count
+                        toStart += ids
+                    }
+                } else {
+                    update(jobKey, to: job, groupPath: path, summary: &summary, toStart: &toStart)
+                }
+            case .group(let nested):
+                apply(nested, parentPath: path, summary: &summary, toStart: &toStart, newGroups: &newGroups)
+            }
+        }
+    }
+
+    /// A job present before and after: new spec in place; restart when the process changed;
+    /// scale when `instances` changed.
+    private mutating func update(
+        _ jobKey: String, to new: JobSpec, groupPath: [String], summary: inout ReloadSummary, toStart: inout [ChildID]
+    ) {
+        guard var job = jobRecords[jobKey], job.spec != new else { return }
+        let old = job.spec
+        let processChanged = new.processDiffers(from: old)
+        job.spec = new
+        job.specHash = new.stableHash
+        jobRecords[jobKey] = job
+        for i in 0..<job.slots {
+            let id = ChildID(groupPath: groupPath, job: new.name, instance: i)
+            guard var rec = childRecords[id] else { continue }
+            rec.spec = new
+            rec.specHash = job.specHash
+            if processChanged { rec.launch = LaunchSpec(job: new, id: id) }
+            childRecords[id] = rec
+            publish(rec)
+            guard processChanged, rec.isLive else { continue }
+            switch rec.stopIntent {
+            case nil, .restart:
+                summary.restarted += 1
+                requestStop(id, intent: .restart(resetCount: false))
+            case .plan, .park, .remove, .shutdown:
+                break  // it restarts with the new spec anyway, or is leaving
+            }
+        }
+        if new.instances != old.instances {
+            summary.scaled += 1
+            toStart += resize(jobKey, to: new.instances).created
+        }
+        var sameSize = old
+        sameSize.instances = new.instances
+        if sameSize != new && !processChanged { summary.updatedInPlace += 1 }
+    }
+
+    /// Stops a child for good: it leaves the table once its process is gone.
+    private mutating func retire(_ id: ChildID) {
+        guard let rec = childRecords[id] else { return }
+        if rec.isLive {
+            if rec.stopIntent != .shutdown { requestStop(id, intent: .remove) }
+        } else {
+            removeChild(id)
+        }
+    }
+
+    private mutating func dropJobs(ofGroup key: String) {
+        guard let group = groupRecords[key] else { return }
+        for case .job(let name) in group.entries { jobRecords[group.childKey(name)] = nil }
+    }
+}

@@ -1,0 +1,144 @@
+import DirectorManifest
+
+/// The supervision engine: a pure, deterministic state machine.
+///
+/// Events go in (`start`, `handle`, `command`, `reload`), effects come out; the engine does
+/// no I/O and never reads a clock, so every call takes `now`. Groups are supervisors with
+/// OTP strategies and restart intensity; children are the instances of jobs. See
+/// `docs/engine.md` for the states and transitions.
+public struct Engine: Sendable {
+    // The tree. Children and groups are keyed for O(1) access per event; the order of the
+    // tree lives in `GroupRecord.entries` and `JobRecord.slots`.
+    var childRecords: [ChildID: ChildRecord] = [:]
+    var groupRecords: [String: GroupRecord] = [:]
+    var jobRecords: [String: JobRecord] = [:]
+    /// The manifest currently applied (the base of the next reload's diff).
+    var manifest: Manifest
+    let restored: RestoredState
+    var random: SplitMix64
+
+    /// Set once the tree is stopping as a whole: the status `.exit` will carry.
+    var shutdownStatus: Int32?
+    /// Children that still have to exit before `.exit` is emitted.
+    var liveDuringShutdown = 0
+    var hasExited = false
+
+    // Per-call scratch: the effects being produced, the call's instant, and restart plans
+    // whose pending count may have reached zero.
+    var out: [Effect] = []
+    var now: Instant = .zero
+    var plansToCheck: Set<String> = []
+
+    /// Builds the tree for `manifest`. Nothing runs until `start(at:)`.
+    /// - Parameters:
+    ///   - root: the root supervisor's intensity and period.
+    ///   - restored: operator decisions and restart counts of a previous daemon run.
+    ///   - seed: the seed of the jitter generator; the same seed replays the same delays.
+    public init(
+        manifest: Manifest, root: RootPolicy = RootPolicy(), restored: RestoredState = RestoredState(),
+        seed: UInt64 = .random(in: 0 ... .max)
+    ) {
+        self.manifest = manifest
+        self.restored = restored
+        self.random = SplitMix64(seed: seed)
+        groupRecords[""] = GroupRecord(
+            key: "", path: [], strategy: .oneForOne,
+            window: RestartIntensity(intensity: root.intensity, period: root.period),
+            entries: manifest.groups.map { .group($0.name) })
+        for group in manifest.groups { install(group, parentPath: [], useRestored: true) }
+    }
+
+    /// Starts every group and child in tree order. Call once.
+    public mutating func start(at now: Instant) -> [Effect] {
+        begin(now)
+        for key in groupKeys(inSubtree: "") { publishGroup(key) }
+        for id in childIDs(inGroup: "") {
+            guard let rec = childRecords[id] else { continue }
+            if let hash = restored.stopped[id], hash == rec.specHash {
+                publish(rec)  // an operator stopped it in a previous run: it stays stopped
+            } else {
+                spawn(id)
+            }
+        }
+        return finish()
+    }
+
+    /// Feeds one event. Commands and reloads are accepted too; their replies are dropped.
+    public mutating func handle(_ event: EngineEvent, at now: Instant) -> [Effect] {
+        switch event {
+        case .command(let c): return command(c, at: now).1
+        case .reload(let m): return reload(m, at: now).1
+        default: break
+        }
+        begin(now)
+        guard !hasExited else { return finish() }
+        switch event {
+        case .started(let id, let pid): onStarted(id, pid: pid)
+        case .spawnFailed(let id, let reason): onSpawnFailed(id, reason: reason)
+        case .exited(let id, let pid, let status): onExited(id, pid: pid, status: status)
+        case .timerFired(let timer): onTimer(timer)
+        case .command, .reload: break
+        }
+        return finish()
+    }
+
+    // MARK: Queries
+
+    /// The table row of one child, or nil when it is not in the table.
+    public func snapshot(of id: ChildID) -> ChildSnapshot? { childRecords[id]?.snapshot }
+
+    /// Every child in tree order (groups in manifest order, jobs in declaration order,
+    /// instances by number).
+    public var children: [ChildSnapshot] {
+        childIDs(inGroup: "").compactMap { childRecords[$0]?.snapshot }
+    }
+
+    /// Every group in tree order, the root (path `""`) first.
+    public var groups: [GroupSnapshot] {
+        groupKeys(inSubtree: "").compactMap { groupRecords[$0]?.snapshot(at: now) }
+    }
+
+    /// The job spec of a child (OTP `get_childspec`).
+    public func spec(of id: ChildID) -> JobSpec? { childRecords[id]?.spec }
+
+    /// Children selected by an operator's argument, in tree order: an exact id selects one,
+    /// `web/api` every instance of that job, `web` every child of that group. Whole path
+    /// segments only: `web/ap` selects nothing.
+    public func ids(matching prefix: String) -> [ChildID] {
+        let wanted = prefix.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard !wanted.isEmpty else { return [] }
+        return childIDs(inGroup: "").filter { id in
+            let segments = id.groupPath + [id.job, String(id.instance)]
+            return segments.count >= wanted.count && Array(segments.prefix(wanted.count)) == wanted
+        }
+    }
+
+    /// True once the `.exit` effect has been emitted: the tree is stopped.
+    public var isStopped: Bool { hasExited }
+
+    // MARK: Per-call plumbing
+
+    mutating func begin(_ now: Instant) {
+        self.now = now
+        out = []
+    }
+
+    mutating func finish() -> [Effect] {
+        settlePlans()
+        let effects = out
+        out = []
+        return effects
+    }
+
+    mutating func emit(_ effect: Effect) { out.append(effect) }
+
+    mutating func publish(_ rec: ChildRecord) { out.append(.childChanged(rec.snapshot)) }
+
+    mutating func publishGroup(_ key: String) {
+        if let g = groupRecords[key] { out.append(.groupChanged(g.snapshot(at: now))) }
+    }
+
+    mutating func record(_ subject: String, _ kind: EventKind, _ detail: String, log: Bool = true) {
+        out.append(.event(EventRecord(subject: subject, kind: kind, detail: detail, log: log)))
+    }
+}

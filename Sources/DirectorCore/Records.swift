@@ -1,0 +1,110 @@
+import DirectorManifest
+
+/// Why the engine asked a child to stop, i.e. what happens once its process has exited.
+enum StopIntent: Sendable, Hashable {
+    /// An operator stop: the child stays `stopped`.
+    case park
+    /// Start again at once (operator restart, or a reload that changed the process).
+    case restart(resetCount: Bool)
+    /// Leave the table (scale-down, job or group removed by a reload).
+    case remove
+    /// Part of the restart plan of the group with this key (strategy or group restart).
+    case plan(String)
+    /// The tree is shutting down.
+    case shutdown
+}
+
+/// Everything the engine knows about one child (one instance of a job).
+struct ChildRecord: Sendable {
+    let id: ChildID
+    /// The key of the group that supervises the child.
+    let groupKey: String
+    /// The job as currently configured (kept per child so removed jobs can still finish).
+    var spec: JobSpec
+    var specHash: String
+    /// The resolved launch spec, built once per spec rather than per restart.
+    var launch: LaunchSpec
+
+    var state: ChildState = .stopped
+    var pid: Int32?
+    var startedAt: Instant?
+    var restarts = 0
+    var lastExit: (status: ExitStatus, at: Instant)?
+    var nextRestartAt: Instant?
+    /// Set when the engine wants the current process gone (possibly before it has started).
+    var stopIntent: StopIntent?
+    /// Set for a child that has exited and waits for a group's restart plan to start it.
+    var heldBy: String?
+    /// Whether a `resetRestarts` timer is armed, so the exit path only cancels real timers.
+    var resetTimerArmed = false
+    /// Whether a `shutdownTimeout` timer is armed.
+    var shutdownTimerArmed = false
+
+    init(id: ChildID, groupKey: String, spec: JobSpec, specHash: String) {
+        self.id = id
+        self.groupKey = groupKey
+        self.spec = spec
+        self.specHash = specHash
+        self.launch = LaunchSpec(job: spec, id: id)
+    }
+
+    /// Has (or is about to have) a process.
+    var isLive: Bool { state == .starting || state == .running || state == .stopping }
+
+    /// The row the table stores.
+    var snapshot: ChildSnapshot {
+        ChildSnapshot(
+            id: id, state: state, pid: pid, startedAt: startedAt, restarts: restarts, lastExit: lastExit,
+            nextRestartAt: nextRestartAt, specHash: specHash)
+    }
+}
+
+/// A job inside its group: the spec and the pool's current size.
+struct JobRecord: Sendable {
+    var spec: JobSpec
+    var specHash: String
+    /// The pool size wanted now (manifest or operator).
+    var size: Int
+    /// Instances `0 ..< slots` may exist in the table (scaled-down ones linger until exited).
+    var slots: Int
+}
+
+/// One entry of a group in declaration order.
+enum GroupEntry: Sendable, Hashable {
+    case job(String)
+    case group(String)
+}
+
+/// A member of a group as strategies see it: each pool instance on its own, nested groups as
+/// one unit.
+enum Member: Sendable, Hashable {
+    case child(ChildID)
+    case group(String)
+}
+
+/// A supervisor: the root (key `""`) or a group (key `web` or `web/cache`).
+struct GroupRecord: Sendable {
+    let key: String
+    let path: [String]
+    var strategy: Strategy
+    var window: RestartIntensity
+    var entries: [GroupEntry]
+    var state: GroupState = .running
+    /// Members still to exit before the pending restart plan can start; nil without a plan.
+    var planPending: Int?
+
+    /// The key of a nested group or job named `name` below this group.
+    func childKey(_ name: String) -> String { key.isEmpty ? name : key + "/" + name }
+
+    /// The parent's key, or nil for the root.
+    var parentKey: String? {
+        if key.isEmpty { return nil }
+        return path.dropLast().joined(separator: "/")
+    }
+
+    func snapshot(at now: Instant) -> GroupSnapshot {
+        GroupSnapshot(
+            path: key, strategy: strategy, intensity: window.intensity, period: window.period,
+            restartsInPeriod: window.count(at: now), state: state)
+    }
+}

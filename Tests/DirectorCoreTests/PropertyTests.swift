@@ -1,0 +1,298 @@
+import DirectorManifest
+import Testing
+
+@testable import DirectorCore
+
+// Seeded random event sequences against a tree with pools, nested groups and every
+// strategy, checking the engine's invariants after every call. A simulated runtime keeps
+// the "real" world: which processes live, which timers are armed, what was signalled.
+
+@Suite struct PropertyTests {
+    static func manifest(variant: Bool) -> Manifest {
+        let backoff = Backoff(initial: .milliseconds(10), max: .seconds(1), factor: 2, jitter: 0.3)
+        let deleteOn3 = [ExitRule(when: ExitCondition(codes: [3]), action: .delete)]
+        let stopAfter3 = [ExitRule(when: ExitCondition(minRestarts: 3), action: .stop)]
+        var a: [GroupChild] = [
+            job("w", instances: 3, backoff: backoff, resetAfter: .milliseconds(500)),
+            job("t", restart: .transient, onExit: deleteOn3),
+            job("tmp", restart: .temporary),
+        ]
+        if variant { a[2] = job("new", instances: 2, delay: .milliseconds(20)) }
+        let inner = group(
+            "n",
+            [job("p", instances: variant ? 1 : 2), job("q", onExit: stopAfter3),
+             job("r", shutdown: Shutdown(signal: .int, timeout: .infinity))],
+            strategy: .restForOne, intensity: 2, period: .seconds(1))
+        return Manifest(groups: [
+            group("a", a, strategy: .oneForOne, intensity: 3, period: .seconds(5)),
+            group("b", [job("x", command: variant ? ["/bin/x2"] : ["/bin/x"]), nested(inner)], strategy: .oneForAll,
+                  intensity: 4, period: .seconds(10)),
+            group("c", [job("y", instances: 2, delay: .milliseconds(50)),
+                        job("z", shutdown: Shutdown(signal: .term, timeout: .after(.zero)))],
+                  strategy: .restForOne, intensity: 3, period: .seconds(2)),
+        ])
+    }
+
+    @Test(arguments: [1 as UInt64, 2, 3, 4, 5, 6])
+    func invariantsHoldUnderRandomEvents(seed: UInt64) {
+        var world = World(seed: seed, rootIntensity: 40)
+        for _ in 0..<4000 where !world.engine.isStopped { world.randomStep() }
+        world.drain()
+        #expect(world.violations == [], "seed \(seed)")
+        #expect(world.engine.isStopped)
+        #expect(world.exits == 1)
+        #expect(world.live.isEmpty && world.pendingSpawns.isEmpty)
+        #expect(world.calls > 1000)
+        // The run really went through the interesting paths.
+        #expect(world.seen[.groupFailed, default: 0] > 0)
+        #expect(world.seen[.restart, default: 0] > 100)
+        #expect(world.seen[.scale, default: 0] > 10)
+        #expect(world.seen[.reload, default: 0] > 10)
+        #expect(world.kills > 0)
+    }
+
+    /// A fragile root: the tree fails mid-run and must still stop cleanly with status 1.
+    @Test func rootFailureUnderRandomEventsStopsCleanly() {
+        var rootFailures = 0
+        for seed: UInt64 in 11...16 {
+            var world = World(seed: seed, rootIntensity: 1)
+            for _ in 0..<4000 where !world.engine.isStopped { world.randomStep() }
+            world.drain()
+            #expect(world.violations == [], "seed \(seed)")
+            #expect(world.engine.isStopped && world.exits == 1)
+            #expect(world.exitStatus == (world.rootFailed ? 1 : 0))
+            #expect(world.live.isEmpty && world.pendingSpawns.isEmpty)
+            if world.rootFailed { rootFailures += 1 }
+        }
+        #expect(rootFailures >= 2)  // the path under test was really taken
+    }
+}
+
+/// The simulated runtime plus the invariant checks.
+private struct World {
+    var engine: Engine
+    var random: SplitMix64
+    var now = Instant.zero
+    var nextPid: Int32 = 1000
+    var variant = false
+    /// Live processes per child (the runtime's truth).
+    var live: [ChildID: Int32] = [:]
+    var pendingSpawns: Set<ChildID> = []
+    var timers: [TimerID: Instant] = [:]
+    /// Stop signals sent per pid: (non-KILL, KILL).
+    var signals: [Int32: (stop: Int, kill: Int)] = [:]
+    /// Restart decisions per group, for the intensity check.
+    var restartTimes: [String: [Instant]] = [:]
+    var violations: [String] = []
+    var exits = 0
+    var calls = 0
+    var kills = 0
+    var seen: [EventKind: Int] = [:]
+
+    let rootIntensity: Int
+    var exitStatus: Int32?
+    var rootFailed = false
+
+    init(seed: UInt64, rootIntensity: Int) {
+        self.rootIntensity = rootIntensity
+        random = SplitMix64(seed: seed)
+        engine = Engine(
+            manifest: PropertyTests.manifest(variant: false),
+            root: RootPolicy(intensity: rootIntensity, period: .seconds(10)), seed: seed)
+        apply(engine.start(at: now))
+    }
+
+    mutating func chance(_ percent: UInt64) -> Bool { random.next() % 100 < percent }
+    mutating func pick<T>(_ xs: [T]) -> T? { xs.isEmpty ? nil : xs[Int(random.next() % UInt64(xs.count))] }
+
+    mutating func randomStep() {
+        let roll = random.next() % 100
+        switch roll {
+        case 0..<30:
+            let signalled = live.filter { signals[$0.value] != nil }.map(\.key).sorted()
+            let candidates = !signalled.isEmpty && chance(60) ? signalled : live.keys.sorted()
+            guard let id = pick(candidates), let pid = live[id] else { return }
+            let status: ExitStatus = pick([.code(0), .code(1), .code(3), .signal(.term), .signal(.kill)])!
+            live[id] = nil
+            signals[pid] = nil
+            feed(.exited(id, pid: pid, status: status))
+        case 30..<50:
+            guard let id = pick(pendingSpawns.sorted()) else { return }
+            pendingSpawns.remove(id)
+            if chance(90) {
+                nextPid += 1
+                live[id] = nextPid
+                feed(.started(id, pid: nextPid))
+            } else {
+                feed(.spawnFailed(id, reason: "ENOENT"))
+            }
+        case 50..<70:
+            guard let (timer, at) = timers.min(by: { $0.value < $1.value || ($0.value == $1.value && "\($0.key)" < "\($1.key)") })
+            else { return }
+            timers[timer] = nil
+            now = max(now, at)
+            feed(.timerFired(timer))
+        case 70..<78:
+            now = now + .milliseconds(Int64(random.next() % 2000))
+        case 78..<90:
+            let ids = engine.children.map(\.id) + [cid("a/ghost/0")]
+            let chosen = (0..<Int(1 + random.next() % 3)).compactMap { _ in pick(ids) }
+            let command: OperatorCommand =
+                switch random.next() % 4 {
+                case 0: .stop(chosen)
+                case 1: .restart(chosen)
+                case 2: .delete(chosen)
+                default: .scale(job: pick(["a/w", "b/n/p", "c/y"])!, instances: Int(random.next() % 5))
+                }
+            feed(.command(command))
+        case 90..<96:
+            // Stale events: old pids, timers nobody armed, starts for children not starting.
+            guard let id = pick(engine.children.map(\.id)) else { return }
+            switch random.next() % 3 {
+            case 0: feed(.exited(id, pid: 1, status: .code(1)))
+            case 1: feed(.timerFired(pick([.restart(id), .shutdownTimeout(id), .resetRestarts(id)])!))
+            default: if !pendingSpawns.contains(id) && live[id] == nil { feed(.started(id, pid: 2)) }
+            }
+        case 96..<98:
+            variant.toggle()
+            feed(.reload(PropertyTests.manifest(variant: variant)))
+        default:
+            break
+        }
+    }
+
+    /// Shuts the tree down and lets every process exit; bounded.
+    mutating func drain() {
+        if !engine.isStopped { feed(.command(.shutdown)) }
+        var rounds = 0
+        while !engine.isStopped && rounds < 1000 {
+            rounds += 1
+            if let id = pendingSpawns.sorted().first {
+                pendingSpawns.remove(id)
+                nextPid += 1
+                live[id] = nextPid
+                feed(.started(id, pid: nextPid))
+            } else if let (id, pid) = live.sorted(by: { $0.key < $1.key }).first {
+                live[id] = nil
+                feed(.exited(id, pid: pid, status: .signal(.term)))
+            } else if let (timer, at) = timers.min(by: { $0.value < $1.value }) {
+                timers[timer] = nil
+                now = max(now, at)
+                feed(.timerFired(timer))
+            } else {
+                break
+            }
+        }
+    }
+
+    mutating func feed(_ event: EngineEvent) {
+        calls += 1
+        apply(engine.handle(event, at: now))
+    }
+
+    mutating func violation(_ text: String) {
+        if violations.count < 20 { violations.append("t=\(now) \(text)") }
+    }
+
+    /// Executes effects like the runtime would, checking invariants on the way.
+    mutating func apply(_ effects: [Effect]) {
+        var failedGroups: [String] = []
+        var covering: [String] = []
+        for effect in effects {
+            switch effect {
+            case .spawn(let launch):
+                let id = launch.id
+                if live[id] != nil || pendingSpawns.contains(id) { violation("second process for \(id)") }
+                if engine.snapshot(of: id) == nil { violation("spawn for deleted child \(id)") }
+                pendingSpawns.insert(id)
+            case .signal(let id, let pid, let signal):
+                guard live[id] == pid else {
+                    violation("signal \(signal) to \(id) pid \(pid) which is not live")
+                    continue
+                }
+                var count = signals[pid] ?? (0, 0)
+                if signal == .kill { count.kill += 1 } else { count.stop += 1 }
+                if signal == .kill { kills += 1 }
+                if count.stop > 1 || count.kill > 1 { violation("signal \(signal) repeated for \(id) pid \(pid)") }
+                signals[pid] = count
+            case .armTimer(let timer, let at):
+                if at < now { violation("timer \(timer) armed in the past") }
+                timers[timer] = at
+            case .cancelTimer(let timer):
+                timers[timer] = nil
+            case .childRemoved(let id):
+                if live[id] != nil || pendingSpawns.contains(id) { violation("removed \(id) while its process lives") }
+            case .event(let record):
+                seen[record.kind, default: 0] += 1
+                switch record.kind {
+                case .restart where record.detail != "restarted by operator":
+                    if let id = ChildID(record.subject) {
+                        restartTimes[id.group, default: []].append(now)
+                        covering.append(id.group)
+                    }
+                case .groupFailed:
+                    failedGroups.append(record.subject)
+                    if record.subject.isEmpty { rootFailed = true }
+                    if record.subject != "" {
+                        let parent = record.subject.split(separator: "/").dropLast().joined(separator: "/")
+                        restartTimes[parent, default: []].append(now)
+                    }
+                default: break
+                }
+            case .exit(let status):
+                exits += 1
+                exitStatus = status
+            case .childChanged, .groupChanged, .groupRemoved:
+                break
+            }
+        }
+        checkIntensity(failed: failedGroups, covering: covering)
+        if engine.isStopped && (!live.isEmpty || !pendingSpawns.isEmpty) { violation("exited with live processes") }
+        for (id, pid) in live where engine.snapshot(of: id)?.pid != pid && engine.snapshot(of: id) != nil {
+            // The table may lag behind only while a stop is in flight, never disagree.
+            if engine.snapshot(of: id)?.state != .starting { violation("table pid of \(id) differs from runtime") }
+        }
+    }
+
+    /// More than `intensity` restarts in `period` must come with the group's failure. A group
+    /// restarted whole (it or a relative failed, or a sibling's crash under one_for_all or
+    /// rest_for_one covered it) starts a fresh window, as OTP's would.
+    mutating func checkIntensity(failed: [String], covering: [String]) {
+        let policies = Self.policies(PropertyTests.manifest(variant: variant), root: rootIntensity)
+        for (group, times) in restartTimes {
+            guard let (intensity, period) = policies[group] else { continue }
+            let recent = times.filter { now - $0 < period }
+            if recent.count > intensity && !failed.contains(group) && !engine.isStopped {
+                violation("\(group): \(recent.count) restarts in \(period) without failing")
+            }
+            restartTimes[group] = recent
+        }
+        for g in covering where Self.strategies[g] != .oneForOne {
+            for group in restartTimes.keys where group.hasPrefix(g + "/") { restartTimes[group] = [] }
+        }
+        for f in failed {
+            for group in restartTimes.keys where group == f || group.hasPrefix(f + "/") || f.isEmpty || related(group, f) {
+                restartTimes[group] = []
+            }
+        }
+    }
+
+    /// Siblings (and their subtrees) of a failed group are restarted by non-one_for_one parents.
+    func related(_ group: String, _ failed: String) -> Bool {
+        let parent = failed.split(separator: "/").dropLast().joined(separator: "/")
+        return parent.isEmpty ? false : group.hasPrefix(parent + "/")
+    }
+
+    static let strategies: [String: Strategy] = ["a": .oneForOne, "b": .oneForAll, "b/n": .restForOne, "c": .restForOne]
+
+    static func policies(_ m: Manifest, root: Int) -> [String: (Int, Duration)] {
+        var result: [String: (Int, Duration)] = ["": (root, .seconds(10))]
+        func add(_ g: GroupSpec, _ prefix: String) {
+            let key = prefix.isEmpty ? g.name : prefix + "/" + g.name
+            result[key] = (g.intensity, g.period)
+            for case .group(let n) in g.children { add(n, key) }
+        }
+        for g in m.groups { add(g, "") }
+        return result
+    }
+}
