@@ -102,7 +102,8 @@ public final class InMemoryTable: ChildTable {
             let skip = since >= first.seq ? Int(since - first.seq + 1) : 0
             guard skip < kept.count else { return [] }
             let start = kept.startIndex + skip
-            return Array(kept[start..<min(kept.endIndex, start.addingReportingOverflow(max(limit, 0)).partialValue)])
+            let available = kept.endIndex - start
+            return Array(kept[start..<(start + min(available, max(limit, 0)))])
         }
     }
 
