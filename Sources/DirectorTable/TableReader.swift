@@ -26,18 +26,26 @@ public final class TableReader: Sendable {
         var env: OpaquePointer { handle.pointer }
     }
 
+    /// Whether the reader uses `lock.mdb`.
+    public enum LockMode: Sendable, Hashable {
+        /// Use the lock file when it is writable for us, else read without it.
+        case automatic
+        /// Never use the lock file (`MDB_NOLOCK`), as when it is not writable.
+        case withoutLock
+    }
+
     /// Opens `<stateDirectory>/table`.
-    public convenience init(stateDirectory: String) throws(TableError) {
-        try self.init(path: stateDirectory + "/table", stateDirectory: stateDirectory)
+    public convenience init(stateDirectory: String, lockMode: LockMode = .automatic) throws(TableError) {
+        try self.init(path: stateDirectory + "/table", stateDirectory: stateDirectory, lockMode: lockMode)
     }
 
     /// Opens the environment directory `path`.
-    public convenience init(path: String) throws(TableError) {
+    public convenience init(path: String, lockMode: LockMode = .automatic) throws(TableError) {
         let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        try self.init(path: path, stateDirectory: parent.isEmpty ? "." : parent)
+        try self.init(path: path, stateDirectory: parent.isEmpty ? "." : parent, lockMode: lockMode)
     }
 
-    private init(path: String, stateDirectory: String) throws(TableError) {
+    private init(path: String, stateDirectory: String, lockMode: LockMode) throws(TableError) {
         self.path = path
         let data = LMDB.dataFile(path)
         guard LMDBEnvironment.exists(data) else {
@@ -49,7 +57,7 @@ public final class TableReader: Sendable {
         let base = MDB_RDONLY | MDB_NOTLS
         let lock = LMDB.lockFile(path)
         let lockUsable = LMDBEnvironment.exists(lock) ? access(lock, R_OK | W_OK) == 0 : access(path, W_OK) == 0
-        var lockless = !lockUsable
+        var lockless = !lockUsable || lockMode == .withoutLock
         var env: OpaquePointer
         do throws(TableError) {
             env = try LMDBEnvironment.open(path: path, flags: lockless ? base | MDB_NOLOCK : base, mapSize: nil)
