@@ -81,7 +81,7 @@ struct Check {
 
 /// Sample records the cases write.
 enum Sample {
-    static let t0: UnixMillis = 1_795_550_400_123  // 2026-11-24T...Z, with milliseconds
+    static let t0: UnixMillis = 1_795_550_400_123  // 2026-11-24T20:00:00.123Z
 
     static func child(_ id: String, state: ChildRecord.State = .running, pid: Int32? = nil) -> ChildRecord {
         let parts = id.split(separator: "/").map(String.init)

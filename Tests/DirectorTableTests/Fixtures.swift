@@ -2,7 +2,7 @@ import DirectorTable
 
 /// Records the tests write.
 enum Fixture {
-    static let now: UnixMillis = 1_795_550_400_000  // 2026-11-24T15:20:00.000Z
+    static let now: UnixMillis = 1_795_550_400_000  // 2026-11-24T20:00:00.000Z
 
     static func child(_ id: String, state: ChildRecord.State = .running, pid: Int32? = 1234, restarts: Int = 0) -> ChildRecord {
         let parts = id.split(separator: "/").map(String.init)
