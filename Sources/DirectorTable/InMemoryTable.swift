@@ -34,6 +34,7 @@ public final class InMemoryTable: ChildTable {
         }
     }
 
+    /// Commits `changes` atomically, in order; returns the seqs given to appended events.
     @discardableResult
     public func apply(_ changes: [TableChange]) throws(TableError) -> [UInt64] {
         // Keys are the only thing that can be rejected; checking them all first makes the
@@ -71,14 +72,17 @@ public final class InMemoryTable: ChildTable {
         }
     }
 
+    /// The child with this id.
     public func child(id: String) -> ChildRecord? {
         storage.withLock { $0.children[id] }
     }
 
+    /// The child whose live process has this pid.
     public func child(pid: Int32) -> ChildRecord? {
         storage.withLock { s in s.idByPid[pid].flatMap { s.children[$0] } }
     }
 
+    /// Children under `prefix` on whole path segments, in key order.
     public func children(prefix: String?) -> [ChildRecord] {
         let p = TableKey.normalizedPrefix(prefix)
         return storage.withLock { s in
@@ -86,14 +90,17 @@ public final class InMemoryTable: ChildTable {
         }.sorted { TableKey.precedes($0.id, $1.id) }
     }
 
+    /// The number of children.
     public func childCount() -> Int {
         storage.withLock { $0.children.count }
     }
 
+    /// Every group, in key order.
     public func groups() -> [GroupRecord] {
         storage.withLock { Array($0.groups.values) }.sorted { TableKey.precedes($0.key, $1.key) }
     }
 
+    /// Events with `seq > since`, oldest first, at most `limit`.
     public func events(since: UInt64, limit: Int) -> [EventEntry] {
         storage.withLock { s in
             let kept = s.keptEvents
@@ -107,22 +114,27 @@ public final class InMemoryTable: ChildTable {
         }
     }
 
+    /// The highest sequence number ever assigned.
     public func lastEventSeq() -> UInt64 {
         storage.withLock { $0.lastSeq }
     }
 
+    /// A `meta` value.
     public func meta(_ key: MetaKey) -> JSONValue? {
         storage.withLock { $0.meta[key] }
     }
 
+    /// The spec stored for job key `group/job`.
     public func spec(jobKey: String) -> JSONValue? {
         storage.withLock { $0.specs[jobKey] }
     }
 
+    /// Every stored job key, in key order.
     public func specKeys() -> [String] {
         storage.withLock { Array($0.specs.keys) }.sorted(by: TableKey.precedes)
     }
 
+    /// OTP `count_children`.
     public func count() -> ChildCount {
         storage.withLock { s in
             ChildCount(

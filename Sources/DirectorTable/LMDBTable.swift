@@ -125,6 +125,7 @@ public final class LMDBTable: ChildTable {
     /// The current map size in bytes.
     public var mapSize: Int { state.withLock { LMDBEnvironment.mapSize($0.env) } }
 
+    /// Commits `changes` atomically, in order; returns the seqs given to appended events.
     @discardableResult
     public func apply(_ changes: [TableChange]) throws(TableError) -> [UInt64] {
         try TableKey.validate(changes)
@@ -184,15 +185,36 @@ public final class LMDBTable: ChildTable {
         }
     }
 
+    /// Runs `body` on one consistent snapshot (one read transaction). `body` may throw any
+    /// error; it is rethrown as is.
+    public func snapshot<R>(_ body: (TableSnapshot) throws -> R) throws -> R {
+        var failure: (any Error)?
+        let result = try read { (s) throws(TableError) -> R? in
+            do {
+                return try body(s)
+            } catch let e as TableError {
+                throw e
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return result!
+    }
+
+
     /// Runs `body` on a consistent snapshot of the committed state.
-    public func snapshot<R>(_ body: (TableSnapshot) throws(TableError) -> R) throws(TableError) -> R {
+    func read<R>(_ body: (TableSnapshot) throws(TableError) -> R) throws(TableError) -> R {
         try state.withLock { (s) throws(TableError) -> R in try LMDBEnvironment.read(s.env, s.dbs, body) }
     }
 
+    /// The child with this id.
     public func child(id: String) throws(TableError) -> ChildRecord? {
-        try snapshot { (s) throws(TableError) in try s.child(id: id) }
+        try read { (s) throws(TableError) in try s.child(id: id) }
     }
 
+    /// The child whose live process has this pid (from the in-process index).
     public func child(pid: Int32) throws(TableError) -> ChildRecord? {
         try state.withLock { (s) throws(TableError) -> ChildRecord? in
             guard let id = s.idByPid[pid] else { return nil }
@@ -200,39 +222,48 @@ public final class LMDBTable: ChildTable {
         }
     }
 
+    /// Children under `prefix` on whole path segments, in key order.
     public func children(prefix: String?) throws(TableError) -> [ChildRecord] {
-        try snapshot { (s) throws(TableError) in try s.children(prefix: prefix) }
+        try read { (s) throws(TableError) in try s.children(prefix: prefix) }
     }
 
+    /// The number of children.
     public func childCount() throws(TableError) -> Int {
-        try snapshot { (s) throws(TableError) in try s.childCount() }
+        try read { (s) throws(TableError) in try s.childCount() }
     }
 
+    /// Every group, in key order.
     public func groups() throws(TableError) -> [GroupRecord] {
-        try snapshot { (s) throws(TableError) in try s.groups() }
+        try read { (s) throws(TableError) in try s.groups() }
     }
 
+    /// Events with `seq > since`, oldest first, at most `limit`.
     public func events(since: UInt64, limit: Int) throws(TableError) -> [EventEntry] {
-        try snapshot { (s) throws(TableError) in try s.events(since: since, limit: limit) }
+        try read { (s) throws(TableError) in try s.events(since: since, limit: limit) }
     }
 
+    /// The highest sequence number ever assigned.
     public func lastEventSeq() throws(TableError) -> UInt64 {
-        try snapshot { (s) throws(TableError) in try s.lastEventSeq() }
+        try read { (s) throws(TableError) in try s.lastEventSeq() }
     }
 
+    /// A `meta` value.
     public func meta(_ key: MetaKey) throws(TableError) -> JSONValue? {
-        try snapshot { (s) throws(TableError) in try s.meta(key) }
+        try read { (s) throws(TableError) in try s.meta(key) }
     }
 
+    /// The spec stored for job key `group/job`.
     public func spec(jobKey: String) throws(TableError) -> JSONValue? {
-        try snapshot { (s) throws(TableError) in try s.spec(jobKey: jobKey) }
+        try read { (s) throws(TableError) in try s.spec(jobKey: jobKey) }
     }
 
+    /// Every stored job key, in key order.
     public func specKeys() throws(TableError) -> [String] {
-        try snapshot { (s) throws(TableError) in try s.specKeys() }
+        try read { (s) throws(TableError) in try s.specKeys() }
     }
 
+    /// OTP `count_children`.
     public func count() throws(TableError) -> ChildCount {
-        try snapshot { (s) throws(TableError) in try s.count() }
+        try read { (s) throws(TableError) in try s.count() }
     }
 }

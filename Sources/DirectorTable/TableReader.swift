@@ -83,9 +83,28 @@ public final class TableReader: Sendable {
         handle.withLock { mdb_env_close($0.env) }
     }
 
+    /// Runs `body` on one consistent snapshot (one read transaction). `body` may throw any
+    /// error; it is rethrown as is.
+    public func snapshot<R>(_ body: (TableSnapshot) throws -> R) throws -> R {
+        var failure: (any Error)?
+        let result = try read { (s) throws(TableError) -> R? in
+            do {
+                return try body(s)
+            } catch let e as TableError {
+                throw e
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return result!
+    }
+
+
     /// Runs `body` on one consistent snapshot (one read transaction). Keep it short: a
     /// snapshot pins the pages it sees until it ends.
-    public func snapshot<R>(_ body: (TableSnapshot) throws(TableError) -> R) throws(TableError) -> R {
+    func read<R>(_ body: (TableSnapshot) throws(TableError) -> R) throws(TableError) -> R {
         let attempts = isLockless ? 5 : 1
         var attempt = 1
         while true {
@@ -110,48 +129,49 @@ public final class TableReader: Sendable {
 
     /// Children under `prefix` on whole path segments (all when nil or empty).
     public func children(prefix: String? = nil) throws(TableError) -> [ChildRecord] {
-        try snapshot { (s) throws(TableError) in try s.children(prefix: prefix) }
+        try read { (s) throws(TableError) in try s.children(prefix: prefix) }
     }
 
     /// The child with this id.
     public func child(id: String) throws(TableError) -> ChildRecord? {
-        try snapshot { (s) throws(TableError) in try s.child(id: id) }
+        try read { (s) throws(TableError) in try s.child(id: id) }
     }
 
     /// Every group.
     public func groups() throws(TableError) -> [GroupRecord] {
-        try snapshot { (s) throws(TableError) in try s.groups() }
+        try read { (s) throws(TableError) in try s.groups() }
     }
 
     /// OTP `count_children`.
     public func count() throws(TableError) -> ChildCount {
-        try snapshot { (s) throws(TableError) in try s.count() }
+        try read { (s) throws(TableError) in try s.count() }
     }
 
     /// The spec of job key `group/job`.
     public func spec(jobKey: String) throws(TableError) -> JSONValue? {
-        try snapshot { (s) throws(TableError) in try s.spec(jobKey: jobKey) }
+        try read { (s) throws(TableError) in try s.spec(jobKey: jobKey) }
     }
 
     /// A `meta` value.
     public func meta(_ key: MetaKey) throws(TableError) -> JSONValue? {
-        try snapshot { (s) throws(TableError) in try s.meta(key) }
+        try read { (s) throws(TableError) in try s.meta(key) }
     }
 
     /// Events with `seq > since`, oldest first, at most `limit`.
     public func events(since: UInt64 = 0, limit: Int = .max) throws(TableError) -> [EventEntry] {
-        try snapshot { (s) throws(TableError) in try s.events(since: since, limit: limit) }
+        try read { (s) throws(TableError) in try s.events(since: since, limit: limit) }
     }
 
     /// Delivers events with `seq > since` as they are committed, polling every
     /// `pollInterval`, until `shouldStop` returns true (checked before every poll). Returns
     /// the last delivered seq, to resume from. Events trimmed before they were seen are
-    /// skipped: delivery continues with the oldest one kept.
+    /// skipped: delivery continues with the oldest one kept. An error thrown by `onEvent`
+    /// stops following and is rethrown.
     @discardableResult
     public func followEvents(
         since: UInt64, pollInterval: Duration = .milliseconds(150), until shouldStop: () -> Bool,
-        _ onEvent: (EventEntry) throws(TableError) -> Void
-    ) throws(TableError) -> UInt64 {
+        _ onEvent: (EventEntry) throws -> Void
+    ) throws -> UInt64 {
         var last = since
         while !shouldStop() {
             let batch = try events(since: last, limit: 1000)

@@ -76,7 +76,7 @@ import Testing
         let reader = try TableReader(path: dir.path)
         let children = try reader.children()
         #expect(children.count == 50)
-        let lastSeq = try reader.snapshot { (s) throws(TableError) in try s.lastEventSeq() }
+        let lastSeq = try reader.snapshot { s in try s.lastEventSeq() }
         #expect(lastSeq >= 50)
         let table = try LMDBTable(path: dir.path)
         #expect(try table.child(pid: 1000)?.id == "kill/w/0")

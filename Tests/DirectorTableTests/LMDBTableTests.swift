@@ -103,7 +103,7 @@ import Testing
         let table = try LMDBTable(path: dir.path)
         try table.upsert(Fixture.child("a/b/0"))
         let reader = try TableReader(path: dir.path)
-        let (before, after) = try reader.snapshot { (snap) throws(TableError) in
+        let (before, after) = try reader.snapshot { snap in
             let before = try snap.childCount()
             // The writer commits 200 transactions while this read transaction stays open.
             for i in 1...200 { try table.upsert(Fixture.child("a/b/\(i)")) }

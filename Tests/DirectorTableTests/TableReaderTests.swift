@@ -29,7 +29,7 @@ import Testing
         #expect(try reader.groups().map(\.path) == ["", "web"])
         #expect(try reader.spec(jobKey: "web/api")?["instances"]?.intValue == 3)
         #expect(try reader.events(since: 1).map(\.seq) == [2, 3])
-        #expect(try reader.snapshot { (s) throws(TableError) in try s.daemonInfo()?.pid } == 4321)
+        #expect(try reader.snapshot { s in try s.daemonInfo()?.pid } == 4321)
         #expect(try reader.meta(.format) == .string("1"))
     }
 
@@ -78,8 +78,22 @@ import Testing
             // Another commit arrives while following; stop once it was seen (or after 200 polls).
             if polls == 3 { _ = try? table.apply([.appendEvent(Fixture.event("a/b/1")), .appendEvent(Fixture.event("a/b/2"))]) }
             return seen.count >= 3 || polls > 200
-        }) { e throws(TableError) in seen.append(e.seq) }
+        }) { e in seen.append(e.seq) }
         #expect(seen == [1, 2, 3])
         #expect(last == 3)
+    }
+}
+
+@Suite struct ReaderEaseOfUseTests {
+    @Test func snapshotClosuresNeedNoAnnotations() throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let table = try LMDBTable(stateDirectory: dir.path)
+        try Fixture.populate(table)
+        let reader = try TableReader(stateDirectory: dir.path)
+        let (kids, count) = try reader.snapshot { s in (try s.children(), try s.count()) }
+        #expect(kids.count == count.workers)
+        let fromWriter = try table.snapshot { s in try s.children(prefix: "web/api").count }
+        #expect(fromWriter == 3)
     }
 }
