@@ -33,3 +33,32 @@ import Testing
         #expect(failures.map(\.caseName) == ["no such thing"])
     }
 }
+
+/// An InMemoryTable with a classic bug: prefixes matched on characters rather than whole
+/// segments. The suite must catch it.
+private final class SloppyTable: ChildTable {
+    let base = InMemoryTable(eventCapacity: 1000)
+    var eventCapacity: Int { base.eventCapacity }
+    func apply(_ changes: [TableChange]) throws(TableError) -> [UInt64] { try base.apply(changes) }
+    func child(id: String) throws(TableError) -> ChildRecord? { base.child(id: id) }
+    func child(pid: Int32) throws(TableError) -> ChildRecord? { base.child(pid: pid) }
+    func children(prefix: String?) throws(TableError) -> [ChildRecord] {
+        base.children(prefix: nil).filter { $0.id.hasPrefix(prefix ?? "") }
+    }
+    func childCount() throws(TableError) -> Int { base.childCount() }
+    func groups() throws(TableError) -> [GroupRecord] { base.groups() }
+    func events(since: UInt64, limit: Int) throws(TableError) -> [EventEntry] { base.events(since: since, limit: limit) }
+    func lastEventSeq() throws(TableError) -> UInt64 { base.lastEventSeq() }
+    func meta(_ key: MetaKey) throws(TableError) -> JSONValue? { base.meta(key) }
+    func spec(jobKey: String) throws(TableError) -> JSONValue? { base.spec(jobKey: jobKey) }
+    func specKeys() throws(TableError) -> [String] { base.specKeys() }
+    func count() throws(TableError) -> ChildCount { base.count() }
+}
+
+@Suite struct ConformanceCatchesBugsTests {
+    @Test func sloppyTableFails() {
+        let failed = Set(ChildTableConformance.run { SloppyTable() }.map(\.caseName))
+        #expect(failed.contains("prefix listing"))
+        #expect(!failed.contains("insert and lookup"))
+    }
+}
