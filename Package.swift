@@ -41,7 +41,7 @@ let package = Package(
 
         .testTarget(name: "DirectorManifestTests", dependencies: ["DirectorManifest"], exclude: ["Corpus"]),
         .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
-        .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"]),
+        .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"], exclude: ["Scripts"]),
         .testTarget(name: "DirectorRuntimeTests", dependencies: ["DirectorRuntime", "CDirectorSys"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable"]),
     ]

@@ -1,0 +1,168 @@
+/// One row of the `children` database: what a supervised child is doing right now.
+public struct ChildRecord: Sendable, Hashable {
+    /// The lifecycle state; the same vocabulary as the engine's.
+    public enum State: String, Sendable, Hashable, CaseIterable {
+        /// Spawned, not yet confirmed running.
+        case starting
+        /// Running.
+        case running
+        /// Asked to stop; waiting for the exit.
+        case stopping
+        /// Exited; a restart is scheduled at `nextRestartAt`.
+        case backoff
+        /// Exited; stays until an operator restarts it.
+        case waiting
+        /// Not running and not scheduled.
+        case stopped
+    }
+
+    /// How the child's last process ended.
+    public enum ExitReason: Sendable, Hashable, CustomStringConvertible {
+        /// `exit(code)`.
+        case code(Int32)
+        /// Killed by a signal, named without the `SIG` prefix (`KILL`, `SEGV`).
+        case signal(String)
+
+        /// `code=1` or `signal=KILL`.
+        public var description: String {
+            switch self {
+            case .code(let c): "code=\(c)"
+            case .signal(let s): "signal=\(s)"
+            }
+        }
+    }
+
+    /// The last exit and when it happened.
+    public struct LastExit: Sendable, Hashable {
+        /// How it ended.
+        public var reason: ExitReason
+        /// When.
+        public var at: UnixMillis
+
+        /// Creates a last-exit value.
+        public init(_ reason: ExitReason, at: UnixMillis) {
+            self.reason = reason
+            self.at = at
+        }
+    }
+
+    /// `group/job/instance`, also the key.
+    public var id: String
+    /// The group path (`web`, `web/cache`).
+    public var group: String
+    /// The job name.
+    public var job: String
+    /// The instance number.
+    public var instance: Int
+    /// The lifecycle state.
+    public var state: State
+    /// The live process id, or nil.
+    public var pid: Int32?
+    /// The process group id (the child leads its own group), or nil.
+    public var pgid: Int32?
+    /// The process start time in clock ticks since boot (`/proc/PID/stat` field 22), which
+    /// proves after a daemon crash that `pid` is still the same process.
+    public var startTicks: UInt64?
+    /// When the current process started.
+    public var startedAt: UnixMillis?
+    /// The restart count.
+    public var restarts: Int
+    /// How the previous process ended.
+    public var lastExit: LastExit?
+    /// When a scheduled restart is due (state `backoff`).
+    public var nextRestartAt: UnixMillis?
+    /// The job spec's stable hash (16 hex digits).
+    public var specHash: String
+    /// When this row was last written.
+    public var updatedAt: UnixMillis
+
+    /// Creates a record.
+    public init(
+        id: String, group: String, job: String, instance: Int, state: State, pid: Int32? = nil, pgid: Int32? = nil,
+        startTicks: UInt64? = nil, startedAt: UnixMillis? = nil, restarts: Int = 0, lastExit: LastExit? = nil,
+        nextRestartAt: UnixMillis? = nil, specHash: String = "", updatedAt: UnixMillis
+    ) {
+        self.id = id
+        self.group = group
+        self.job = job
+        self.instance = instance
+        self.state = state
+        self.pid = pid
+        self.pgid = pgid
+        self.startTicks = startTicks
+        self.startedAt = startedAt
+        self.restarts = restarts
+        self.lastExit = lastExit
+        self.nextRestartAt = nextRestartAt
+        self.specHash = specHash
+        self.updatedAt = updatedAt
+    }
+
+    /// The record as the table stores it, fields in documented order.
+    public var json: JSONValue {
+        .object([
+            ("id", .string(id)),
+            ("group", .string(group)),
+            ("job", .string(job)),
+            ("instance", .int(Int64(instance))),
+            ("state", .string(state.rawValue)),
+            ("pid", pid.jsonInt),
+            ("pgid", pgid.jsonInt),
+            ("start_ticks", startTicks.map { .int(Int64(clamping: $0)) } ?? .null),
+            ("started_at", startedAt.jsonTime),
+            ("restarts", .int(Int64(restarts))),
+            ("last_exit", lastExit?.json ?? .null),
+            ("next_restart_at", nextRestartAt.jsonTime),
+            ("spec_hash", .string(specHash)),
+            ("updated_at", .string(RFC3339.format(updatedAt))),
+        ])
+    }
+
+    /// Decodes a stored record; the error names the offending field.
+    public init(json: JSONValue) throws(TableError) {
+        let f = try RecordFields(json, record: "child")
+        id = try f.string("id")
+        group = try f.string("group")
+        job = try f.string("job")
+        guard let n = Int(exactly: try f.int("instance")), n >= 0 else { throw f.fail("instance", "must be ≥ 0") }
+        instance = n
+        state = try f.enumeration("state", State.self)
+        pid = try f.optionalInt32("pid")
+        pgid = try f.optionalInt32("pgid")
+        if let t = try f.optionalInt("start_ticks") {
+            guard t >= 0 else { throw f.fail("start_ticks", "must be ≥ 0") }
+            startTicks = UInt64(t)
+        } else {
+            startTicks = nil
+        }
+        startedAt = try f.optionalTime("started_at")
+        guard let r = Int(exactly: try f.int("restarts")), r >= 0 else { throw f.fail("restarts", "must be ≥ 0") }
+        restarts = r
+        let exit = try f.value("last_exit")
+        lastExit = exit.isNull ? nil : try LastExit(json: exit)
+        nextRestartAt = try f.optionalTime("next_restart_at")
+        specHash = try f.string("spec_hash")
+        updatedAt = try f.time("updated_at")
+    }
+}
+
+extension ChildRecord.LastExit {
+    /// `{"code":1,"at":...}` or `{"signal":"KILL","at":...}`.
+    public var json: JSONValue {
+        switch reason {
+        case .code(let c): .object([("code", .int(Int64(c))), ("at", .string(RFC3339.format(at)))])
+        case .signal(let s): .object([("signal", .string(s)), ("at", .string(RFC3339.format(at)))])
+        }
+    }
+
+    /// Decodes `{code, at}` or `{signal, at}`.
+    public init(json: JSONValue) throws(TableError) {
+        let f = try RecordFields(json, record: "child.last_exit")
+        switch (f.members["code"], f.members["signal"]) {
+        case (.some, nil): reason = .code(try f.int32("code"))
+        case (nil, .some): reason = .signal(try f.string("signal"))
+        default: throw f.fail("code", "exactly one of 'code' or 'signal' is required")
+        }
+        at = try f.time("at")
+    }
+}

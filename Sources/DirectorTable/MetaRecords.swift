@@ -1,0 +1,93 @@
+/// The keys of the `meta` database.
+public enum MetaKey: String, Sendable, Hashable, CaseIterable {
+    /// The table format version, the JSON string `"1"`.
+    case format
+    /// The daemon that writes the table: `DaemonInfo`.
+    case daemon
+    /// The outcome of the last reload: `ReloadInfo`.
+    case reload
+}
+
+/// The table format this library writes and reads.
+public let tableFormatVersion = "1"
+
+/// `meta["daemon"]`: who writes the table.
+public struct DaemonInfo: Sendable, Hashable {
+    /// The daemon's process id.
+    public var pid: Int32
+    /// When it started.
+    public var startedAt: UnixMillis
+    /// The jobs directory it supervises.
+    public var jobs: String
+    /// Director's version.
+    public var version: String
+
+    /// Creates the record.
+    public init(pid: Int32, startedAt: UnixMillis, jobs: String, version: String) {
+        self.pid = pid
+        self.startedAt = startedAt
+        self.jobs = jobs
+        self.version = version
+    }
+
+    /// `{pid, started_at, jobs, version}`.
+    public var json: JSONValue {
+        .object([
+            ("pid", .int(Int64(pid))), ("started_at", .string(RFC3339.format(startedAt))),
+            ("jobs", .string(jobs)), ("version", .string(version)),
+        ])
+    }
+
+    /// Decodes the record; the error names the offending field.
+    public init(json: JSONValue) throws(TableError) {
+        let f = try RecordFields(json, record: "meta.daemon")
+        pid = try f.int32("pid")
+        startedAt = try f.time("started_at")
+        jobs = try f.string("jobs")
+        version = try f.string("version")
+    }
+}
+
+/// `meta["reload"]`: the outcome of the last reload.
+public struct ReloadInfo: Sendable, Hashable {
+    /// Counts reloads since the daemon started (1 is the first load).
+    public var generation: Int
+    /// When it happened.
+    public var at: UnixMillis
+    /// True when the new manifests were applied.
+    public var ok: Bool
+    /// Validation errors (`file:line:col: message`) when `ok` is false.
+    public var errors: [String]
+
+    /// Creates the record.
+    public init(generation: Int, at: UnixMillis, ok: Bool, errors: [String] = []) {
+        self.generation = generation
+        self.at = at
+        self.ok = ok
+        self.errors = errors
+    }
+
+    /// `{generation, at, ok, errors}`.
+    public var json: JSONValue {
+        .object([
+            ("generation", .int(Int64(generation))), ("at", .string(RFC3339.format(at))),
+            ("ok", .bool(ok)), ("errors", .array(errors.map { .string($0) })),
+        ])
+    }
+
+    /// Decodes the record; the error names the offending field.
+    public init(json: JSONValue) throws(TableError) {
+        let f = try RecordFields(json, record: "meta.reload")
+        guard let g = Int(exactly: try f.int("generation")), g >= 0 else { throw f.fail("generation", "must be ≥ 0") }
+        generation = g
+        at = try f.time("at")
+        ok = try f.bool("ok")
+        guard let list = try f.value("errors").arrayValue else { throw f.fail("errors", "expected an array") }
+        var out: [String] = []
+        for (i, e) in list.enumerated() {
+            guard let s = e.stringValue else { throw f.fail("errors[\(i)]", "expected a string") }
+            out.append(s)
+        }
+        errors = out
+    }
+}

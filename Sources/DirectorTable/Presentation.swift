@@ -1,0 +1,102 @@
+// What `director ps`, `events` and `count` print. Kept in the library so every tool that
+// reads the table shows the same thing.
+
+/// Renders children for people (`director ps`) and as JSON (`director ps --json`).
+public enum ChildListing {
+    /// The column titles, in order.
+    public static let columns = ["ID", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]
+
+    /// An aligned table, one line per child under a header line, ending in a newline.
+    public static func render(children: [ChildRecord], now: UnixMillis) -> String {
+        let rows = children.map { c -> [String] in
+            let uptime: String
+            if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
+                uptime = Elapsed.short(now - started)
+            } else {
+                uptime = "-"
+            }
+            let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
+            return [c.id, c.state.rawValue, c.pid.map(String.init) ?? "-", uptime, String(c.restarts), lastExit]
+        }
+        return TextTable.render(header: columns, rows: rows)
+    }
+
+    /// A JSON array of the child records, one compact line.
+    public static func json(children: [ChildRecord]) -> String {
+        JSONValue.array(children.map(\.json)).serialized()
+    }
+}
+
+/// Renders events (`director events`).
+public enum EventListing {
+    /// `SEQ AT ID KIND DETAIL`, one line (no newline). The daemon's own events show `-` as id.
+    public static func line(_ e: EventEntry) -> String {
+        var out = "\(e.seq) \(RFC3339.format(e.at)) \(e.id.isEmpty ? "-" : e.id) \(e.kind)"
+        if !e.detail.isEmpty { out += " " + e.detail }
+        return out
+    }
+
+    /// One line per event, each ending in a newline.
+    public static func render(events: [EventEntry]) -> String {
+        events.map { line($0) + "\n" }.joined()
+    }
+
+    /// One compact JSON object (no newline), for `--json` (one per line).
+    public static func jsonLine(_ e: EventEntry) -> String { e.json.serialized() }
+}
+
+/// Renders OTP `count_children` (`director count`).
+public enum CountListing {
+    /// `specs N`, `active N`, `supervisors N`, `workers N`, one per line, aligned.
+    public static func render(_ c: ChildCount) -> String {
+        TextTable.render(
+            header: nil,
+            rows: [
+                ["specs", String(c.specs)], ["active", String(c.active)],
+                ["supervisors", String(c.supervisors)], ["workers", String(c.workers)],
+            ])
+    }
+
+    /// `{"specs":N,"active":N,"supervisors":N,"workers":N}`.
+    public static func json(_ c: ChildCount) -> String {
+        JSONValue.object([
+            ("specs", .int(Int64(c.specs))), ("active", .int(Int64(c.active))),
+            ("supervisors", .int(Int64(c.supervisors))), ("workers", .int(Int64(c.workers))),
+        ]).serialized()
+    }
+}
+
+/// Short human durations: `45s`, `3m12s`, `3h12m`, `2d4h`.
+public enum Elapsed {
+    /// `millis` as the two most significant units (`0s` for anything under a second,
+    /// negative spans as `0s`: clocks of two processes may disagree slightly).
+    public static func short(_ millis: Int64) -> String {
+        let s = max(millis, 0) / 1000
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m" + (s % 60 == 0 ? "" : "\(s % 60)s") }
+        if s < 86_400 { return "\(s / 3600)h" + (s / 60 % 60 == 0 ? "" : "\(s / 60 % 60)m") }
+        return "\(s / 86_400)d" + (s / 3600 % 24 == 0 ? "" : "\(s / 3600 % 24)h")
+    }
+}
+
+/// Left-aligned columns separated by two spaces, without trailing spaces.
+enum TextTable {
+    static func render(header: [String]?, rows: [[String]]) -> String {
+        let all = (header.map { [$0] } ?? []) + rows
+        guard let n = all.map(\.count).max() else { return "" }
+        var widths = [Int](repeating: 0, count: n)
+        for row in all {
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+        }
+        var out = ""
+        for row in all {
+            var line = ""
+            for (i, cell) in row.enumerated() {
+                line += cell
+                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.count + 2) }
+            }
+            out += line + "\n"
+        }
+        return out
+    }
+}

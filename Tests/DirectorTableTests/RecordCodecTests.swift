@@ -1,0 +1,62 @@
+import DirectorTable
+import Testing
+
+@Suite struct RecordCodecTests {
+    @Test func childSerializesInDocumentedFieldOrder() {
+        let c = Fixture.child("web/api/1", restarts: 2)
+        #expect(c.json.serialized() == #"{"id":"web/api/1","group":"web","job":"api","instance":1,"state":"running","pid":1234,"pgid":1234,"start_ticks":12340,"started_at":"2026-11-24T19:59:00.000Z","restarts":2,"last_exit":{"signal":"KILL","at":"2026-11-24T19:58:59.000Z"},"next_restart_at":null,"spec_hash":"0123456789abcdef","updated_at":"2026-11-24T20:00:00.000Z"}"#)
+    }
+
+    @Test func groupStoresPeriodInMilliseconds() throws {
+        let g = GroupRecord(path: "web", strategy: .oneForAll, intensity: 5, periodMillis: 30_000, state: .running)
+        #expect(g.json.serialized() == #"{"path":"web","strategy":"one_for_all","intensity":5,"period":30000,"restarts_in_period":0,"state":"running"}"#)
+        #expect(try GroupRecord(json: g.json) == g)
+        #expect(GroupRecord(path: "", strategy: .oneForOne, intensity: 3, periodMillis: 1, state: .running).key == "/")
+    }
+
+    @Test(arguments: [
+        (#"{"id":"a/b/0"}"#, "child: field 'group': missing"),
+        (#"[1]"#, "child: expected a JSON object"),
+    ])
+    func childErrorsNameTheField(_ text: String, _ message: String) throws {
+        #expect {
+            _ = try ChildRecord(json: try JSONValue.parse(text))
+        } throws: { ($0 as? TableError)?.message == message }
+    }
+
+    /// Each mutation of a valid record breaks one field; the error must name it.
+    @Test(arguments: [
+        ("state", JSONValue.string("sleeping"), "unknown value \"sleeping\""),
+        ("pid", .string("12"), "expected an integer or null"),
+        ("pid", .int(1 << 40), "out of range"),
+        ("instance", .int(-1), "must be ≥ 0"),
+        ("started_at", .string("yesterday"), "expected an RFC 3339 time"),
+        ("updated_at", .null, "expected an RFC 3339 time"),
+        ("restarts", .double(1.5), "expected an integer"),
+        ("last_exit", .object([("at", .string("2026-11-24T20:00:00.000Z"))]), "exactly one of 'code' or 'signal'"),
+    ])
+    func childFieldErrors(_ field: String, _ bad: JSONValue, _ expectation: String) throws {
+        guard case .object(var members) = Fixture.child("a/b/0").json else { Issue.record("not an object"); return }
+        let i = try #require(members.firstIndex { $0.0 == field })
+        members[i].1 = bad
+        #expect {
+            _ = try ChildRecord(json: .object(members))
+        } throws: { error in
+            guard let e = error as? TableError, e.code == .invalidRecord else { return false }
+            return e.message.contains("'\(field == "last_exit" ? "code" : field)'") && e.message.contains(expectation)
+        }
+    }
+
+    @Test func eventAndMetaRoundTrip() throws {
+        let e = EventEntry(seq: 42, at: Fixture.now, id: "", kind: "reload", detail: "generation 2")
+        #expect(try EventEntry(json: e.json) == e)
+        #expect(e.json.serialized() == #"{"seq":42,"at":"2026-11-24T20:00:00.000Z","id":"","kind":"reload","detail":"generation 2"}"#)
+        let d = DaemonInfo(pid: 1, startedAt: Fixture.now, jobs: "jobs", version: "1.0.0")
+        #expect(try DaemonInfo(json: d.json) == d)
+        let r = ReloadInfo(generation: 2, at: Fixture.now, ok: false, errors: ["a.yaml:1:1: bad"])
+        #expect(try ReloadInfo(json: r.json) == r)
+        #expect {
+            _ = try ReloadInfo(json: .object([("generation", .int(1)), ("at", .string(RFC3339.format(0))), ("ok", .bool(true)), ("errors", .array([.int(1)]))]))
+        } throws: { ($0 as? TableError)?.message == "meta.reload: field 'errors[0]': expected a string" }
+    }
+}

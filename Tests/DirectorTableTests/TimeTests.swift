@@ -1,0 +1,43 @@
+import DirectorTable
+import Testing
+
+@Suite struct TimeTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000Z"),
+        (1_795_550_400_123, "2026-11-24T20:00:00.123Z"),
+        (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+        (-1, "1969-12-31T23:59:59.999Z"),
+        (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
+    ])
+    func formatsAndParses(_ millis: Int64, _ text: String) {
+        #expect(RFC3339.format(millis) == text)
+        #expect(RFC3339.parse(text) == millis)
+    }
+
+    @Test(arguments: [
+        ("2026-11-24T21:00:00Z", Int64(1_795_554_000_000)),
+        ("2026-11-24T21:00:00.5Z", 1_795_554_000_500),
+        ("2026-11-24T21:00:00.123456789Z", 1_795_554_000_123),
+        ("2026-11-24T22:30:00.000+01:30", 1_795_554_000_000),
+        ("2026-11-24T19:00:00.000-02:00", 1_795_554_000_000),
+    ])
+    func parsesOtherRFC3339Forms(_ text: String, _ millis: Int64) {
+        #expect(RFC3339.parse(text) == millis)
+    }
+
+    @Test(arguments: [
+        "", "2026-11-24", "2026-11-24T21:00:00", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z",
+        "2026-11-24T24:00:00Z", "2026-11-24T21:00:00.Z", "2026-11-24T21:00:00Zjunk", "26-11-24T21:00:00Z",
+    ])
+    func rejectsMalformed(_ text: String) {
+        #expect(RFC3339.parse(text) == nil)
+    }
+
+    @Test(arguments: [
+        (Int64(0), "0s"), (999, "0s"), (45_000, "45s"), (60_000, "1m"), (192_000, "3m12s"),
+        (11_520_000, "3h12m"), (7_200_000, "2h"), (187_200_000, "2d4h"), (-5000, "0s"),
+    ])
+    func shortElapsed(_ millis: Int64, _ text: String) {
+        #expect(Elapsed.short(millis) == text)
+    }
+}
