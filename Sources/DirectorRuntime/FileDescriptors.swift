@@ -36,13 +36,19 @@ enum FileDescriptors {
         }
     }
 
-    /// Writes everything to a blocking fd, retrying on EINTR; false on error.
+    /// Writes everything, retrying on EINTR and waiting on EAGAIN (stderr may share a
+    /// non-blocking file description with stdout, e.g. one terminal); false on error.
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&p, 1, 1000)
+                    continue
+                }
                 return false
             }
             offset += n

@@ -60,4 +60,10 @@ int director_unix_connect(const char *path);
 /// pipe2(fds, O_CLOEXEC) (pipe2 needs _GNU_SOURCE, which Swift's Glibc module lacks). 0 or -errno.
 int director_pipe_cloexec(int fds[2]);
 
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC, retrying EINTR. fd or -errno (-EAGAIN: none).
+int director_accept(int listen_fd);
+
+/// send with MSG_NOSIGNAL (a vanished peer gives -EPIPE, not SIGPIPE). Bytes sent or -errno.
+long director_send(int fd, const void *bytes, unsigned long count);
+
 #endif
