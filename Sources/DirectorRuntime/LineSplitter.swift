@@ -27,8 +27,8 @@ public struct LineSplitter: Sendable {
             if discarding {
                 discarding = false
             } else if partial.isEmpty {
-                let line = Array(bytes[start..<newline])
-                emit(line[...], false)
+                let line = Array(bytes[start..<min(newline, start + maxLineBytes)])
+                emit(line[...], newline - start > maxLineBytes)
             } else {
                 appendPartial(bytes, start..<newline, emit: emit)
                 if !discarding { emit(partial[...], false) }
