@@ -30,13 +30,17 @@ public final class ControlServer {
 
     private final class Connection {
         let fd: Int32
+        let serial: UInt64
         var input: [UInt8] = []
         var output: [UInt8] = []
         var awaitingReply = false
         var processing = false
         var closeWhenFlushed = false
         var peerClosed = false
-        init(fd: Int32) { self.fd = fd }
+        init(fd: Int32, serial: UInt64) {
+            self.fd = fd
+            self.serial = serial
+        }
     }
 
     private let loop: EventLoop
@@ -44,6 +48,7 @@ public final class ControlServer {
     private let limits: Limits
     private let handler: Handler
     private var connections: [Int32: Connection] = [:]
+    private var lastSerial: UInt64 = 0
     private var closed = false
 
     /// The socket's path.
@@ -108,7 +113,8 @@ public final class ControlServer {
                 Glibc.close(fd)
                 continue
             }
-            connections[fd] = Connection(fd: fd)
+            lastSerial += 1
+            connections[fd] = Connection(fd: fd, serial: lastSerial)
             do {
                 try loop.watch(fd, for: .readable) { [weak self] ready in self?.service(fd, ready) }
             } catch {
@@ -161,7 +167,7 @@ public final class ControlServer {
                 send(.failure(failure), to: c)
             case .success(let request):
                 c.awaitingReply = true
-                handler(request, ControlResponder(server: self, fd: c.fd, connection: ObjectIdentifier(c)))
+                handler(request, ControlResponder(server: self, fd: c.fd, serial: c.serial))
             }
         }
     }
@@ -173,8 +179,9 @@ public final class ControlServer {
     }
 
     /// Delivers a reply for a request of the connection (ignored when the client is gone).
-    fileprivate func deliver(_ reply: ControlReply, fd: Int32, connection: ObjectIdentifier) {
-        guard let c = connections[fd], ObjectIdentifier(c) == connection, c.awaitingReply else { return }
+    fileprivate func deliver(_ reply: ControlReply, fd: Int32, serial: UInt64) {
+        // The serial tells a reused fd number from the connection that asked.
+        guard let c = connections[fd], c.serial == serial, c.awaitingReply else { return }
         c.awaitingReply = false
         send(reply, to: c)
         guard connections[fd] != nil, !c.processing else { return }
@@ -221,10 +228,10 @@ public final class ControlServer {
 public struct ControlResponder {
     fileprivate weak var server: ControlServer?
     fileprivate let fd: Int32
-    fileprivate let connection: ObjectIdentifier
+    fileprivate let serial: UInt64
 
     /// Sends the reply (on the loop's thread).
     public func reply(_ reply: ControlReply) {
-        server?.deliver(reply, fd: fd, connection: connection)
+        server?.deliver(reply, fd: fd, serial: serial)
     }
 }

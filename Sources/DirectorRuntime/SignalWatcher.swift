@@ -39,6 +39,13 @@ public final class SignalWatcher {
         }
     }
 
+    /// Ignores SIGPIPE for the daemon, so that a vanished stdout reader or control client
+    /// surfaces as EPIPE instead of killing it. Children still start with the default
+    /// disposition: the spawner resets every signal.
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     /// Stops watching, closes the fd and unblocks the signals.
     public func close() {
         loop.unwatch(fd)
