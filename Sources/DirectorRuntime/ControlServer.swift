@@ -32,6 +32,8 @@ public final class ControlServer {
         let fd: Int32
         let serial: UInt64
         var input: [UInt8] = []
+        /// Bytes of `input` already consumed; compacted once per batch, not once per line.
+        var consumed = 0
         var output: [UInt8] = []
         var awaitingReply = false
         var processing = false
@@ -143,20 +145,27 @@ public final class ControlServer {
 
     private func processLines(_ c: Connection) {
         c.processing = true
-        defer { c.processing = false }
+        defer {
+            c.processing = false
+            if c.consumed > 0 {
+                c.input.removeFirst(min(c.consumed, c.input.count))
+                c.consumed = 0
+            }
+        }
         while !c.awaitingReply && !c.closeWhenFlushed && connections[c.fd] != nil {
-            guard let newline = c.input.firstIndex(of: 0x0A) else {
-                if c.input.count > limits.maxLineBytes {
+            guard let newline = c.input[c.consumed...].firstIndex(of: 0x0A) else {
+                let pending = c.input.count - c.consumed
+                if pending > limits.maxLineBytes {
                     refuseLongLine(c)
-                } else if c.peerClosed && !c.input.isEmpty {
+                } else if c.peerClosed && pending > 0 {
                     // A last request without a newline (e.g. `printf ... | nc -U`) still counts.
                     c.input.append(0x0A)
                     continue
                 }
                 return
             }
-            let line = Array(c.input[..<newline])
-            c.input.removeFirst(newline + 1)
+            let line = Array(c.input[c.consumed..<newline])
+            c.consumed = newline + 1
             if line.count > limits.maxLineBytes {
                 refuseLongLine(c)
                 return
@@ -174,6 +183,7 @@ public final class ControlServer {
 
     private func refuseLongLine(_ c: Connection) {
         c.input = []
+        c.consumed = 0
         send(.failure(ControlFailure(.lineTooLong, "request line longer than \(limits.maxLineBytes) bytes")), to: c)
         c.closeWhenFlushed = true
     }
@@ -208,7 +218,7 @@ public final class ControlServer {
     /// Closes finished connections and sets the epoll interest to what the connection needs.
     private func settle(_ c: Connection) {
         guard connections[c.fd] != nil else { return }
-        let finished = c.output.isEmpty && (c.closeWhenFlushed || (c.peerClosed && !c.awaitingReply && c.input.isEmpty))
+        let finished = c.output.isEmpty && (c.closeWhenFlushed || (c.peerClosed && !c.awaitingReply && c.input.count == c.consumed))
         if finished { drop(c.fd); return }
         var interest: Readiness = []
         if !c.peerClosed && !c.closeWhenFlushed { interest.insert(.readable) }

@@ -70,7 +70,14 @@ public final class ProcessReaper {
     }
 
     private func reapTracked(_ pid: Int32) {
-        guard let child = tracked[pid], let status = Self.waitExited(pid, block: false) else { return }
+        guard let child = tracked[pid] else { return }
+        var kind: Int32 = 0, value: Int32 = 0
+        let rc = director_wait_pid(pid, 1, &kind, &value)
+        if rc == 0 { return }  // still running (a spurious wakeup)
+        // rc < 0 (ECHILD): something outside the reaper took the status. Report the exit as
+        // code -1, which no real exit produces, rather than leaving the child "running"
+        // forever with a readable pidfd that would spin the loop.
+        let status: ExitStatus = rc < 0 ? .code(-1) : kind == 1 ? .code(value) : .signal(Signal(number: value))
         tracked[pid] = nil
         OwnedChildren.remove(pid)
         if child.pidfd >= 0 {

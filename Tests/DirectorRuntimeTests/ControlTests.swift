@@ -145,6 +145,21 @@ private func code(_ line: String) -> String? {
         #expect(try good.replies(1, loop: loop) == [#"{"ok":true,"result":null}"#])
     }
 
+    @Test func aLastLineWithoutNewlineIsAnsweredBeforeClosing() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let loop = try EventLoop()
+        let server = try echoServer(dir, loop: loop)
+        defer { server.close() }
+        let client = try RawClient(path: server.path)
+        client.send(#"{"op":"restart","ids":["a/b/0"]}"# + "\n" + #"{"op":"restart","ids":["a/b/1"]}"#)
+        shutdown(client.fd, Int32(SHUT_WR))
+        let replies = try client.replies(3, loop: loop)
+        #expect(replies == [#"{"ok":true,"result":["a/b/0"]}"#, #"{"ok":true,"result":["a/b/1"]}"#])
+        #expect(client.closedByServer)
+        #expect(server.clientCount == 0)
+    }
+
     @Test func deferredRepliesKeepRequestOrder() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
