@@ -53,14 +53,14 @@ public struct ControlClient: Sendable {
     }
 
     private func readLine(_ fd: Int32) throws(RuntimeError) -> String {
-        let deadline = Clock.monotonic() + timeout
+        let deadline = SystemClock.monotonic() + timeout
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             if let newline = received.firstIndex(of: 0x0A) {
                 return String(decoding: received[..<newline], as: UTF8.self)
             }
-            let remaining = deadline.nanoseconds - Clock.monotonic().nanoseconds
+            let remaining = deadline.nanoseconds - SystemClock.monotonic().nanoseconds
             guard remaining > 0 else {
                 throw RuntimeError(.timeout, "the daemon did not answer within \(timeout)")
             }

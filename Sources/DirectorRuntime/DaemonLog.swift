@@ -35,7 +35,7 @@ public struct DaemonLog: Sendable {
     public var clock: @Sendable () -> Int64
 
     /// A log on `fd` in `format`.
-    public init(format: Format = .text, fd: Int32 = 2, clock: @escaping @Sendable () -> Int64 = Clock.wallMilliseconds) {
+    public init(format: Format = .text, fd: Int32 = 2, clock: @escaping @Sendable () -> Int64 = SystemClock.wallMilliseconds) {
         self.format = format
         self.fd = fd
         self.clock = clock

@@ -66,7 +66,7 @@ public final class EventLoop {
     }
 
     /// Now on the monotonic clock.
-    public var now: Instant { Clock.monotonic() }
+    public var now: Instant { SystemClock.monotonic() }
 
     // MARK: File descriptors
 

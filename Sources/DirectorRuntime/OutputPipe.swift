@@ -4,7 +4,7 @@ import Glibc
 import DirectorManifest
 
 /// Which output stream of a child.
-public enum OutputStream: String, Sendable, Hashable {
+public enum ChildStream: String, Sendable, Hashable {
     /// The child's stdout.
     case stdout
     /// The child's stderr.
@@ -33,7 +33,7 @@ public final class OutputPipe {
     /// Starts reading `fd` (taking ownership of it). `onClose` runs once at EOF, after the last
     /// line was flushed and the fd closed.
     public init(
-        fd: Int32, id: String, stream: OutputStream, filter: LineFilter, sink: OutputSink, loop: EventLoop,
+        fd: Int32, id: String, stream: ChildStream, filter: LineFilter, sink: OutputSink, loop: EventLoop,
         maxLineBytes: Int = 64 * 1024, onClose: (() -> Void)? = nil
     ) throws(RuntimeError) {
         self.fd = fd
@@ -48,7 +48,7 @@ public final class OutputPipe {
     }
 
     /// Formats one line as the daemon writes it.
-    public static func format(id: String, stream: OutputStream, line: Substring, cut: Bool) -> String {
+    public static func format(id: String, stream: ChildStream, line: Substring, cut: Bool) -> String {
         "\(id) \(stream.rawValue): \(line)\(cut ? cutMarker : "")"
     }
 

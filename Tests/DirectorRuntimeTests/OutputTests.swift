@@ -91,7 +91,7 @@ private final class CapturedStdout {
         for spec in specs {
             let child = try ChildGuard(spec)
             guards.append(child)
-            for (fd, stream, filter) in [(child.process.stdoutFD, OutputStream.stdout, spec.log.stdout), (child.process.stderrFD, .stderr, spec.log.stderr)] {
+            for (fd, stream, filter) in [(child.process.stdoutFD, ChildStream.stdout, spec.log.stdout), (child.process.stderrFD, .stderr, spec.log.stderr)] {
                 open += 1
                 _ = try OutputPipe(fd: dup(fd), id: spec.id.description, stream: stream, filter: filter, sink: stdout.sink, loop: loop) {
                     open -= 1

@@ -4,7 +4,7 @@ import Glibc
 import DirectorCore
 
 /// The daemon's clocks: monotonic for timers and the engine, wall-clock for records and logs.
-public enum Clock {
+public enum SystemClock {
     /// Now on CLOCK_MONOTONIC, in the engine's vocabulary.
     public static func monotonic() -> Instant {
         var ts = timespec()
