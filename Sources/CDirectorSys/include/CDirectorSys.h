@@ -1,14 +1,69 @@
 #ifndef CDIRECTORSYS_H
 #define CDIRECTORSYS_H
 
+// The few Linux calls Swift cannot make directly (variadic, packed structs, unions, or newer
+// than some libc headers). Each shim is a thin wrapper: policy lives in Swift.
+
+#include <stdint.h>
 #include <sys/types.h>
+// Re-exported to Swift: Glibc's module map does not cover them.
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 
 /// pidfd_open(2) through syscall(2): glibc's wrapper is newer than some targets.
 /// Returns a file descriptor, or -1 with errno set.
 int director_pidfd_open(pid_t pid, unsigned int flags);
 
+/// pidfd_send_signal(2): signals exactly the process the pidfd refers to (no pid reuse race).
+/// Returns 0, or -1 with errno set.
+int director_pidfd_send_signal(int pidfd, int sig);
+
 /// Makes the calling process a child subreaper (prctl PR_SET_CHILD_SUBREAPER), so that
 /// grandchildren whose parent dies are re-parented to us instead of to init.
 int director_set_child_subreaper(void);
+
+/// Starts `path` with posix_spawn: the child leads its own process group, has an empty signal
+/// mask and default dispositions, stdin from /dev/null, stdout/stderr on the given fds, every
+/// other fd above 2 closed, and runs in `cwd` (NULL: inherit).
+/// Returns 0 and stores the pid, or an errno value (exec and chdir failures included).
+int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                   int stdout_fd, int stderr_fd, pid_t *pid_out);
+
+/// waitid(P_PID, pid, WEXITED [| WNOHANG]): returns 1 when reaped (kind 1 = exit code,
+/// 2 = killed by signal; value = code or signal number), 0 when still running, or -errno.
+int director_wait_pid(pid_t pid, int nohang, int *kind, int *value);
+
+/// Peeks at any exited child without reaping it (waitid P_ALL, WNOHANG | WNOWAIT): returns 1
+/// and the pid, 0 when no child has exited, or -errno (-ECHILD: no children at all).
+int director_peek_exited(pid_t *pid_out);
+
+/// epoll_ctl with the 64-bit user data (epoll_event is packed on x86_64). 0 or -errno.
+int director_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+
+/// epoll_wait returning parallel arrays of user data and event masks. Count or -errno.
+int director_epoll_wait(int epfd, uint64_t *datas, uint32_t *events, int max, int timeout_ms);
+
+/// A signalfd (non-blocking, close-on-exec) for the given signals; the caller blocks them.
+/// Returns the fd or -errno.
+int director_signalfd(const int *signals, int count);
+
+/// Blocks (how = 0) or unblocks (how = 1) signals for the calling thread. 0 or -errno.
+int director_sigmask(int how, const int *signals, int count);
+
+/// Binds and listens on a Unix stream socket at `path` with mode 0600 regardless of umask.
+/// Returns the non-blocking, close-on-exec fd, or -errno (-ENAMETOOLONG for a long path).
+int director_unix_listen(const char *path, int backlog);
+
+/// Connects a blocking, close-on-exec Unix stream socket to `path`. fd or -errno.
+int director_unix_connect(const char *path);
+
+/// pipe2(fds, O_CLOEXEC) (pipe2 needs _GNU_SOURCE, which Swift's Glibc module lacks). 0 or -errno.
+int director_pipe_cloexec(int fds[2]);
+
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC, retrying EINTR. fd or -errno (-EAGAIN: none).
+int director_accept(int listen_fd);
+
+/// send with MSG_NOSIGNAL (a vanished peer gives -EPIPE, not SIGPIPE). Bytes sent or -errno.
+long director_send(int fd, const void *bytes, unsigned long count);
 
 #endif

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One daemon per state directory: an exclusive flock on `<state>/director.lock`, which holds
+/// the owner's pid so that the refusal can name it. The kernel releases the lock when the
+/// process dies, so a crashed daemon never leaves a stale lock.
+public final class DaemonLock {
+    private var fd: Int32
+
+    /// The lock file's path.
+    public let path: String
+
+    /// `<stateDirectory>/director.lock`.
+    public static func lockPath(stateDirectory: String) -> String { stateDirectory + "/director.lock" }
+
+    /// Takes the lock without waiting, or throws `lock_held` naming the holder's pid.
+    public init(stateDirectory: String) throws(RuntimeError) {
+        path = Self.lockPath(stateDirectory: stateDirectory)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("open \(path)", errno: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let e = errno
+            let holder = Self.readPID(fd)
+            close(fd)
+            guard e == EWOULDBLOCK else { throw .system("flock \(path)", errno: e) }
+            let who = holder.map { "pid \($0)" } ?? "another process"
+            throw RuntimeError(.lockHeld, "another director daemon (\(who)) is running for state directory \(stateDirectory)", errno: e)
+        }
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+    }
+
+    deinit { release() }
+
+    /// Releases the lock (also on deinit). Idempotent.
+    public func release() {
+        guard fd >= 0 else { return }
+        _ = ftruncate(fd, 0)
+        close(fd)
+        fd = -1
+    }
+
+    private static func readPID(_ fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = pread(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return nil }
+        let digits = buffer[0..<n].prefix(while: { $0 >= 0x30 && $0 <= 0x39 })
+        return Int32(String(decoding: digits, as: UTF8.self))
+    }
+}

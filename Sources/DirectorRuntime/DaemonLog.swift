@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DirectorTable
+
+/// The daemon's own log lines on stderr (DESIGN §7):
+/// `2026-11-24T21:00:00.123Z info web/api/0 started pid=123`, or with the JSON format
+/// `{"at":"2026-11-24T21:00:00.123Z","level":"info","id":"web/api/0","msg":"started pid=123"}`.
+public struct DaemonLog: Sendable {
+    /// The line format.
+    public enum Format: String, Sendable, Hashable, CaseIterable {
+        /// Human text.
+        case text
+        /// One JSON object per line.
+        case json
+    }
+
+    /// Severity.
+    public enum Level: String, Sendable, Hashable, CaseIterable {
+        /// Tracing (`--trace`).
+        case debug
+        /// Lifecycle events.
+        case info
+        /// Something unusual that Director handled.
+        case warning
+        /// Something that failed.
+        case error
+    }
+
+    /// The format.
+    public var format: Format
+    /// Where lines go (normally 2).
+    public var fd: Int32
+    /// The wall clock, in ms since the epoch (injectable for tests).
+    public var clock: @Sendable () -> Int64
+
+    /// A log on `fd` in `format`.
+    public init(format: Format = .text, fd: Int32 = 2, clock: @escaping @Sendable () -> Int64 = SystemClock.wallMilliseconds) {
+        self.format = format
+        self.fd = fd
+        self.clock = clock
+    }
+
+    /// Formats one line (without the newline). `id` is a child id, a group path, or empty for
+    /// the daemon itself (then it is left out).
+    public func line(_ level: Level, id: String, _ message: String) -> String {
+        let at = RFC3339.format(milliseconds: clock())
+        switch format {
+        case .text:
+            return id.isEmpty ? "\(at) \(level.rawValue) \(message)" : "\(at) \(level.rawValue) \(id) \(message)"
+        case .json:
+            var fields: [(String, JSONValue)] = [("at", .string(at)), ("level", .string(level.rawValue))]
+            if !id.isEmpty { fields.append(("id", .string(id))) }
+            fields.append(("msg", .string(message)))
+            return JSONValue.object(fields).serialized()
+        }
+    }
+
+    /// Writes one line. Blocking: the daemon's own lines are few and must not be lost.
+    public func log(_ level: Level, id: String = "", _ message: String) {
+        _ = FileDescriptors.writeAll(fd, Array((line(level, id: id, message) + "\n").utf8))
+    }
+}

@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CDirectorSys
+import DirectorCore
+
+/// What an fd is ready for (a subset of the epoll event bits).
+public struct Readiness: OptionSet, Sendable, Hashable {
+    /// The bits.
+    public var rawValue: UInt32
+    /// Creates a set from epoll bits.
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// Data to read, or EOF.
+    public static let readable = Readiness(rawValue: 0x001)  // EPOLLIN
+    /// Room to write.
+    public static let writable = Readiness(rawValue: 0x004)  // EPOLLOUT
+    /// An error on the fd (always reported).
+    public static let error = Readiness(rawValue: 0x008)  // EPOLLERR
+    /// The peer hung up (always reported).
+    public static let hangup = Readiness(rawValue: 0x010)  // EPOLLHUP
+}
+
+/// The daemon's single-threaded event loop: fd readiness, timers and an end-of-turn hook,
+/// all on one epoll instance.
+///
+/// One turn = one `epoll_wait` (its timeout is the earliest timer, or infinite: an idle loop
+/// never wakes up), then the ready fds' handlers, then the due timers, then the end-of-turn
+/// hooks (where the supervisor commits its table writes once per turn).
+///
+/// Handlers run on the loop's thread and may watch, unwatch, arm and cancel freely, also
+/// for fds and timers of the same turn: an fd unwatched (and maybe reused) earlier in the
+/// turn does not see stale events, because epoll carries a registration token, not the fd.
+public final class EventLoop {
+    private struct Registration {
+        var fd: Int32
+        var handler: (Readiness) -> Void
+    }
+
+    private let epollFD: Int32
+    private var registrations: [UInt64: Registration] = [:]
+    private var tokenByFD: [Int32: UInt64] = [:]
+    private var lastToken: UInt64 = 0
+    private var timers = TimerQueue<AnyHashable>()
+    private var timerHandlers: [AnyHashable: (sequence: UInt64, run: () -> Void)] = [:]
+    private var endOfTurnHooks: [() -> Void] = []
+    private var stopRequested = false
+
+    /// One shared read buffer (64 KiB) for handlers that read and immediately consume: a
+    /// per-pipe buffer would cost 64 KiB × 2 × children of resident memory.
+    public let scratch: UnsafeMutableRawBufferPointer
+
+    /// How many times `epoll_wait` returned: lets tests prove that an idle loop sleeps.
+    public private(set) var wakeups = 0
+
+    /// Creates the loop (an epoll fd, close-on-exec).
+    public init() throws(RuntimeError) {
+        let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard fd >= 0 else { throw .system("epoll_create1", errno: errno) }
+        epollFD = fd
+        scratch = .allocate(byteCount: 64 * 1024, alignment: 16)
+    }
+
+    deinit {
+        close(epollFD)
+        scratch.deallocate()
+    }
+
+    /// Now on the monotonic clock.
+    public var now: Instant { SystemClock.monotonic() }
+
+    // MARK: File descriptors
+
+    /// Calls `handler` whenever `fd` is ready for `interest` (level-triggered). Watching an fd
+    /// again replaces its interest and handler.
+    public func watch(_ fd: Int32, for interest: Readiness, handler: @escaping (Readiness) -> Void) throws(RuntimeError) {
+        if let token = tokenByFD[fd] {
+            let rc = director_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, interest.rawValue, token)
+            guard rc == 0 else { throw .system("epoll_ctl(MOD, fd \(fd))", errno: -rc) }
+            registrations[token]?.handler = handler
+            return
+        }
+        lastToken += 1
+        let rc = director_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, interest.rawValue, lastToken)
+        guard rc == 0 else { throw .system("epoll_ctl(ADD, fd \(fd))", errno: -rc) }
+        tokenByFD[fd] = lastToken
+        registrations[lastToken] = Registration(fd: fd, handler: handler)
+    }
+
+    /// Changes the interest of a watched fd, keeping its handler.
+    public func update(_ fd: Int32, interest: Readiness) {
+        guard let token = tokenByFD[fd] else { return }
+        _ = director_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, interest.rawValue, token)
+    }
+
+    /// Stops watching `fd` (call before closing it). Unknown fds are ignored.
+    public func unwatch(_ fd: Int32) {
+        guard let token = tokenByFD.removeValue(forKey: fd) else { return }
+        registrations[token] = nil
+        _ = director_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
+    }
+
+    /// How many fds are watched.
+    public var watchedCount: Int { registrations.count }
+
+    // MARK: Timers
+
+    /// Arms the timer `key` to run `handler` once at `deadline`, replacing an armed timer with
+    /// the same key. Keys are any hashable value, e.g. the engine's `TimerID`.
+    public func setTimer(_ key: AnyHashable, at deadline: Instant, handler: @escaping () -> Void) {
+        let sequence = timers.arm(key, at: deadline)
+        timerHandlers[key] = (sequence, handler)
+    }
+
+    /// Cancels the timer `key`; cancelling an unarmed key is fine.
+    public func cancelTimer(_ key: AnyHashable) {
+        timers.cancel(key)
+        timerHandlers[key] = nil
+    }
+
+    /// True when `key` is armed.
+    public func isTimerArmed(_ key: AnyHashable) -> Bool { timers.isArmed(key) }
+
+    // MARK: Turns
+
+    /// Adds a hook run at the end of every turn, in the order added.
+    public func addEndOfTurnHook(_ hook: @escaping () -> Void) {
+        endOfTurnHooks.append(hook)
+    }
+
+    /// Makes `run` return after the current turn.
+    public func stop() { stopRequested = true }
+
+    /// Runs turns until `stop()` is called or, when given, `deadline` passes.
+    public func run(until deadline: Instant? = nil) throws(RuntimeError) {
+        stopRequested = false
+        while !stopRequested {
+            if let deadline, now >= deadline { return }
+            try turn(notAfter: deadline)
+        }
+    }
+
+    /// Runs one turn, sleeping at most until `deadline` (and the earliest timer).
+    public func turn(notAfter deadline: Instant? = nil) throws(RuntimeError) {
+        let timeout = timeoutMilliseconds(until: [timers.nextDeadline(), deadline].compactMap { $0 }.min())
+        var datas = [UInt64](repeating: 0, count: 64)
+        var events = [UInt32](repeating: 0, count: 64)
+        let n = director_epoll_wait(epollFD, &datas, &events, 64, timeout)
+        wakeups += 1
+        if n < 0 && n != -EINTR { throw .system("epoll_wait", errno: -n) }
+        for i in 0..<max(0, Int(n)) {
+            // Looked up per event: an earlier handler may have unwatched this registration.
+            guard let registration = registrations[datas[i]] else { continue }
+            registration.handler(Readiness(rawValue: events[i]))
+        }
+        fireDueTimers()
+        for hook in endOfTurnHooks { hook() }
+    }
+
+    private func fireDueTimers() {
+        for (key, sequence) in timers.popDue(now: now) {
+            // Skip a timer cancelled or re-armed by a handler that ran earlier in this batch.
+            guard let armed = timerHandlers[key], armed.sequence == sequence else { continue }
+            timerHandlers[key] = nil
+            armed.run()
+        }
+    }
+
+    /// The epoll timeout in whole milliseconds, rounded up so that a timer never fires early.
+    private func timeoutMilliseconds(until deadline: Instant?) -> Int32 {
+        guard let deadline else { return -1 }
+        let remaining = deadline.nanoseconds - now.nanoseconds
+        if remaining <= 0 { return 0 }
+        let ms = (remaining + 999_999) / 1_000_000
+        return Int32(clamping: ms)
+    }
+}

@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DirectorManifest
+
+/// Which output stream of a child.
+public enum ChildStream: String, Sendable, Hashable {
+    /// The child's stdout.
+    case stdout
+    /// The child's stderr.
+    case stderr
+}
+
+/// Reads one child stream, splits it into lines, filters them and writes them to the sink as
+/// `<child id> <stream>: <line>` (e.g. `web/api/0 stdout: listening on :8080`); a cut line
+/// ends with ` [cut]`.
+///
+/// Fairness: each readiness event reads at most one 64 KiB chunk. The loop is
+/// level-triggered, so a child that writes without pause is read again next turn, after every
+/// other ready fd had its turn: one noisy child cannot starve the others or the loop.
+public final class OutputPipe {
+    private let fd: Int32
+    private let prefix: String
+    private let filter: LineFilter
+    private let sink: OutputSink
+    private let loop: EventLoop
+    private var splitter: LineSplitter
+    private var onClose: (() -> Void)?
+
+    /// Lines that passed the filter and were handed to the sink.
+    public private(set) var linesWritten = 0
+
+    /// Starts reading `fd` (taking ownership of it). `onClose` runs once at EOF, after the last
+    /// line was flushed and the fd closed.
+    public init(
+        fd: Int32, id: String, stream: ChildStream, filter: LineFilter, sink: OutputSink, loop: EventLoop,
+        maxLineBytes: Int = 64 * 1024, onClose: (() -> Void)? = nil
+    ) throws(RuntimeError) {
+        self.fd = fd
+        self.prefix = "\(id) \(stream.rawValue): "
+        self.filter = filter
+        self.sink = sink
+        self.loop = loop
+        self.splitter = LineSplitter(maxLineBytes: maxLineBytes)
+        self.onClose = onClose
+        // The loop holds the pipe (through this closure) until EOF unwatches it.
+        try loop.watch(fd, for: .readable) { _ in self.readChunk() }
+    }
+
+    /// Formats one line as the daemon writes it.
+    public static func format(id: String, stream: ChildStream, line: Substring, cut: Bool) -> String {
+        "\(id) \(stream.rawValue): \(line)\(cut ? cutMarker : "")"
+    }
+
+    /// Appended to a line cut at the length limit.
+    public static let cutMarker = " [cut]"
+
+    private func readChunk() {
+        let scratch = loop.scratch
+        let n = read(fd, scratch.baseAddress, scratch.count)
+        if n > 0 {
+            splitter.feed(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), emit: emitLine)
+        } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
+            closeNow()
+        }
+    }
+
+    private func emitLine(_ bytes: ArraySlice<UInt8>, _ cut: Bool) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard filter.passes(text[...]) else { return }
+        linesWritten += 1
+        sink.write(line: prefix + text + (cut ? Self.cutMarker : ""))
+    }
+
+    /// Flushes the last line, stops reading and closes the fd. Idempotent.
+    public func closeNow() {
+        guard let onClose else { return }
+        self.onClose = nil
+        splitter.finish(emit: emitLine)
+        loop.unwatch(fd)
+        close(fd)
+        onClose()
+    }
+}

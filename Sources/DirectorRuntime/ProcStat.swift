@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads `/proc/PID/stat`.
+public enum ProcStat {
+    /// The process start time in clock ticks since boot (field 22): with the pid it names one
+    /// process for good, so a recorded pid can be checked against reuse after a daemon restart.
+    public static func startTicks(pid: Int32) -> UInt64? {
+        guard let text = readSmallFile("/proc/\(pid)/stat") else { return nil }
+        return startTicks(statLine: text)
+    }
+
+    /// Field 22 of a stat line. The command name (field 2) may hold spaces and parentheses, so
+    /// fields are counted after the last `)`.
+    public static func startTicks(statLine: String) -> UInt64? {
+        guard let close = statLine.lastIndex(of: ")") else { return nil }
+        let rest = statLine[statLine.index(after: close)...].split(separator: " ")
+        // rest[0] is field 3 (state), so field 22 is rest[19].
+        guard rest.count > 19 else { return nil }
+        return UInt64(rest[19])
+    }
+
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+}

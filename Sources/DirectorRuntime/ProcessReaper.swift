@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CDirectorSys
+import DirectorCore
+import DirectorManifest
+
+/// Collects exit statuses: our children through their pidfds, re-parented orphans on SIGCHLD.
+///
+/// Tracked children: the pidfd becomes readable when the child exits; then
+/// `waitid(P_PID, pid, WEXITED)` reaps it and tells exit code from signal exactly.
+///
+/// Orphans: the daemon is a child subreaper (`becomeSubreaper()`), so a grandchild whose parent
+/// died becomes our child and must be reaped, or it stays a zombie. On SIGCHLD the supervisor
+/// calls `collectExited()`, which peeks with `waitid(P_ALL, WNOHANG | WNOWAIT)` (nothing is
+/// reaped by the peek): a tracked pid is reaped through the tracked path (its exit is
+/// delivered normally), a pid another spawner owns stops the collection (its owner reaps it
+/// soon; the next SIGCHLD resumes), anything else is an orphan and is reaped here.
+public final class ProcessReaper {
+    private struct Tracked {
+        var pidfd: Int32
+        var onExit: (ExitStatus) -> Void
+    }
+
+    private let loop: EventLoop
+    private var tracked: [Int32: Tracked] = [:]
+
+    /// Called for every orphan reaped, with its status.
+    public var onOrphanReaped: ((Int32, ExitStatus) -> Void)?
+
+    /// How many orphans were reaped so far.
+    public private(set) var orphansReaped = 0
+
+    /// Creates a reaper on `loop`.
+    public init(loop: EventLoop) { self.loop = loop }
+
+    /// Makes this process a child subreaper. Call once at daemon start.
+    public static func becomeSubreaper() throws(RuntimeError) {
+        guard director_set_child_subreaper() == 0 else { throw .system("prctl(PR_SET_CHILD_SUBREAPER)", errno: errno) }
+    }
+
+    /// How many children are tracked.
+    public var trackedCount: Int { tracked.count }
+
+    /// Tracks a spawned child: `onExit` runs once, on the loop, when it has exited and been
+    /// reaped. Takes ownership of `pidfd` (may be -1: then only `collectExited` sees the exit).
+    public func track(pid: Int32, pidfd: Int32, onExit: @escaping (ExitStatus) -> Void) throws(RuntimeError) {
+        tracked[pid] = Tracked(pidfd: pidfd, onExit: onExit)
+        guard pidfd >= 0 else { return }
+        try loop.watch(pidfd, for: .readable) { [weak self] _ in self?.reapTracked(pid) }
+    }
+
+    /// Reaps every exited child: tracked ones through their `onExit`, orphans here.
+    /// Bounded per call so a fork bomb of orphans cannot hold the loop.
+    public func collectExited() {
+        for _ in 0..<4096 {
+            var pid: pid_t = 0
+            guard director_peek_exited(&pid) == 1 else { return }
+            if tracked[pid] != nil {
+                reapTracked(pid)
+            } else if OwnedChildren.contains(pid) {
+                return
+            } else if let status = Self.waitExited(pid, block: false) {
+                orphansReaped += 1
+                onOrphanReaped?(pid, status)
+            } else {
+                return
+            }
+        }
+    }
+
+    private func reapTracked(_ pid: Int32) {
+        guard let child = tracked[pid] else { return }
+        var kind: Int32 = 0, value: Int32 = 0
+        let rc = director_wait_pid(pid, 1, &kind, &value)
+        if rc == 0 { return }  // still running (a spurious wakeup)
+        // rc < 0 (ECHILD): something outside the reaper took the status. Report the exit as
+        // code -1, which no real exit produces, rather than leaving the child "running"
+        // forever with a readable pidfd that would spin the loop.
+        let status: ExitStatus = rc < 0 ? .code(-1) : kind == 1 ? .code(value) : .signal(Signal(number: value))
+        tracked[pid] = nil
+        OwnedChildren.remove(pid)
+        if child.pidfd >= 0 {
+            loop.unwatch(child.pidfd)
+            close(child.pidfd)
+        }
+        child.onExit(status)
+    }
+
+    /// Reaps `pid` if it has exited (or waits for it with `block`): its status, or nil when it
+    /// still runs or is not our child. Also usable without a reaper (tests, shutdown).
+    public static func waitExited(_ pid: Int32, block: Bool) -> ExitStatus? {
+        var kind: Int32 = 0, value: Int32 = 0
+        guard director_wait_pid(pid, block ? 0 : 1, &kind, &value) == 1 else { return nil }
+        OwnedChildren.remove(pid)
+        return kind == 1 ? .code(value) : .signal(Signal(number: value))
+    }
+}

@@ -1,0 +1,151 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CDirectorSys
+import DirectorCore
+import DirectorManifest
+
+/// A started child: its pid (also its process group id) and the daemon's ends of its pipes.
+/// The caller owns the three fds.
+public struct SpawnedProcess: Sendable, Hashable {
+    /// The pid; the child leads its own process group, so this is also the pgid.
+    public var pid: Int32
+    /// Read end of the child's stdout (non-blocking, close-on-exec).
+    public var stdoutFD: Int32
+    /// Read end of the child's stderr (non-blocking, close-on-exec).
+    public var stderrFD: Int32
+    /// A pidfd for the child, readable once it exits; -1 on kernels without pidfd_open.
+    public var pidfd: Int32
+}
+
+/// Why a child could not be started.
+public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable code to match on.
+    public enum Code: String, Sendable, Hashable {
+        /// The program does not exist (ENOENT), also after a PATH search.
+        case notFound = "not_found"
+        /// The program exists but cannot be executed (EACCES, ENOEXEC, ...).
+        case notExecutable = "not_executable"
+        /// The working directory is missing or not enterable.
+        case badDirectory = "bad_directory"
+        /// The system refused resources (pipes, fds, processes).
+        case system
+    }
+
+    /// What went wrong, stable.
+    public var code: Code
+    /// For people, e.g. `cannot execute /x: No such file or directory`.
+    public var message: String
+    /// The errno behind it.
+    public var errno: Int32
+
+    /// The message.
+    public var description: String { message }
+}
+
+/// Starts children with posix_spawn (see `director_spawn`): own process group, clean signal
+/// state, stdin from /dev/null, stdout/stderr into pipes, only fds 0-2 inherited.
+public enum ProcessSpawner {
+    /// Starts `spec`. The environment is `baseEnvironment` (normally `currentEnvironment()`,
+    /// read once at daemon start) with `spec.env` on top: the spec wins.
+    public static func spawn(_ spec: LaunchSpec, baseEnvironment: [String: String]) throws(SpawnError) -> SpawnedProcess {
+        guard let program = spec.argv.first, !program.isEmpty else {
+            throw SpawnError(code: .notFound, message: "cannot execute an empty command", errno: ENOENT)
+        }
+        var environment = baseEnvironment
+        for variable in spec.env { environment[variable.name] = variable.value }
+
+        let path: String
+        switch resolve(program, searchPath: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") {
+        case .success(let p): path = p
+        case .failure(let e): throw failure(e.errno, program: program, cwd: spec.cwd)
+        }
+
+        let out: (read: Int32, write: Int32)
+        let err: (read: Int32, write: Int32)
+        do { out = try FileDescriptors.outputPipe() } catch { throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0) }
+        do { err = try FileDescriptors.outputPipe() } catch {
+            close(out.read); close(out.write)
+            throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
+        }
+
+        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStrings(spec.argv) { argv in
+            withCStrings(envp) { envp in
+                director_spawn(path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, &pid)
+            }
+        }
+        close(out.write)
+        close(err.write)
+        guard rc == 0 else {
+            close(out.read); close(err.read)
+            throw failure(rc, program: path, cwd: spec.cwd)
+        }
+        // Registered before anyone can reap it: orphan collection must never take it.
+        OwnedChildren.insert(pid)
+        let pidfd = director_pidfd_open(pid, 0)
+        return SpawnedProcess(pid: pid, stdoutFD: out.read, stderrFD: err.read, pidfd: pidfd)
+    }
+
+    /// The daemon's environment, from `environ`.
+    public static func currentEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+
+    /// Finds `program` like execvp: a name with a slash is used as is, otherwise the first
+    /// executable file on the search path; EACCES when only non-executable candidates exist.
+    static func resolve(_ program: String, searchPath: String) -> Result<String, SpawnError> {
+        if program.contains("/") { return .success(program) }
+        var sawDenied = false
+        for dir in searchPath.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + program
+            var st = stat()
+            guard stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            if access(candidate, X_OK) == 0 { return .success(candidate) }
+            sawDenied = true
+        }
+        let code = sawDenied ? EACCES : ENOENT
+        return .failure(SpawnError(code: .notFound, message: "", errno: code))
+    }
+
+    /// Turns posix_spawn's errno into a message. glibc reports chdir and exec failures with
+    /// the same errnos, so the directory is checked afterwards to tell them apart.
+    private static func failure(_ code: Int32, program: String, cwd: String) -> SpawnError {
+        if !cwd.isEmpty {
+            var st = stat()
+            if stat(cwd, &st) != 0 {
+                let e = errno
+                return SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(e))", errno: e)
+            }
+            if (st.st_mode & S_IFMT) != S_IFDIR {
+                return SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(ENOTDIR))", errno: ENOTDIR)
+            }
+            if access(cwd, X_OK) != 0 {
+                return SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(EACCES))", errno: EACCES)
+            }
+        }
+        let kind: SpawnError.Code = switch code {
+        case ENOENT, ENOTDIR: .notFound
+        case EACCES, ENOEXEC, EPERM, EISDIR, ETXTBSY, ELOOP: .notExecutable
+        default: .system
+        }
+        return SpawnError(code: kind, message: "cannot execute \(program): \(errorText(code))", errno: code)
+    }
+}
+
+/// Runs `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

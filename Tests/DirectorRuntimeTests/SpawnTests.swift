@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DirectorCore
+import DirectorManifest
+import Testing
+@testable import DirectorRuntime
+
+@Suite struct SpawnTests {
+    @Test func argvIsPassedVerbatimAndPathIsSearched() throws {
+        let child = try ChildGuard(launch(["printf", "%s|", "a b", "", "c"]))
+        #expect(child.readStdout() == "a b||c|")
+        #expect(child.waitExit() == .code(0))
+    }
+
+    @Test func shellCommandRuns() throws {
+        let child = try ChildGuard(launch(["/bin/sh", "-c", "echo $((6*7))"]))
+        #expect(child.readStdout() == "42\n")
+    }
+
+    @Test func environmentIsDaemonsPlusSpecAndSpecWins() throws {
+        let base = ["PATH": "/usr/bin:/bin", "KEEP": "base", "OVERRIDE": "base"]
+        let spec = launch(
+            ["/bin/sh", "-c", "echo $KEEP $OVERRIDE $DIRECTOR_ID"],
+            env: ["OVERRIDE": "spec", "DIRECTOR_ID": "web/api/0"])
+        let child = try ChildGuard(spec, environment: base)
+        #expect(child.readStdout() == "base spec web/api/0\n")
+    }
+
+    @Test func cwdIsApplied() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let child = try ChildGuard(launch(["/bin/pwd"], cwd: dir.path))
+        #expect(child.readStdout() == dir.path + "\n")
+    }
+
+    @Test func stdinIsDevNull() throws {
+        let child = try ChildGuard(launch(["/bin/sh", "-c", "readlink /proc/self/fd/0; cat; echo end"]))
+        #expect(child.readStdout() == "/dev/null\nend\n")
+    }
+
+    @Test func onlyStandardFdsAreInherited() throws {
+        let child = try ChildGuard(launch(["/bin/sh", "-c", "ls /proc/self/fd | wc -l"]))
+        // 0, 1, 2 and the fd `ls` opens on the directory.
+        #expect(child.readStdout().trimmingSpaces == "4")
+    }
+
+    @Test func childLeadsItsOwnProcessGroup() throws {
+        let child = try ChildGuard(launch(["/bin/sleep", "30"]))
+        #expect(getpgid(child.pid) == child.pid)
+        #expect(child.pid != getpgrp())
+    }
+
+    @Test func stderrHasItsOwnPipe() throws {
+        let child = try ChildGuard(launch(["/bin/sh", "-c", "echo out; echo err >&2"]))
+        #expect(child.readStdout() == "out\n")
+        #expect(readAll(child.process.stderrFD) == "err\n")
+    }
+
+    @Test(arguments: [
+        (["/nonexistent/program"], "/", SpawnError.Code.notFound, "cannot execute /nonexistent/program: No such file or directory"),
+        (["no-such-program-anywhere"], "/", .notFound, "cannot execute no-such-program-anywhere: No such file or directory"),
+        (["/dev/null"], "/", .notExecutable, "cannot execute /dev/null: Permission denied"),
+        (["/bin/true"], "/nope", .badDirectory, "cwd /nope: No such file or directory"),
+        (["/bin/true"], "/etc/hostname", .badDirectory, "cwd /etc/hostname: Not a directory"),
+    ])
+    func spawnFailuresAreReported(argv: [String], cwd: String, code: SpawnError.Code, message: String) {
+        do {
+            let p = try ProcessSpawner.spawn(launch(argv, cwd: cwd), baseEnvironment: ["PATH": "/usr/bin:/bin"])
+            kill(-p.pid, SIGKILL)
+            _ = ProcessReaper.waitExited(p.pid, block: true)
+            Issue.record("spawn of \(argv) in \(cwd) succeeded")
+        } catch {
+            #expect(error.code == code)
+            #expect(error.message == message)
+        }
+    }
+
+    @Test func nonExecutableOnPathIsPermissionDenied() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        dir.write("tool", "#!/bin/sh\n", mode: 0o644)
+        #expect(throws: SpawnError.self) {
+            _ = try ProcessSpawner.spawn(launch(["tool"]), baseEnvironment: ["PATH": dir.path])
+        }
+        let result = ProcessSpawner.resolve("tool", searchPath: dir.path)
+        guard case .failure(let e) = result else { Issue.record("resolved"); return }
+        #expect(e.errno == EACCES)
+    }
+
+    @Test func relativeProgramResolvesAgainstCwd() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        dir.write("run.sh", "#!/bin/sh\necho relative\n", mode: 0o755)
+        let child = try ChildGuard(launch(["./run.sh"], cwd: dir.path))
+        #expect(child.readStdout() == "relative\n")
+    }
+
+    @Test(arguments: [
+        ("exit 3", DirectorCore.ExitStatus.code(3)),
+        ("exit 0", .code(0)),
+        ("kill -SEGV $$", .signal(Signal(number: SIGSEGV))),
+        ("kill -KILL $$", .signal(.kill)),
+    ])
+    func exitCodeAndSignalAreExact(script: String, expected: DirectorCore.ExitStatus) throws {
+        let child = try ChildGuard(launch(["/bin/sh", "-c", script]))
+        #expect(child.waitExit() == expected)
+    }
+
+    @Test func blockedAndIgnoredSignalsAreResetInTheChild() throws {
+        // The daemon blocks SIGTERM (for its signalfd); a child must still die from it.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        var old = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &set, &old)
+        let oldHandler = signal(SIGTERM, SIG_IGN)
+        let child: ChildGuard
+        do {
+            defer {
+                signal(SIGTERM, oldHandler)
+                pthread_sigmask(SIG_SETMASK, &old, nil)
+            }
+            child = try ChildGuard(launch(["/bin/sh", "-c", "exec sleep 30"]))
+        }
+        usleep(50_000)
+        kill(child.pid, SIGTERM)
+        #expect(child.waitExit() == .signal(.term))
+    }
+
+    @Test func killingTheProcessGroupKillsGrandchildren() throws {
+        let child = try ChildGuard(launch(["/bin/sh", "-c", "sleep 30 & echo $!; wait"]))
+        var line = ""
+        var buffer = [UInt8](repeating: 0, count: 64)
+        for _ in 0..<500 where !line.hasSuffix("\n") {
+            let n = read(child.process.stdoutFD, &buffer, buffer.count)
+            if n > 0 { line += String(decoding: buffer[0..<n], as: UTF8.self) } else { usleep(10_000) }
+        }
+        let grandchild = Int32(line.trimmingSpaces)!
+        #expect(getpgid(grandchild) == child.pid)
+        kill(-child.pid, SIGKILL)
+        #expect(child.waitExit() == .signal(.kill))
+        // The grandchild was re-parented (to init or a subreaper) and dies with its group.
+        var gone = false
+        for _ in 0..<500 {
+            if !processExists(grandchild) || processState(grandchild) == "Z" { gone = true; break }
+            usleep(10_000)
+        }
+        #expect(gone)
+    }
+
+    @Test func startTicksComeFromStatField22() throws {
+        #expect(ProcStat.startTicks(statLine: "42 (a) b) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 777 19") == 777)
+        let child = try ChildGuard(launch(["/bin/sleep", "30"]))
+        let ticks = ProcStat.startTicks(pid: child.pid)
+        #expect(ticks != nil)
+        #expect(ticks! >= ProcStat.startTicks(pid: getpid())!)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(self.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
+    }
+}
