@@ -44,7 +44,7 @@ public struct DaemonLog: Sendable {
     /// Formats one line (without the newline). `id` is a child id, a group path, or empty for
     /// the daemon itself (then it is left out).
     public func line(_ level: Level, id: String, _ message: String) -> String {
-        let at = RFC3339.format(milliseconds: clock())
+        let at = RFC3339.format(clock())
         switch format {
         case .text:
             return id.isEmpty ? "\(at) \(level.rawValue) \(message)" : "\(at) \(level.rawValue) \(id) \(message)"
