@@ -48,4 +48,22 @@ public enum DurationText {
         if overflow2 { return .failure(.tooLarge) }
         return .success(.nanoseconds(total))
     }
+
+    /// The shortest manifest text for `duration` that parses back to the same value:
+    /// `0s`, `250ms`, `5s`, `2m`, `1h`, `1500us` is not a unit so sub-millisecond parts are
+    /// written as a decimal of milliseconds (`0.5ms`).
+    public static func format(_ duration: Duration) -> String {
+        let (seconds, attos) = duration.components
+        let nanos = seconds &* 1_000_000_000 &+ attos / 1_000_000_000
+        if nanos == 0 { return "0s" }
+        for (unit, size) in [("h", Int64(3_600_000_000_000)), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000)]
+        where nanos % size == 0 {
+            return "\(nanos / size)\(unit)"
+        }
+        let whole = nanos / 1_000_000
+        var fraction = String(nanos % 1_000_000)
+        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(whole).\(fraction)ms"
+    }
 }

@@ -6,6 +6,9 @@ public enum MetaKey: String, Sendable, Hashable, CaseIterable {
     case daemon
     /// The outcome of the last reload: `ReloadInfo`.
     case reload
+    /// Operator decisions that survive a daemon restart until the job's manifest changes:
+    /// `OperatorDecisions` (children stopped, pools scaled), each with the job's spec hash.
+    case decisions
 }
 
 /// The table format this library writes and reads.

@@ -16,7 +16,7 @@ struct StopCommand: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        try sendControl(state: stateOptions.state, op: "stop", ids: ids)
+        try sendStop()
     }
 }
 
@@ -32,7 +32,7 @@ struct RestartCommand: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        try sendControl(state: stateOptions.state, op: "restart", ids: ids)
+        try sendRestart()
     }
 }
 
@@ -48,7 +48,7 @@ struct DeleteCommand: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        try sendControl(state: stateOptions.state, op: "delete", ids: ids)
+        try sendDelete()
     }
 }
 
@@ -73,7 +73,7 @@ struct ScaleCommand: ParsableCommand {
     }
 
     func run() throws {
-        try sendScale(state: stateOptions.state, job: job, instances: instances)
+        try sendScale()
     }
 }
 
@@ -90,7 +90,7 @@ struct ReloadCommand: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        try sendControl(state: stateOptions.state, op: "reload", ids: nil)
+        try sendReload()
     }
 }
 
@@ -99,10 +99,14 @@ struct ShutdownCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shutdown",
         abstract: "Stop the whole tree in reverse order and end the daemon (exit 0).",
+        discussion: "Returns once the daemon has exited, or fails after --wait seconds."
     )
     @OptionGroup var stateOptions: StateOptions
 
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the daemon to exit.", valueName: "seconds"))
+    var wait: Int = 120
+
     func run() throws {
-        try sendControl(state: stateOptions.state, op: "shutdown", ids: nil)
+        try sendShutdown()
     }
 }

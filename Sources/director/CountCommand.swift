@@ -11,6 +11,6 @@ struct CountCommand: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        try countChildren(state: stateOptions.state)
+        try countChildren()
     }
 }

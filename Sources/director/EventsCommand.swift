@@ -24,6 +24,6 @@ struct EventsCommand: ParsableCommand {
     var follow = false
 
     func run() throws {
-        try printEvents(state: stateOptions.state, since: since, json: json, follow: follow)
+        try printEvents()
     }
 }

@@ -21,6 +21,6 @@ struct PsCommand: ParsableCommand {
     var prefix: String?
 
     func run() throws {
-        try listChildren(state: stateOptions.state, prefix: prefix, json: json)
+        try listChildren()
     }
 }

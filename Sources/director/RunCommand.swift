@@ -37,7 +37,7 @@ struct RunCommand: ParsableCommand {
     var noWatch = false
 
     func run() throws {
-        try runDaemon(self)
+        try runDaemon()
     }
 }
 

@@ -17,6 +17,6 @@ struct SpecCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try printSpec(state: stateOptions.state, id: id, json: json)
+        try printSpec()
     }
 }

@@ -1,0 +1,75 @@
+import DirectorManifest
+import DirectorTable
+
+extension JobSpec {
+    /// The job as stored in the table's `specs` database and printed by `director spec`: the
+    /// manifest's own keys and spellings, with every default filled in, plus `spec_hash`.
+    public var json: JSONValue {
+        func d(_ x: Duration) -> JSONValue { .string(DurationText.format(x)) }
+        func filter(_ f: LineFilter) -> JSONValue {
+            .object([
+                ("include", .array(f.include.map { .string($0.source) })),
+                ("exclude", .array(f.exclude.map { .string($0.source) })),
+            ])
+        }
+        var members: [(String, JSONValue)] = [("name", .string(name))]
+        switch command {
+        case .argv(let argv): members.append(("command", .array(argv.map(JSONValue.string))))
+        case .shell(let text): members.append(("command", .string(text)))
+        }
+        members.append(("instances", .int(Int64(instances))))
+        members.append(("cwd", .string(cwd)))
+        members.append(("env", .object(env.map { ($0.name, .string($0.value)) })))
+        members.append(("restart", .string(restart.rawValue)))
+        if let b = backoff {
+            members.append(("backoff", .object([
+                ("initial", d(b.initial)), ("max", d(b.max)), ("factor", .double(b.factor)), ("jitter", .double(b.jitter)),
+            ])))
+        } else {
+            members.append(("delay", d(delay)))
+        }
+        members.append(("reset_after", d(resetAfter)))
+        members.append(("on_exit", .array(onExit.map { rule in
+            var when: [(String, JSONValue)] = []
+            if let codes = rule.when.codes { when.append(("code", .array(codes.map { .int(Int64($0)) }))) }
+            if let signals = rule.when.signals { when.append(("signal", .array(signals.map { .string($0.name) }))) }
+            if let n = rule.when.minRestarts { when.append(("restarts", .int(Int64(n)))) }
+            var r: [(String, JSONValue)] = [("when", .object(when)), ("do", .string(rule.action.rawValue))]
+            if let after = rule.after { r.append(("after", d(after))) }
+            r.append(("log", .bool(rule.log)))
+            return .object(r)
+        })))
+        let timeout: JSONValue
+        switch shutdown.timeout {
+        case .after(let t): timeout = d(t)
+        case .infinity: timeout = .string("infinity")
+        }
+        members.append(("shutdown", .object([("signal", .string(shutdown.signal.name)), ("timeout", timeout)])))
+        let e = log.events
+        members.append(("log", .object([
+            ("events", .object([("start", .bool(e.start)), ("exit", .bool(e.exit)), ("restart", .bool(e.restart)), ("stop", .bool(e.stop))])),
+            ("stdout", filter(log.stdout)),
+            ("stderr", filter(log.stderr)),
+        ])))
+        members.append(("spec_hash", .string(stableHash)))
+        return .object(members)
+    }
+}
+
+extension Manifest {
+    /// Every job with its key (`group/job`, nested groups included), in tree order.
+    public var jobsByKey: [(key: String, job: JobSpec)] {
+        var out: [(String, JobSpec)] = []
+        func walk(_ group: GroupSpec, _ path: [String]) {
+            let here = path + [group.name]
+            for child in group.children {
+                switch child {
+                case .job(let j): out.append(((here + [j.name]).joined(separator: "/"), j))
+                case .group(let g): walk(g, here)
+                }
+            }
+        }
+        for g in groups { walk(g, []) }
+        return out
+    }
+}

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DirectorCore
+import DirectorManifest
+import DirectorTable
+
+// Operator commands from the control socket, and reloads (socket, SIGHUP, inotify).
+extension Supervisor {
+    func onControl(_ request: ControlRequest, _ responder: ControlResponder) {
+        responder.reply(reply(to: request))
+    }
+
+    func reply(to request: ControlRequest) -> ControlReply {
+        let now = SystemClock.monotonic()
+        switch request {
+        case .stop(let texts), .restart(let texts), .delete(let texts):
+            let ids: [ChildID]
+            switch resolve(texts) {
+            case .success(let found): ids = found
+            case .failure(let failure): return .failure(failure)
+            }
+            let command: OperatorCommand
+            switch request {
+            case .stop: command = .stop(ids)
+            case .restart: command = .restart(ids)
+            default: command = .delete(ids)
+            }
+            let (answer, effects) = engine.command(command, at: now)
+            perform(effects)
+            if case .ok(let done) = answer { remember(command, done) }
+            return controlReply(answer)
+        case .scale(let job, let n):
+            let (answer, effects) = engine.command(.scale(job: job, instances: n), at: now)
+            perform(effects)
+            if case .ok = answer { remember(.scale(job: job, instances: n), []) }
+            return controlReply(answer)
+        case .reload:
+            switch reload(trigger: "control") {
+            case .success(let summary):
+                return .ok(.object([
+                    ("generation", .int(Int64(reloadGeneration))), ("started", .int(Int64(summary.started))),
+                    ("stopped", .int(Int64(summary.stopped))), ("restarted", .int(Int64(summary.restarted))),
+                    ("scaled", .int(Int64(summary.scaled))), ("updated_in_place", .int(Int64(summary.updatedInPlace))),
+                ]))
+            case .failure(let errors):
+                return .failure(ControlFailure(
+                    ControlFailure.Code(rawValue: "invalid_manifest"), errors.errors.map(\.description).joined(separator: "\n")))
+            }
+        case .shutdown:
+            let (answer, effects) = engine.command(.shutdown, at: now)
+            perform(effects)
+            if case .error = answer { return controlReply(answer) }
+            return .ok(.object([("pid", .int(Int64(getpid())))]))
+        }
+    }
+
+    /// Child ids for the operator's texts: exact ids or prefixes of whole path segments.
+    /// Every text must select something.
+    func resolve(_ texts: [String]) -> Result<[ChildID], ControlFailure> {
+        var ids: [ChildID] = []
+        var seen = Set<ChildID>()
+        for text in texts {
+            let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
+            let found = engine.ids(matching: trimmed)
+            guard !found.isEmpty else { return .failure(ControlFailure(.notFound, "no child matches \(text)")) }
+            for id in found where seen.insert(id).inserted { ids.append(id) }
+        }
+        return .success(ids)
+    }
+
+    func controlReply(_ answer: CommandReply) -> ControlReply {
+        switch answer {
+        case .ok(let ids): .ok(.object([("ids", .array(ids.map { .string($0.description) }))]))
+        case .error(let code, let message): .failure(ControlFailure(ControlFailure.Code(rawValue: code), message))
+        }
+    }
+
+    /// Keeps the operator decisions that must survive a daemon restart.
+    func remember(_ command: OperatorCommand, _ ids: [ChildID]) {
+        switch command {
+        case .stop:
+            for id in ids { decisions.stopped[id.description] = engine.spec(of: id)?.stableHash }
+        case .restart, .delete:
+            for id in ids { decisions.stopped[id.description] = nil }
+        case .scale(let job, let n):
+            let hash = manifest.jobsByKey.first { $0.key == job }?.job.stableHash
+            if let hash { decisions.scaled[job] = .init(instances: n, specHash: hash) }
+        case .shutdown:
+            return
+        }
+        pendingChanges.append(.setMeta(.decisions, decisions.json))
+    }
+
+    /// Loads the jobs directory and applies the difference. Any error leaves the running tree
+    /// exactly as it was; the errors are logged and stored in `meta.reload`.
+    func reload(trigger: String) -> Result<ReloadSummary, ManifestErrors> {
+        let now = SystemClock.monotonic()
+        let new: Manifest
+        do { new = try ManifestLoader.load(directory: options.jobsDirectory) } catch {
+            for line in error.errors { log.log(.error, "reload (\(trigger)): \(line.description)") }
+            pendingChanges.append(.setReload(ReloadInfo(
+                generation: reloadGeneration, at: wall(now), ok: false, errors: error.errors.map(\.description))))
+            commitTable()
+            return .failure(error)
+        }
+        let (summary, effects) = engine.reload(new, at: now)
+        pendingChanges += specChanges(old: manifest, new: new)
+        manifest = new
+        decisions.prune(keeping: new)
+        reloadGeneration += 1
+        pendingChanges.append(.setMeta(.decisions, decisions.json))
+        pendingChanges.append(.setReload(ReloadInfo(generation: reloadGeneration, at: wall(now), ok: true)))
+        perform(effects)
+        log.log(.info, "reload (\(trigger)) generation=\(reloadGeneration) started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) scaled=\(summary.scaled) updated=\(summary.updatedInPlace)")
+        return .success(summary)
+    }
+}

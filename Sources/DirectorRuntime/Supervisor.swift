@@ -1,0 +1,315 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DirectorCore
+import DirectorManifest
+import DirectorTable
+
+/// The daemon: one event loop that owns the engine and executes its effects.
+///
+/// Everything that happens — a child exits (pidfd), a timer fires, output arrives, an operator
+/// sends a command, a signal or a manifest change comes in — becomes an `EngineEvent` fed to
+/// the pure `Engine`; the `Effect`s it returns are carried out here, in order. The table
+/// changes of one loop turn are committed in one write transaction at the end of the turn.
+public final class Supervisor {
+    let options: SupervisorOptions
+    let log: DaemonLog
+    let loop: EventLoop
+    let reaper: ProcessReaper
+    let sink: OutputSink
+    let table: LMDBTable
+    let lock: DaemonLock
+    let environment: [String: String]
+    let clockOrigin: (mono: Instant, wall: UnixMillis)
+
+    var engine: Engine
+    var manifest: Manifest
+    var decisions: OperatorDecisions
+    var reloadGeneration: Int
+    var pendingChanges: [TableChange] = []
+    var tableRetryArmed = false
+    var queue: [EngineEvent] = []
+    var draining = false
+    /// Per live child: its pid's start ticks, recorded in the table to prove identity later.
+    var startTicks: [ChildID: UInt64] = [:]
+    var exitStatus: Int32?
+    /// The table as the previous daemon left it, until start has reconciled it.
+    var previous: PreviousRun
+    var interruptCount = 0
+
+    var signals: SignalWatcher?
+    var control: ControlServer?
+    var watcher: DirectoryWatcher?
+
+    /// Prepares the daemon: takes the lock, opens the table, loads and validates the manifests,
+    /// terminates process groups a dead daemon left behind. Starts nothing yet.
+    public init(options: SupervisorOptions) throws(SupervisorError) {
+        self.options = options
+        self.log = DaemonLog(format: options.logFormat)
+        let state = options.stateDirectory
+
+        if mkdir(state, 0o700) != 0 && errno != EEXIST {
+            throw SupervisorError(code: .system, lines: ["cannot create state directory \(state): \(String(cString: strerror(errno)))"])
+        }
+        do { lock = try DaemonLock(stateDirectory: state) } catch {
+            throw SupervisorError(code: .lockHeld, lines: [error.message])
+        }
+
+        do { manifest = try ManifestLoader.load(directory: options.jobsDirectory) } catch {
+            throw SupervisorError(code: .invalidManifest, lines: error.errors.map(\.description))
+        }
+
+        do { table = try LMDBTable(path: state + "/table") } catch {
+            throw SupervisorError(code: .table, lines: [error.message])
+        }
+
+        do {
+            loop = try EventLoop()
+            try ProcessReaper.becomeSubreaper()
+        } catch {
+            throw SupervisorError(code: .system, lines: [error.message])
+        }
+        reaper = ProcessReaper(loop: loop)
+        sink = OutputSink(fd: 1, loop: loop)
+        environment = ProcessSpawner.currentEnvironment()
+        clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
+
+        previous = PreviousRun.read(from: table)
+        reloadGeneration = previous.reloadGeneration
+        decisions = previous.decisions
+        decisions.prune(keeping: manifest)
+        let terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
+        engine = Engine(
+            manifest: manifest, root: options.root, restored: previous.restoredState(),
+            seed: options.seed ?? UInt64.random(in: .min ... .max))
+        if terminated > 0 {
+            log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon")
+        }
+    }
+
+    /// Runs until the tree has stopped; returns the daemon's exit status (0 after a shutdown,
+    /// 1 when the root failed).
+    public func run() throws(SupervisorError) -> Int32 {
+        SignalWatcher.ignoreBrokenPipes()
+        do {
+            signals = try SignalWatcher(loop: loop, signals: SignalWatcher.daemonSignals) { [unowned self] in self.onSignal($0) }
+            control = try ControlServer(
+                path: ControlServer.socketPath(stateDirectory: options.stateDirectory), loop: loop
+            ) { [unowned self] request, responder in self.onControl(request, responder) }
+            if options.watch {
+                watcher = try DirectoryWatcher(directory: options.jobsDirectory, loop: loop, debounce: options.reloadDebounce) {
+                    [unowned self] in _ = self.reload(trigger: "watch")
+                }
+            }
+        } catch {
+            throw SupervisorError(code: .system, lines: [error.message])
+        }
+        loop.addEndOfTurnHook { [unowned self] in self.commitTable() }
+
+        let now = SystemClock.monotonic()
+        pendingChanges.append(.setMeta(.format, .string(tableFormatVersion)))
+        pendingChanges.append(.setDaemon(DaemonInfo(
+            pid: getpid(), startedAt: wall(now), jobs: absolutePath(options.jobsDirectory), version: options.version)))
+        pendingChanges += specChanges(old: nil, new: manifest)
+        log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(options.jobsDirectory) children=\(manifest.childCount)")
+        perform(engine.start(at: now))
+        pendingChanges += previous.staleRows(
+            children: Set(engine.children.map(\.id.description)), groups: Set(engine.groups.map(\.path)))
+        pendingChanges.append(.setMeta(.decisions, decisions.json))
+        previous = PreviousRun()
+        commitTable()
+
+        while exitStatus == nil {
+            do { try loop.turn() } catch {
+                log.log(.error, "event loop: \(error.message)")
+                throw SupervisorError(code: .system, lines: [error.message])
+            }
+        }
+        commitTable()
+        control?.close()
+        unlink(ControlServer.socketPath(stateDirectory: options.stateDirectory))
+        sink.flush()
+        log.log(.info, "director stopped status=\(exitStatus ?? 0)")
+        lock.release()
+        return exitStatus ?? 0
+    }
+
+    // MARK: - Feeding the engine
+
+    /// Hands one event to the engine and carries out its effects.
+    func feed(_ event: EngineEvent) {
+        queue.append(event)
+        drain()
+    }
+
+    /// Carries out effects decided outside `feed` (start, operator commands, reloads), then
+    /// the events they raised.
+    func perform(_ effects: [Effect]) {
+        let wasDraining = draining
+        draining = true
+        execute(effects)
+        draining = wasDraining
+        drain()
+    }
+
+    /// Handles queued events in order. Events raised while effects run (a spawn's `.started`,
+    /// a failed spawn) are queued, never handled re-entrantly.
+    func drain() {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        var i = 0
+        while i < queue.count {
+            let next = queue[i]
+            i += 1
+            let now = SystemClock.monotonic()
+            let subject = Engine.subject(of: next)
+            let before = subject.flatMap { engine.snapshot(of: $0)?.state }
+            let effects = engine.handle(next, at: now)
+            if options.trace {
+                let after = subject.flatMap { engine.snapshot(of: $0)?.state }
+                log.log(.debug, id: subject?.description ?? "", Engine.traceLine(event: next, before: before, after: after, effects: effects))
+            }
+            execute(effects)
+        }
+        queue.removeAll(keepingCapacity: true)
+    }
+
+    /// Carries out effects in order.
+    func execute(_ effects: [Effect]) {
+        for effect in effects {
+            switch effect {
+            case .spawn(let spec): spawn(spec)
+            case .signal(_, let pid, let signal):
+                // The child leads its own process group: the signal reaches its descendants too.
+                if kill(-pid, signal.number) != 0 && errno == ESRCH { _ = kill(pid, signal.number) }
+            case .armTimer(let id, let at):
+                loop.setTimer(id, at: at) { [unowned self] in self.feed(.timerFired(id)) }
+            case .cancelTimer(let id):
+                loop.cancelTimer(id)
+            case .childChanged(let snapshot):
+                pendingChanges.append(.upsertChild(record(of: snapshot)))
+            case .childRemoved(let id):
+                startTicks[id] = nil
+                pendingChanges.append(.deleteChild(id: id.description))
+            case .groupChanged(let group):
+                pendingChanges.append(.upsertGroup(record(of: group)))
+            case .groupRemoved(let path):
+                pendingChanges.append(.deleteGroup(path: path))
+            case .event(let event):
+                record(event)
+            case .exit(let status):
+                exitStatus = status
+            }
+        }
+    }
+
+    func spawn(_ spec: LaunchSpec) {
+        let id = spec.id
+        let process: SpawnedProcess
+        do { process = try ProcessSpawner.spawn(spec, baseEnvironment: environment) } catch {
+            queue.append(.spawnFailed(id, reason: error.message))
+            return
+        }
+        startTicks[id] = ProcStat.startTicks(pid: process.pid)
+        let name = id.description
+        do {
+            _ = try OutputPipe(fd: process.stdoutFD, id: name, stream: .stdout, filter: spec.log.stdout, sink: sink, loop: loop)
+            _ = try OutputPipe(fd: process.stderrFD, id: name, stream: .stderr, filter: spec.log.stderr, sink: sink, loop: loop)
+            let pid = process.pid
+            try reaper.track(pid: pid, pidfd: process.pidfd) { [unowned self] status in
+                self.feed(.exited(id, pid: pid, status: status))
+            }
+        } catch {
+            log.log(.error, id: name, "cannot watch pid=\(process.pid): \(error.message)")
+        }
+        queue.append(.started(id, pid: process.pid))
+    }
+
+    // MARK: - Signals and operator commands
+
+    func onSignal(_ signal: Int32) {
+        switch signal {
+        case SIGCHLD:
+            reaper.collectExited()
+        case SIGHUP:
+            _ = reload(trigger: "SIGHUP")
+        case SIGINT where interruptCount > 0:
+            log.log(.warning, "second interrupt: killing every child now")
+            for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
+        default:
+            interruptCount += signal == SIGINT ? 1 : 0
+            log.log(.info, "received \(Signal(number: signal).name): stopping the tree")
+            feed(.command(.shutdown))
+        }
+    }
+
+    // MARK: - Table
+
+    func commitTable() {
+        guard !pendingChanges.isEmpty else { return }
+        do {
+            _ = try table.apply(pendingChanges)
+            pendingChanges.removeAll(keepingCapacity: true)
+        } catch {
+            // Supervision never stops for the table: keep the changes and try again shortly.
+            log.log(.error, "state table write failed, will retry: \(error.message)")
+            if !tableRetryArmed {
+                tableRetryArmed = true
+                loop.setTimer("table-retry", at: SystemClock.monotonic() + .seconds(1)) { [unowned self] in
+                    self.tableRetryArmed = false
+                    self.commitTable()
+                }
+            }
+        }
+    }
+
+    /// The wall-clock time of a monotonic instant.
+    func wall(_ instant: Instant) -> UnixMillis {
+        clockOrigin.wall + (instant.nanoseconds - clockOrigin.mono.nanoseconds) / 1_000_000
+    }
+
+    func record(_ event: EventRecord) {
+        let now = SystemClock.monotonic()
+        pendingChanges.append(.appendEvent(NewEvent(at: wall(now), id: event.subject, kind: event.kind.rawValue, detail: event.detail)))
+        guard event.log else { return }
+        let level: DaemonLog.Level
+        switch event.kind {
+        case .spawnFailed, .groupFailed: level = .error
+        case .exit where !event.detail.contains("code=0"): level = .warning
+        default: level = .info
+        }
+        let verb = EventWording.verb(event.kind)
+        // Some details already start with the verb ("deleted by exit rule"): do not say it twice.
+        let message = event.detail.isEmpty ? verb : event.detail.hasPrefix(verb) ? event.detail : "\(verb) \(event.detail)"
+        log.log(level, id: event.subject, message)
+    }
+}
+
+/// How lifecycle events read in the daemon log (`web/api/0 started pid=123`).
+enum EventWording {
+    static func verb(_ kind: EventKind) -> String {
+        switch kind {
+        case .start: "started"
+        case .exit: "exited"
+        case .restart: "restarting"
+        case .stop: "stopping"
+        case .delete: "deleted"
+        case .wait: "waiting"
+        case .spawnFailed: "spawn failed"
+        case .groupFailed: "group failed"
+        case .scale: "scaled"
+        case .reload: "reloaded"
+        case .shutdown: "shutting down"
+        }
+    }
+}
+
+/// An absolute form of `path` (relative to the current directory).
+func absolutePath(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard getcwd(&buffer, buffer.count) != nil else { return path }
+    let cwd = String(cString: buffer)
+    return path == "." ? cwd : cwd + "/" + path
+}

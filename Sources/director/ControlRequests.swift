@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DirectorRuntime
+import DirectorTable
+
+// The commands that talk to the daemon over <state>/control.sock.
+
+/// Sends one request and returns the reply's result; a refused request becomes a user error
+/// with the daemon's message (several lines for manifest errors).
+func exchange(_ state: String, _ request: ControlRequest) throws -> JSONValue {
+    let reply: ControlReply
+    do { reply = try ControlClient(stateDirectory: state).send(request) } catch { throw UserError(error.message) }
+    switch reply {
+    case .ok(let result): return result
+    case .failure(let failure):
+        if failure.code.rawValue == "invalid_manifest" {
+            // One FILE:LINE:COL line per error, as `validate` prints them.
+            writeStandardError(failure.message + "\n")
+            throw UserError("reload refused: the manifests are invalid; nothing changed")
+        }
+        throw UserError(failure.message)
+    }
+}
+
+extension StopCommand {
+    func sendStop() throws { printIDs(try exchange(stateOptions.state, .stop(ids: ids)), verb: "stopping") }
+}
+
+extension RestartCommand {
+    func sendRestart() throws { printIDs(try exchange(stateOptions.state, .restart(ids: ids)), verb: "restarting") }
+}
+
+extension DeleteCommand {
+    func sendDelete() throws { printIDs(try exchange(stateOptions.state, .delete(ids: ids)), verb: "deleted") }
+}
+
+extension ScaleCommand {
+    func sendScale() throws {
+        _ = try exchange(stateOptions.state, .scale(job: job, instances: instances))
+        print("\(job): scaling to \(instances)")
+    }
+}
+
+extension ReloadCommand {
+    func sendReload() throws {
+        let r = try exchange(stateOptions.state, .reload)
+        let n = { (k: String) in r[k]?.intValue ?? 0 }
+        print("reloaded: generation \(n("generation")), started \(n("started")), stopped \(n("stopped")), restarted \(n("restarted")), scaled \(n("scaled")), updated in place \(n("updated_in_place"))")
+    }
+}
+
+extension ShutdownCommand {
+    /// Asks for a shutdown, then waits (bounded) until the daemon process is gone, so that a
+    /// script can rely on the tree being stopped when the command returns.
+    func sendShutdown() throws {
+        let r = try exchange(stateOptions.state, .shutdown)
+        guard let pid = r["pid"]?.intValue.map(Int32.init) else { return }
+        for _ in 0..<(wait * 50) {
+            if kill(pid, 0) != 0 && errno == ESRCH { print("stopped"); return }
+            usleep(20_000)
+        }
+        throw UserError("the daemon (pid \(pid)) is still stopping after \(wait)s")
+    }
+}
+
+func printIDs(_ result: JSONValue, verb: String) {
+    for id in result["ids"]?.arrayValue ?? [] {
+        if let s = id.stringValue { print("\(s): \(verb)") }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import DirectorCore
+import DirectorManifest
+import DirectorRuntime
+
+extension RunCommand {
+    func validate() throws {
+        if let intensity, intensity < 0 { throw ValidationError("--intensity must be 0 or more") }
+        if let period, case .failure = DurationText.parse(period) {
+            throw ValidationError("--period needs a duration with a unit, e.g. 60s")
+        }
+        if case .failure = DurationText.parse(reloadDebounce) {
+            throw ValidationError("--reload-debounce needs a duration with a unit, e.g. 200ms")
+        }
+    }
+
+    func runDaemon() throws {
+        var root = RootPolicy()
+        if let intensity { root.intensity = intensity }
+        if let period, case .success(let d) = DurationText.parse(period) { root.period = d }
+        var debounce: Duration = .milliseconds(200)
+        if case .success(let d) = DurationText.parse(reloadDebounce) { debounce = d }
+        let options = SupervisorOptions(
+            jobsDirectory: jobs, stateDirectory: stateOptions.state,
+            logFormat: logFormat == .json ? .json : .text, trace: trace, root: root,
+            reloadDebounce: debounce, watch: !noWatch, version: DirectorVersion.current)
+        do {
+            let supervisor = try Supervisor(options: options)
+            let status = try supervisor.run()
+            throw ExitCode(status)
+        } catch let error as SupervisorError {
+            // Manifest errors are already FILE:LINE:COL lines; the others get the usual prefix.
+            let prefix = error.code == .invalidManifest ? "" : "director: "
+            writeStandardError(error.lines.map { prefix + $0 + "\n" }.joined())
+            throw ExitCode(1)
+        }
+    }
+}
