@@ -1,0 +1,38 @@
+import DirectorFuzz
+import DirectorManifest
+import Testing
+
+/// Loader bugs the fuzzer found, kept as plain cases so they stay fixed.
+@Suite("Fuzz regressions")
+struct RegressionTests {
+    /// Bytes libyaml's reader rejects (invalid UTF-8, control characters) only carry a byte
+    /// offset; the loader turned it into a line by counting `\n` alone, while every other
+    /// error uses libyaml's lines, where `\r`, NEL, LS and PS also end a line. Found as seed
+    /// 20261124 cases 484, 966, 1003, 1348, 1852: the column fell past the end of the line.
+    @Test("reader errors count lines as libyaml does", arguments: [
+        (Array("- ".utf8) + [0xE2, 0x80, 0xA8] + Array("a\n- ".utf8) + [0] + [0x0A], 3, 3),  // LS
+        (Array("a: b".utf8) + [0xC2, 0x85] + Array("c: ".utf8) + [0xFF], 2, 4),                   // NEL
+        (Array("a: b\rc: ".utf8) + [0xFF], 2, 4),                                                // lone CR
+        (Array("a: b\r\nc: ".utf8) + [0xFF], 2, 4),                                              // CRLF
+        (Array("a: b\nc: é".utf8) + [0xFF], 2, 5),                                               // columns in characters
+    ])
+    func readerErrorLines(bytes: [UInt8], line: Int, column: Int) throws {
+        let errors = try #require(throws: ManifestErrors.self) {
+            try ManifestLoader.load(bytes: bytes, file: "r.yaml", jobsDirectory: "/fuzz")
+        }
+        let first = try #require(errors.errors.first)
+        #expect(first.code == .syntax)
+        #expect((first.location.line, first.location.column) == (line, column), "\(first)")
+        #expect(LoaderOracle.check(bytes, file: "r.yaml").failures.isEmpty)
+    }
+
+    /// libyaml's own marks already count LS as a line break: the reader errors above must agree.
+    @Test("libyaml's parser errors count LS as a line break")
+    func parserMarksCountSeparators() throws {
+        let bytes = Array("a: b".utf8) + [0xE2, 0x80, 0xA8] + Array("c: [".utf8)
+        let errors = try #require(throws: ManifestErrors.self) {
+            try ManifestLoader.load(bytes: bytes, file: "r.yaml", jobsDirectory: "/fuzz")
+        }
+        #expect(errors.errors.first?.location.line == 2 || errors.errors.first?.location.line == 3, "\(errors)")
+    }
+}
