@@ -115,16 +115,31 @@ private final class EventStream {
         return ManifestError(.syntax, at: location(p.problem_mark), message)
     }
 
+    /// Counts lines as libyaml's marks do (`\r\n`, `\r`, `\n`, NEL, LS, PS each end a line),
+    /// so reader errors use the same line numbers as every other error.
     private func location(ofOffset offset: Int) -> SourceLocation {
+        let bytes = UnsafeBufferPointer(rebasing: input[..<min(offset, input.count)])
         var line = 1
         var column = 1
-        for byte in UnsafeBufferPointer(rebasing: input[..<min(offset, input.count)]) {
-            if byte == UInt8(ascii: "\n") {
+        var i = 0
+        while i < bytes.count {
+            let breakLength: Int
+            switch bytes[i] {
+            case 0x0A: breakLength = 1
+            case 0x0D: breakLength = i + 1 < bytes.count && bytes[i + 1] == 0x0A ? 2 : 1
+            case 0xC2 where i + 1 < bytes.count && bytes[i + 1] == 0x85: breakLength = 2
+            case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                breakLength = 3
+            default: breakLength = 0
+            }
+            if breakLength > 0 {
                 line += 1
                 column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
+                i += breakLength
+                continue
             }
+            if bytes[i] & 0xC0 != 0x80 { column += 1 }
+            i += 1
         }
         return SourceLocation(file: file, line: line, column: column)
     }
