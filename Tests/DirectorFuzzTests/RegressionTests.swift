@@ -58,4 +58,21 @@ struct RegressionTests {
         }
         #expect(errors.count == 1)
     }
+
+    /// For "invalid Unicode character" and "control characters are not allowed" libyaml's
+    /// problem value is a code point, not a byte; the loader printed its low byte, so a
+    /// surrogate read "(byte 0x0)" (seed 20261124 cases 1003 and 1348).
+    @Test("reader errors name code points as U+XXXX", arguments: [
+        ([0xED, 0xA0, 0x80], "U+D800"),
+        ([0xF4, 0x90, 0x80, 0x80], "U+110000"),
+        ([0x01], "U+0001"),
+        ([0xFF], "byte 0xff"),
+    ] as [([UInt8], String)])
+    func readerErrorValues(bad: [UInt8], shown: String) throws {
+        let errors = try #require(throws: ManifestErrors.self) {
+            try ManifestLoader.load(bytes: Array("a: ".utf8) + bad, file: "r.yaml", jobsDirectory: "/fuzz")
+        }
+        #expect(errors.errors.first?.message.contains(shown) == true, "\(errors)")
+    }
 }
+
