@@ -108,7 +108,14 @@ private final class EventStream {
         let p = parser.pointee
         var message = p.problem.map { String(cString: $0) } ?? "invalid YAML"
         if p.error == YAML_READER_ERROR {
-            if p.problem_value != -1 { message += " (byte 0x\(String(UInt8(truncatingIfNeeded: p.problem_value), radix: 16)))" }
+            if p.problem_value != -1 {
+                // Character problems carry a code point, octet problems a byte.
+                let isCodePoint = message.contains("character")
+                let hex = String(p.problem_value, radix: 16, uppercase: isCodePoint)
+                message += isCodePoint
+                    ? " (U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex))"
+                    : " (byte 0x\(hex))"
+            }
             return ManifestError(.syntax, at: location(ofOffset: p.problem_offset), message)
         }
         if let context = p.context { message += " \(String(cString: context))" }
