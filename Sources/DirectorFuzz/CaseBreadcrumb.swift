@@ -51,9 +51,6 @@ public enum CaseBreadcrumb {
     /// Marks that no case is running.
     public static func leave() { index.store(-1, ordering: .releasing) }
 
-    /// Same as ``leave()``; called when a run ends.
-    public static func clear() { leave() }
-
     private static func crashed(_ signal: Int32) {
         let running = index.load(ordering: .acquiring)
         if running >= 0 {

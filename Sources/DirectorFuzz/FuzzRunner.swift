@@ -59,7 +59,7 @@ public struct FuzzRunner: Sendable {
     public func run(_ range: Range<Int>) -> FuzzReport {
         var report = FuzzReport()
         CaseBreadcrumb.install(hangLimit: timeLimit * 10)
-        defer { CaseBreadcrumb.clear() }
+        defer { CaseBreadcrumb.leave() }
         for index in range {
             if (index - range.lowerBound) % checkpointEvery == 0 {
                 let end = min(index + checkpointEvery, range.upperBound) - 1

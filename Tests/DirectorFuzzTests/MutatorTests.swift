@@ -42,8 +42,7 @@ struct MutatorTests {
         let mutator = Mutator(donors: Fixtures.corpus.inputs)
         var rng = SplitMix64(seed: 99)
         var changed = 0
-        for (i, input) in Fixtures.corpus.inputs.prefix(40).enumerated() {
-            _ = i
+        for input in Fixtures.corpus.inputs.prefix(40) {
             if mutator.apply(kind, to: input, using: &rng) != input { changed += 1 }
         }
         #expect(changed >= 30, "\(kind) changed only \(changed) of 40 inputs")
