@@ -20,6 +20,7 @@ let package = Package(
 
         .target(name: "DirectorManifest", dependencies: ["CYAML"]),
         .target(name: "DirectorCore", dependencies: ["DirectorManifest"]),
+        .target(name: "DirectorFuzz", dependencies: ["DirectorManifest"]),
         .target(name: "DirectorTable", dependencies: ["CLMDB"]),
         .target(name: "DirectorTableTesting", dependencies: ["DirectorTable"]),
         .target(
@@ -40,6 +41,7 @@ let package = Package(
         .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest"], path: "Sources/director-bench"),
 
         .testTarget(name: "DirectorManifestTests", dependencies: ["DirectorManifest"], exclude: ["Corpus"]),
+        .testTarget(name: "DirectorFuzzTests", dependencies: ["DirectorFuzz", "DirectorManifest"]),
         .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
         .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"], exclude: ["Scripts"]),
         .testTarget(name: "DirectorRuntimeTests", dependencies: ["DirectorRuntime", "CDirectorSys"]),

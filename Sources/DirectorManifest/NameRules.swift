@@ -19,9 +19,12 @@ enum NameRules {
     /// The candidate closest to `word` when it is close enough to be a typo: within edit
     /// distance 2, and 1 for words shorter than six characters (so `FOO` suggests nothing).
     static func suggestion(for word: String, among candidates: [String]) -> String? {
-        let limit = min(2, max(1, word.count / 3))
+        let length = word.count
+        let limit = min(2, max(1, length / 3))
         var best: (name: String, distance: Int)?
-        for candidate in candidates {
+        // The distance is at least the difference in length: skipping those candidates keeps
+        // a huge misspelt word from costing length × candidate work per candidate.
+        for candidate in candidates where abs(candidate.count - length) <= limit {
             let d = editDistance(word, candidate)
             if d <= limit, d < (best?.distance ?? Int.max) { best = (candidate, d) }
         }

@@ -108,23 +108,45 @@ private final class EventStream {
         let p = parser.pointee
         var message = p.problem.map { String(cString: $0) } ?? "invalid YAML"
         if p.error == YAML_READER_ERROR {
-            if p.problem_value != -1 { message += " (byte 0x\(String(UInt8(truncatingIfNeeded: p.problem_value), radix: 16)))" }
+            if p.problem_value != -1 {
+                // Character problems carry a code point, octet problems a byte.
+                let isCodePoint = message.contains("character")
+                let hex = String(p.problem_value, radix: 16, uppercase: isCodePoint)
+                message += isCodePoint
+                    ? " (U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex))"
+                    : " (byte 0x\(hex))"
+            }
             return ManifestError(.syntax, at: location(ofOffset: p.problem_offset), message)
         }
         if let context = p.context { message += " \(String(cString: context))" }
         return ManifestError(.syntax, at: location(p.problem_mark), message)
     }
 
+    /// Counts lines as libyaml's marks do (`\r\n`, `\r`, `\n`, NEL, LS, PS each end a line),
+    /// so reader errors use the same line numbers as every other error.
     private func location(ofOffset offset: Int) -> SourceLocation {
+        let bytes = UnsafeBufferPointer(rebasing: input[..<min(offset, input.count)])
         var line = 1
         var column = 1
-        for byte in UnsafeBufferPointer(rebasing: input[..<min(offset, input.count)]) {
-            if byte == UInt8(ascii: "\n") {
+        var i = 0
+        while i < bytes.count {
+            let breakLength: Int
+            switch bytes[i] {
+            case 0x0A: breakLength = 1
+            case 0x0D: breakLength = i + 1 < bytes.count && bytes[i + 1] == 0x0A ? 2 : 1
+            case 0xC2 where i + 1 < bytes.count && bytes[i + 1] == 0x85: breakLength = 2
+            case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                breakLength = 3
+            default: breakLength = 0
+            }
+            if breakLength > 0 {
                 line += 1
                 column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
+                i += breakLength
+                continue
             }
+            if bytes[i] & 0xC0 != 0x80 { column += 1 }
+            i += 1
         }
         return SourceLocation(file: file, line: line, column: column)
     }
