@@ -38,8 +38,8 @@ class Config:
         self.idle_s = 2 if quick else 10
         self.settle_before_rss_s = 0.5 if quick else 1.0
         self.restarts = 100 if quick else 500
-        self.restarts_slow = 3 if quick else 20
-        self.restart_budget_s = 5 if quick else 30
+        self.restarts_slow = 3 if quick else 10
+        self.restart_budget_s = 2 if quick else 10
         self.spawn_timeout_s = 60 if quick else 120
         self.storm_children = 50 if quick else 200
         self.storm_s = 5 if quick else 20

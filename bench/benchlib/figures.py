@@ -42,13 +42,15 @@ def run_tool(tool, cfg, root, results, floors, plots):
                 times.append(secs)
                 if rep == reps - 1 and not is_floor:
                     time.sleep(cfg.settle_before_rss_s)
-                    rss, nproc = ws.supervisor_rss_kb()
-                    how = f"sum of {nproc} processes" if nproc > 1 else None
+                    rss, pss, nproc = ws.supervisor_rss_kb()
+                    how = (f"VmRSS summed over {nproc} processes (PSS sum {pss / 1024.0:.1f} MB)"
+                           if nproc > 1 else f"PSS {pss / 1024.0:.1f} MB")
                     if n in cfg.rss_ns or tool.name != "director":
                         results.add(f"{label} RSS at {n}", "MB", rss / 1024.0, tool=label, note=how)
                     if n == cfg.idle_n and cfg.idle_s:
                         results.add(f"{label} idle CPU at {n}", f"ms/{cfg.idle_s}s",
-                                    idle_cpu_ms(ws, cfg.idle_s), tool=label, note=how)
+                                    idle_cpu_ms(ws, cfg.idle_s), tool=label,
+                                    note=f"summed over {nproc} processes" if nproc > 1 else None)
             finally:
                 ws.cleanup(grace=0)
         if n not in cfg.spawn_ns:
@@ -68,8 +70,8 @@ def run_tool(tool, cfg, root, results, floors, plots):
         if secs is None:
             results.skip(f"{label} restart p50", "ms", "the single child never ran", tool=label)
             return
-        k = cfg.restarts if not tool.settle_ms else cfg.restarts_slow
-        budget = cfg.restart_budget_s + k * tool.settle_ms / 1000.0
+        k = cfg.restarts if not (tool.settle_ms or tool.restart_s) else cfg.restarts_slow
+        budget = cfg.restart_budget_s + k * (tool.settle_ms / 1000.0 + tool.restart_s)
         out = probe.restart_latency(ws, k, budget, tool.settle_ms)
         if "error" in out or not out["count"]:
             results.skip(f"{label} restart p50", "ms", out.get("error", "no sample"), tool=label)

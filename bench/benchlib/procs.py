@@ -75,6 +75,18 @@ def rss_kb(pid):
     return 0
 
 
+def pss_kb(pid):
+    """Proportional set size: shared pages divided among the processes sharing them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def cpu_ticks(pid):
     """utime + stime of PID in clock ticks (0 when it is gone)."""
     try:
@@ -130,7 +142,7 @@ class Workspace:
 
     def supervisor_rss_kb(self):
         pids = self.supervisors()
-        return sum(rss_kb(p) for p in pids), len(pids)
+        return sum(rss_kb(p) for p in pids), sum(pss_kb(p) for p in pids), len(pids)
 
     def supervisor_cpu_ticks(self, pids):
         return sum(cpu_ticks(p) for p in pids)

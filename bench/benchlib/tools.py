@@ -17,6 +17,7 @@ VENV_BIN = os.path.join(HERE, ".venv", "bin")
 class Tool:
     name = ""
     settle_ms = 0          # how long a child must have run before a kill restarts it at once
+    restart_s = 0.0        # a restart's known built-in delay: such tools get fewer samples
     multi_process = False  # True when RSS/CPU sum several supervisor processes
 
     def available(self):
@@ -38,6 +39,7 @@ class Floor(Tool):
 
 class Supervisord(Tool):
     name = "supervisord"
+    restart_s = 1.0  # the main loop notices a dead child on its next 1 s tick
 
     def available(self):
         exe = os.path.join(VENV_BIN, "supervisord")
@@ -71,6 +73,7 @@ stderr_logfile=NONE
 
 class Circus(Tool):
     name = "circus"
+    restart_s = 5.0  # dead processes are reaped and replaced by the check_delay loop (default 5 s)
 
     def available(self):
         exe = os.path.join(VENV_BIN, "circusd")
@@ -84,7 +87,6 @@ endpoint = ipc://{ws.path('circus.sock')}
 pubsub_endpoint = ipc://{ws.path('circus-pub.sock')}
 stats_endpoint = ipc://{ws.path('circus-stats.sock')}
 statsd = False
-check_delay = 5
 
 [watcher:bench]
 cmd = {ws.marker}
@@ -115,6 +117,7 @@ def _service_dirs(ws, n):
 class S6(Tool):
     name = "s6"
     settle_ms = 1050  # s6-supervise waits 1 s between two launches of ./run
+    restart_s = 1.0   # observed: ~1 s per restart even after the child ran > 1 s
     multi_process = True
 
     def available(self):
@@ -128,6 +131,7 @@ class S6(Tool):
 class Runit(Tool):
     name = "runit"
     settle_ms = 1050  # runsv sleeps 1 s before restarting a service that ran less than 1 s
+    restart_s = 0.01
     multi_process = True
 
     def available(self):
