@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,11 +134,10 @@ def main():
     print(f"{meta['mode']} run, {meta['nproc']} × {meta['cpu']}, Linux {meta['kernel']}, load {' '.join(meta['loadavg'])}")
     print(results.table())
     print(f"\nwritten: {RESULTS}/latest.json, latest.md, restart_latency.png, spawn_scaling.png")
-    os.rmdir(root) if not os.listdir(root) else None
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _marker_copy(root):
-    import shutil
     path = os.path.join(root, "sleep-inproc")
     shutil.copy2(shutil.which("sleep") or "/bin/sleep", path)
     return path
