@@ -1,0 +1,1 @@
+"""Director's benchmark harness: floors, peers and Director measured with one observer."""

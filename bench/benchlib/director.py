@@ -1,0 +1,213 @@
+"""Director: the common figures through the Tool interface, plus the Director-only figures.
+
+Director is launched as `director run --jobs J --state S --no-watch` with cwd inside the
+workspace; its children are found by the marker like every peer's. Every figure is skipped with
+the daemon's own message when `director run` does not start children (not built yet).
+"""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+from .procs import CLK_TCK, Workspace, cpu_ticks, environ_of
+from . import probe
+from .tools import HERE, Tool
+
+REPO = os.path.dirname(HERE)
+
+
+def release_bin(name):
+    return os.path.join(REPO, ".build", "release", name)
+
+
+def write_manifest(ws, jobs_yaml, name="bench.yaml"):
+    jobs = ws.path("jobs")
+    os.makedirs(jobs, exist_ok=True)
+    with open(os.path.join(jobs, name), "w") as f:
+        f.write("group: bench\nstrategy: one_for_one\nintensity: 100000000\nperiod: 1s\njobs:\n" + jobs_yaml)
+    return jobs
+
+
+def sleep_job(ws, name, n, env=None):
+    lines = [f"  - name: {name}", f'    command: ["{ws.marker}", "3600"]', f"    instances: {n}",
+             "    restart: permanent"]
+    if env:
+        lines.append("    env: {" + ", ".join(f'{k}: "{v}"' for k, v in env.items()) + "}")
+    return "\n".join(lines) + "\n"
+
+
+class Director(Tool):
+    name = "director"
+
+    def __init__(self):
+        self._available = None
+
+    def run_argv(self, ws, jobs):
+        return [release_bin("director"), "run", "--jobs", jobs, "--state", ws.path("state"),
+                "--intensity", "100000000", "--period", "1s", "--no-watch"]
+
+    def start(self, ws, n):
+        jobs = write_manifest(ws, sleep_job(ws, "sleep", n))
+        return ws.launch(self.run_argv(ws, jobs), log_name="director.log")
+
+    def available(self, root=None):
+        if self._available is not None:
+            return self._available
+        if not os.access(release_bin("director"), os.X_OK):
+            self._available = (False, "director not built yet (no release binary)")
+            return self._available
+        ws = Workspace(root or "/tmp", "director-smoke")
+        try:
+            proc = self.start(ws, 1)
+            if probe.wait_children(ws, 1, 10):
+                self._available = (True, "")
+            else:
+                time.sleep(0.2)
+                with open(ws.path("director.log"), errors="replace") as f:
+                    last = (f.read().strip().splitlines() or ["no output"])[-1][:120]
+                self._available = (False, f"director not built yet ({last})")
+        finally:
+            ws.cleanup(grace=2)
+        return self._available
+
+
+def ctl(ws, *args, timeout=60):
+    return subprocess.run([release_bin("director"), *args, "--state", ws.path("state")],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def crash_storm(director, cfg, root, results):
+    """CFG.storm_children children each exiting 20 ms after start, for CFG.storm_s seconds.
+
+    Ground truth: every child appends one line to a file when it starts; after the daemon has
+    stopped, every started child has exited, so the exit events seen by `director events
+    --follow` must equal the lines in that file."""
+    name = f"director crash storm lost exits ({cfg.storm_children} children, {cfg.storm_s}s)"
+    ws = Workspace(root, "director-storm")
+    try:
+        starts = ws.path("starts")
+        job = (f"  - name: storm\n    command: [\"/bin/sh\", \"-c\", \"echo >> {starts}; sleep 0.02; exit 1\"]\n"
+               f"    instances: {cfg.storm_children}\n    restart: permanent\n")
+        daemon = ws.launch(director.run_argv(ws, write_manifest(ws, job)), log_name="director.log")
+        time.sleep(0.5)
+        events_log = open(ws.path("events.jsonl"), "wb")
+        follower = subprocess.Popen([release_bin("director"), "events", "--json", "--follow", "--state", ws.path("state")],
+                                    stdout=events_log, stderr=subprocess.DEVNULL, start_new_session=True, cwd=ws.dir)
+        ws.launched.append(follower)
+        t0, c0 = time.monotonic(), cpu_ticks(daemon.pid)
+        time.sleep(cfg.storm_s)
+        cpu = (cpu_ticks(daemon.pid) - c0) / CLK_TCK / (time.monotonic() - t0)
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        time.sleep(2)  # let the follower drain the last transactions
+        follower.terminate()
+        follower.wait(timeout=10)
+        events_log.close()
+        expected = sum(1 for _ in open(starts)) if os.path.exists(starts) else 0
+        seen = 0
+        with open(ws.path("events.jsonl"), errors="replace") as f:
+            for line in f:
+                try:
+                    seen += json.loads(line).get("kind") == "exit"
+                except ValueError:
+                    pass
+        if not expected or not seen:
+            results.skip(name, "exits", f"no exits recorded (expected {expected}, seen {seen})", tool="director")
+            return
+        results.add(name, "exits", max(0, expected - seen), tool="director",
+                    note=f"{seen} exit events for {expected} starts")
+        results.add("director crash storm CPU share", "% of a core", cpu * 100.0, tool="director")
+    finally:
+        ws.cleanup(grace=2)
+
+
+def lead_commands(director, cfg, root, results):
+    """`director-bench engine` and `director-bench table`, then `director ps` vs `mdb_dump`."""
+    bench = release_bin("director-bench")
+    out = _json_of([bench, "engine"])
+    if out and "events_per_second" in out:
+        results.add("director engine events/s", "events/s", out["events_per_second"], tool="director")
+    else:
+        results.skip("director engine events/s", "events/s", "director-bench engine printed no JSON", tool="director")
+    ws = Workspace(root, "director-table")
+    try:
+        out = _json_of([bench, "table", "--state", ws.path("state"), "--children", str(cfg.ps_children)])
+        if out and "writes_per_second" in out:
+            floor = out.get("floor_writes_per_second")
+            results.add("director table write throughput", "writes/s", out["writes_per_second"],
+                        floor=floor, tool="director", note="ratio < 1 means slower than the raw LMDB loop")
+        else:
+            results.skip("director table write throughput", "writes/s", "director-bench table printed no JSON",
+                         tool="director")
+        table = ws.path("state", "table")
+        if out and os.path.exists(os.path.join(table, "data.mdb")) and shutil.which("mdb_dump"):
+            ps = _timed([release_bin("director"), "ps", "--json", "--state", ws.path("state")], cfg.ps_reps)
+            dump = _timed(["mdb_dump", "-s", "children", table], cfg.ps_reps)
+            if ps and dump:
+                results.add(f"director ps --json at {cfg.ps_children} children", "s", min(ps), floor=min(dump),
+                            samples=[round(x, 4) for x in ps], tool="director", note="floor: mdb_dump -s children")
+                return
+        results.skip(f"director ps --json at {cfg.ps_children} children", "s", "no table from director-bench table",
+                     tool="director")
+    finally:
+        ws.cleanup()
+
+
+def reload_latency(director, cfg, root, results):
+    """10 jobs × N/10 children; one job's env changes; `director reload` until its children are
+    all new and running. Also counts the other jobs' pids that survived (all should)."""
+    name = f"director reload latency (1 of 10 jobs changed, {cfg.reload_children} children)"
+    per_job = cfg.reload_children // 10
+    ws = Workspace(root, "director-reload")
+    try:
+        def manifest(version):
+            return "".join(sleep_job(ws, f"j{i}", per_job, env={"VERSION": version if i == 0 else "1"})
+                           for i in range(10))
+        jobs = write_manifest(ws, manifest("1"))
+        ws.launch(director.run_argv(ws, jobs), log_name="director.log")
+        if not probe.wait_children(ws, cfg.reload_children, cfg.spawn_timeout_s):
+            results.skip(name, "s", "children never all ran", tool="director")
+            return
+        by_job = {p: environ_of(p).get("DIRECTOR_JOB") for p in ws.children()}
+        untouched = {p for p, j in by_job.items() if j != "j0"}
+        write_manifest(ws, manifest("2"))
+        t0 = time.monotonic()
+        reply = ctl(ws, "reload")
+        done = None
+        while time.monotonic() - t0 < 60 and done is None:
+            fresh = [p for p in ws.children() if p not in by_job and environ_of(p).get("VERSION") == "2"]
+            if len(fresh) >= per_job:
+                done = time.monotonic() - t0
+        if done is None:
+            results.skip(name, "s", f"changed job never came back (reload said: {reply.stderr.strip()[:80]})",
+                         tool="director")
+            return
+        alive = set(ws.children())
+        kept = len(untouched & alive)
+        results.add(name, "s", done, tool="director", note=f"{kept}/{len(untouched)} untouched pids kept")
+        results.add("director reload untouched pids lost", "pids", len(untouched) - kept, tool="director")
+    finally:
+        ws.cleanup(grace=2)
+
+
+def _json_of(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else None
+    except (OSError, ValueError, subprocess.TimeoutExpired, IndexError):
+        return None
+
+
+def _timed(argv, reps):
+    times = []
+    for _ in range(reps):
+        t0 = time.monotonic()
+        out = subprocess.run(argv, capture_output=True, timeout=120)
+        if out.returncode != 0:
+            return None
+        times.append(time.monotonic() - t0)
+    return times
