@@ -46,10 +46,11 @@ extension Engine {
         for id in toStart { spawn(id) }
 
         manifest = new
+        // Not logged here: the runtime logs each reload once, with its trigger and generation.
         record(
             "", .reload,
             "started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) "
-                + "scaled=\(summary.scaled) updated=\(summary.updatedInPlace)")
+                + "scaled=\(summary.scaled) updated_in_place=\(summary.updatedInPlace)", log: false)
         return (summary, finish())
     }
 
