@@ -26,7 +26,7 @@ extension ReloadTests {
 
             let events = try d.reloadEvents()
             #expect(events.count == 1)
-            #expect(events.first?.counts == ["started": 0, "stopped": 0, "restarted": 4, "scaled": 0, "updated": 0])
+            #expect(events.first?.counts == ["started": 0, "stopped": 0, "restarted": 4, "scaled": 0, "updated_in_place": 0])
             let meta = try #require(try d.reloadMeta())
             #expect(meta["generation"] as? Int == 1)
             #expect(meta["ok"] as? Bool == true)
@@ -107,7 +107,7 @@ extension ReloadTests {
             #expect(r.status == 0, "\(r.stderr)")
 
             let event = try #require(try d.reloadEvents().last)
-            #expect(event.counts == ["started": 0, "stopped": 0, "restarted": 0, "scaled": 0, "updated": 4])
+            #expect(event.counts == ["started": 0, "stopped": 0, "restarted": 0, "scaled": 0, "updated_in_place": 4])
             d.settle(seconds: 1)
             #expect(changedPids(before, d.pids(try d.children())) == [])
             let spec = try d.cli("spec", ["web/cron/0", "--json"])
@@ -126,7 +126,7 @@ extension ReloadTests {
 
             #expect(rename(d.jobs + "/web.yaml", d.jobs + "/00-web.yml") == 0)
             let events = try d.waitReloads(1)
-            #expect(events[0].counts == ["started": 0, "stopped": 0, "restarted": 0, "scaled": 0, "updated": 0])
+            #expect(events[0].counts == ["started": 0, "stopped": 0, "restarted": 0, "scaled": 0, "updated_in_place": 0])
             d.settle(seconds: 1)
             #expect(try d.reloadEvents().count == 1)
             #expect(changedPids(before, d.pids(try d.children())) == [])

@@ -55,7 +55,7 @@ extension ReloadTests {
             #expect(kept["flaky/crash/0"]?["next_restart_at"] as? String == restartAt)
             #expect((kept["flaky/crash/0"]?["restarts"] as? NSNumber)?.intValue == 1)
             #expect(kept["flaky/done/0"]?["state"] as? String == "waiting")
-            #expect(try d.reloadEvents().last?.count("updated") == 1)
+            #expect(try d.reloadEvents().last?.count("updated_in_place") == 1)
 
             // Their own process changes: they start now, with the new command.
             try d.write("flaky.yaml", Self.flaky(crash: "exec sleep 3608", done: "exec sleep 3609"))
@@ -67,6 +67,28 @@ extension ReloadTests {
             }
             #expect(commandLine(of: after[0].pid!) == ["sleep", "3608"])
             #expect(commandLine(of: after[1].pid!) == ["sleep", "3609"])
+        }
+
+        @Test func operatorDecisionsSurviveAReloadThatDoesNotChangeTheirJob() throws {
+            let d = try DaemonHarness(files: ReloadTree.files)
+            defer { d.stop() }
+            let before = try d.startTree(["--no-watch"])
+            #expect(try d.cli("stop", ["web/api/1"]).status == 0)
+            #expect(try d.cli("scale", ["web/worker", "12"]).status == 0)
+            try d.waitFor("operator decisions applied", timeout: 20) { rows in
+                rows.contains { $0.id == "web/api/1" && $0.state == "stopped" }
+                    && rows.filter { $0.id.hasPrefix("web/worker/") && $0.state == "running" }.count == 12
+            }
+
+            try d.write("db.yaml", ReloadTree.db.replacingOccurrences(of: "instances: 3", with: "instances: 4"))
+            let r = try d.cli("reload")
+            #expect(r.status == 0, "\(r.stderr)")
+            let rows = try d.waitFor("db/proxy/3 running", timeout: 20) { rows in
+                rows.contains { $0.id == "db/proxy/3" && $0.state == "running" }
+            }
+            #expect(rows.first { $0.id == "web/api/1" }?.state == "stopped")
+            #expect(rows.filter { $0.id.hasPrefix("web/worker/") }.count == 12)
+            #expect(changedPids(before.filter { $0.key != "web/api/1" }, d.pids(rows)) == [])
         }
     }
 }

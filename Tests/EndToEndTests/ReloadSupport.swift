@@ -55,7 +55,7 @@ enum ReloadTree {
 }
 
 /// One `reload` event of the table, with the counts of its detail
-/// (`started=1 stopped=0 restarted=4 scaled=0 updated=0`).
+/// (`started=1 stopped=0 restarted=4 scaled=0 updated_in_place=0`).
 struct ReloadEvent {
     var seq: Int
     var detail: String
@@ -72,7 +72,7 @@ struct ReloadEvent {
     /// Every count, in the detail's order of keys.
     var counts: [String: Int] {
         var all: [String: Int] = [:]
-        for key in ["started", "stopped", "restarted", "scaled", "updated"] { all[key] = count(key) }
+        for key in ["started", "stopped", "restarted", "scaled", "updated_in_place"] { all[key] = count(key) }
         return all
     }
 }

@@ -30,7 +30,8 @@ extension ReloadTests {
             // The command edit in the same file was not applied either: the tree is untouched.
             d.settle(seconds: 1)
             #expect(changedPids(before, d.pids(try d.children())) == [])
-            #expect(try d.reloadEvents().count == 0)
+            let refused = try d.reloadEvents()
+            #expect(refused.map(\.detail) == ["failed errors=1: nothing changed"])
 
             try d.write("web.yaml", ReloadTree.web(apiCommand: #"["sleep", "3700"]"#))
             let good = try d.cli("reload")
@@ -44,6 +45,7 @@ extension ReloadTests {
             #expect(fixed["ok"] as? Bool == true)
             #expect(fixed["generation"] as? Int == 1)
             #expect((fixed["errors"] as? [String] ?? ["missing"]).isEmpty)
+            #expect(try d.reloadEvents().map { $0.count("restarted") } == [nil, 4])
         }
 
         @Test func anInvalidWriteSeenByTheWatcherIsRecordedInTheTable() throws {
@@ -63,6 +65,7 @@ extension ReloadTests {
             #expect(found["ok"] as? Bool == false)
             #expect((found["errors"] as? [String])?.first?.hasPrefix(d.jobs + "/web.yaml:11:14:") == true)
             #expect(changedPids(before, d.pids(try d.children())) == [])
+            #expect(try d.reloadEvents().first?.detail.hasPrefix("failed") == true)
         }
 
         @Test func savingByRenameReloadsOnce() throws {
@@ -96,6 +99,24 @@ extension ReloadTests {
             #expect(rows.filter { $0.id.hasPrefix("web/api/") }.count == 6)
             #expect(changedPids(before, d.pids(rows)) == [])
             #expect(try d.reloadMeta()?["generation"] as? Int == 1)
+        }
+
+        @Test func aBurstOfNewFilesCausesOneReload() throws {
+            let d = try DaemonHarness(files: ReloadTree.files)
+            defer { d.stop() }
+            let before = try d.startTree()
+
+            // What `cp -r` or `git checkout` does: several files appear at once.
+            for name in ["e1", "e2", "e3", "e4", "e5"] {
+                try d.write(name + ".yaml", "jobs:\n  - name: a\n    command: [\"sleep\", \"3610\"]\n    instances: 2\n")
+            }
+            let events = try d.waitReloads(1)
+            let rows = try d.waitRunning(ReloadTree.size + 10, timeout: 20)
+            d.settle()
+            #expect(try d.reloadEvents().count == 1)
+            #expect(events[0].count("started") == 10)
+            #expect(Set(rows.map(\.id)).isSuperset(of: ["e1/a/0", "e1/a/1", "e5/a/0", "e5/a/1"]))
+            #expect(changedPids(before, d.pids(rows)) == [])
         }
 
         @Test func withoutTheWatcherEditsWaitForSighupOrDirectorReload() throws {
