@@ -46,10 +46,11 @@ extension Engine {
         for id in toStart { spawn(id) }
 
         manifest = new
+        // Not logged here: the runtime logs each reload once, with its trigger and generation.
         record(
             "", .reload,
             "started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) "
-                + "scaled=\(summary.scaled) updated=\(summary.updatedInPlace)")
+                + "scaled=\(summary.scaled) updated_in_place=\(summary.updatedInPlace)", log: false)
         return (summary, finish())
     }
 
@@ -96,8 +97,8 @@ extension Engine {
         }
     }
 
-    /// A job present before and after: new spec in place; restart when the process changed;
-    /// scale when `instances` changed.
+    /// A job present before and after: new spec in place; restart when the process changed
+    /// (children in backoff or waiting start at once); scale when `instances` changed.
     private mutating func update(
         _ jobKey: String, to new: JobSpec, groupPath: [String], summary: inout ReloadSummary, toStart: inout [ChildID]
     ) {
@@ -113,15 +114,33 @@ extension Engine {
             rec.spec = new
             rec.specHash = job.specHash
             if processChanged { rec.launch = LaunchSpec(job: new, id: id) }
-            childRecords[id] = rec
-            publish(rec)
-            guard processChanged, rec.isLive else { continue }
-            switch rec.stopIntent {
-            case nil, .restart:
+            guard processChanged else {
+                childRecords[id] = rec
+                publish(rec)
+                continue
+            }
+            switch rec.state {
+            case .starting, .running, .stopping:
+                childRecords[id] = rec
+                publish(rec)
+                switch rec.stopIntent {
+                case nil, .restart:
+                    summary.restarted += 1
+                    requestStop(id, intent: .restart(resetCount: false))
+                case .plan, .park, .remove, .shutdown:
+                    break  // it restarts with the new spec anyway, or is leaving
+                }
+            case .backoff where rec.heldBy == nil, .waiting:
+                // Its job changed: the old process's delay or wait no longer applies, the new
+                // process starts now (a child held by a restart plan waits for the plan).
+                detachFromPlan(&rec)
+                childRecords[id] = rec
                 summary.restarted += 1
-                requestStop(id, intent: .restart(resetCount: false))
-            case .plan, .park, .remove, .shutdown:
-                break  // it restarts with the new spec anyway, or is leaving
+                record(id.description, .restart, "job changed by reload", log: new.log.events.restart)
+                toStart.append(id)
+            case .backoff, .stopped:
+                childRecords[id] = rec
+                publish(rec)
             }
         }
         if new.instances != old.instances {
@@ -130,7 +149,7 @@ extension Engine {
         }
         var sameSize = old
         sameSize.instances = new.instances
-        if sameSize != new && !processChanged { summary.updatedInPlace += 1 }
+        if sameSize.definitionDiffers(from: new) && !processChanged { summary.updatedInPlace += 1 }
     }
 
     /// Stops a child for good: it leaves the table once its process is gone.

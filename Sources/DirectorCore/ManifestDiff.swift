@@ -50,7 +50,7 @@ public struct ManifestDiff: Sendable, Hashable {
             if now.instances != was.instances { diff.scaledJobs.append(key) }
             var sameSize = was
             sameSize.instances = now.instances
-            if sameSize != now && !now.processDiffers(from: was) { diff.updatedJobs.append(key) }
+            if sameSize.definitionDiffers(from: now) && !now.processDiffers(from: was) { diff.updatedJobs.append(key) }
         }
         diff.removedJobs = before.jobOrder.filter { key in
             after.jobs[key] == nil && after.groups[before.groupOf[key] ?? ""] != nil
@@ -86,5 +86,16 @@ public struct ManifestDiff: Sendable, Hashable {
                 }
             }
         }
+    }
+}
+
+extension JobSpec {
+    /// True when `other` differs in anything but its source location: a job that only moved
+    /// (a line added above it, its file renamed) is not a change.
+    func definitionDiffers(from other: JobSpec) -> Bool {
+        var a = self, b = other
+        a.location = nil
+        b.location = nil
+        return a != b
     }
 }

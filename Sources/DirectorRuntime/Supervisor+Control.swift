@@ -101,6 +101,9 @@ extension Supervisor {
             for line in error.errors { log.log(.error, "reload (\(trigger)): \(line.description)") }
             pendingChanges.append(.setReload(ReloadInfo(
                 generation: reloadGeneration, at: wall(now), ok: false, errors: error.errors.map(\.description))))
+            // The history shows refused reloads too; the errors themselves are in meta.reload.
+            record(EventRecord(
+                subject: "", kind: .reload, detail: "failed errors=\(error.errors.count): nothing changed", log: false))
             commitTable()
             return .failure(error)
         }
@@ -112,7 +115,7 @@ extension Supervisor {
         pendingChanges.append(.setMeta(.decisions, decisions.json))
         pendingChanges.append(.setReload(ReloadInfo(generation: reloadGeneration, at: wall(now), ok: true)))
         perform(effects)
-        log.log(.info, "reload (\(trigger)) generation=\(reloadGeneration) started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) scaled=\(summary.scaled) updated=\(summary.updatedInPlace)")
+        log.log(.info, "reload (\(trigger)) generation=\(reloadGeneration) started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) scaled=\(summary.scaled) updated_in_place=\(summary.updatedInPlace)")
         return .success(summary)
     }
 }
