@@ -59,12 +59,16 @@ struct UserError: Error, CustomStringConvertible {
 }
 
 /// Writes to stderr without buffering.
-func writeStandardError(_ text: String) {
+func writeStandardError(_ text: String) { writeAll(fd: 2, text) }
+
+/// Writes all of `text` to `fd` with write(2), bypassing stdio's buffer.
+func writeAll(fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)
     bytes.withUnsafeMutableBytes { buf in
         var off = 0
         while off < buf.count {
-            let n = write(2, buf.baseAddress! + off, buf.count - off)
+            let n = write(fd, buf.baseAddress! + off, buf.count - off)
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             off += n
         }

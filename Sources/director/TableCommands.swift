@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import DirectorManifest
 import DirectorRuntime
@@ -49,11 +52,12 @@ extension EventsCommand {
     func printEvents() throws {
         let table = try openTable(stateOptions.state)
         let show = { (e: EventEntry) in
-            print(json ? EventListing.jsonLine(e) : EventListing.line(e))
+            writeAll(fd: 1, (json ? EventListing.jsonLine(e) : EventListing.line(e)) + "\n")
         }
         let start = since ?? 0
         if follow {
-            // Until interrupted: SIGINT/SIGTERM end the process, as an operator expects.
+            // Until interrupted: SIGINT/SIGTERM end the process, as an operator expects. Lines
+            // are written unbuffered, so a pipe or a file has every event up to that moment.
             try reading { try table.followEvents(since: start, until: { false }, { show($0) }) }
         } else {
             for e in try reading({ try table.events(since: start) }) { show(e) }

@@ -155,6 +155,28 @@ private final class CapturedStdout {
     }
 }
 
+/// Regression: a pipe created without an `onClose` callback was never closed at EOF (the
+/// callback doubled as the "still open" flag), so the daemon leaked two fds per spawn and
+/// spun on the readable EOF.
+@Suite struct OutputPipeCloseTests {
+    @Test func aPipeWithoutCallbackClosesAtEndOfFile() throws {
+        let loop = try EventLoop()
+        let pair = try FileDescriptors.outputPipe()
+        let fds = [pair.read, pair.write]
+        let stdout = try CapturedStdout(loop: loop)
+        _ = try OutputPipe(fd: fds[0], id: "g/j/0", stream: .stdout, filter: LineFilter(), sink: stdout.sink, loop: loop)
+        let watched = loop.watchedCount
+        _ = "last line without newline".withCString { write(fds[1], $0, strlen($0)) }
+        close(fds[1])
+        // The pipe's fd number may be reused by a test running in parallel once it is closed,
+        // so the loop's own registration count is what tells that it was closed.
+        for _ in 0..<20 where loop.watchedCount == watched {
+            try loop.turn(notAfter: loop.now + .milliseconds(50))
+        }
+        #expect(loop.watchedCount == watched - 1, "the read end must be unwatched and closed at EOF")
+    }
+}
+
 @Suite struct OutputSinkTests {
     @Test func aBlockedStdoutDropsAndCountsLinesThenSaysSo() throws {
         let loop = try EventLoop()
