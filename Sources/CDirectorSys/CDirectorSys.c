@@ -106,8 +106,8 @@ int director_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data)
 }
 
 int director_epoll_wait(int epfd, uint64_t *datas, uint32_t *events, int max, int timeout_ms) {
-    struct epoll_event evs[64];
-    if (max > 64) max = 64;
+    struct epoll_event evs[512];
+    if (max > 512) max = 512;
     int n = epoll_wait(epfd, evs, max, timeout_ms);
     if (n < 0) return -errno;
     for (int i = 0; i < n; i++) { datas[i] = evs[i].data.u64; events[i] = evs[i].events; }

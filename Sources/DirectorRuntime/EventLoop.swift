@@ -44,6 +44,8 @@ public final class EventLoop {
     private var timerHandlers: [AnyHashable: (sequence: UInt64, run: () -> Void)] = [:]
     private var endOfTurnHooks: [() -> Void] = []
     private var stopRequested = false
+    private var readyData = [UInt64](repeating: 0, count: 512)
+    private var readyEvents = [UInt32](repeating: 0, count: 512)
 
     /// One shared read buffer (64 KiB) for handlers that read and immediately consume: a
     /// per-pipe buffer would cost 64 KiB × 2 × children of resident memory.
@@ -142,15 +144,15 @@ public final class EventLoop {
     /// Runs one turn, sleeping at most until `deadline` (and the earliest timer).
     public func turn(notAfter deadline: Instant? = nil) throws(RuntimeError) {
         let timeout = timeoutMilliseconds(until: [timers.nextDeadline(), deadline].compactMap { $0 }.min())
-        var datas = [UInt64](repeating: 0, count: 64)
-        var events = [UInt32](repeating: 0, count: 64)
-        let n = director_epoll_wait(epollFD, &datas, &events, 64, timeout)
+        // A large batch: in a crash storm hundreds of pidfds and pipes are ready at once, and
+        // each turn ends with a table commit.
+        let n = director_epoll_wait(epollFD, &readyData, &readyEvents, Int32(readyData.count), timeout)
         wakeups += 1
         if n < 0 && n != -EINTR { throw .system("epoll_wait", errno: -n) }
         for i in 0..<max(0, Int(n)) {
             // Looked up per event: an earlier handler may have unwatched this registration.
-            guard let registration = registrations[datas[i]] else { continue }
-            registration.handler(Readiness(rawValue: events[i]))
+            guard let registration = registrations[readyData[i]] else { continue }
+            registration.handler(Readiness(rawValue: readyEvents[i]))
         }
         fireDueTimers()
         for hook in endOfTurnHooks { hook() }

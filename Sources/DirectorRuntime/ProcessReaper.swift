@@ -50,23 +50,29 @@ public final class ProcessReaper {
         try loop.watch(pidfd, for: .readable) { [weak self] _ in self?.reapTracked(pid) }
     }
 
-    /// Reaps every exited child: tracked ones through their `onExit`, orphans here.
-    /// Bounded per call so a fork bomb of orphans cannot hold the loop.
-    public func collectExited() {
-        for _ in 0..<4096 {
+    /// Reaps exited children, at most `limit`: tracked ones through their `onExit`, orphans
+    /// here. Returns true when it stopped at the limit with more perhaps waiting: the caller
+    /// must call again (on a later turn). The limit keeps the loop fair: an `onExit` may
+    /// restart the child at once, and in a crash storm there is always another exited child,
+    /// so an unbounded collection would never return to epoll (pipes, the control socket and
+    /// SIGTERM would starve).
+    @discardableResult
+    public func collectExited(limit: Int = 64) -> Bool {
+        for _ in 0..<limit {
             var pid: pid_t = 0
-            guard director_peek_exited(&pid) == 1 else { return }
+            guard director_peek_exited(&pid) == 1 else { return false }
             if tracked[pid] != nil {
                 reapTracked(pid)
             } else if OwnedChildren.contains(pid) {
-                return
+                return false
             } else if let status = Self.waitExited(pid, block: false) {
                 orphansReaped += 1
                 onOrphanReaped?(pid, status)
             } else {
-                return
+                return false
             }
         }
+        return true
     }
 
     private func reapTracked(_ pid: Int32) {

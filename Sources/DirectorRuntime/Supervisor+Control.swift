@@ -115,6 +115,8 @@ extension Supervisor {
         pendingChanges.append(.setMeta(.decisions, decisions.json))
         pendingChanges.append(.setReload(ReloadInfo(generation: reloadGeneration, at: wall(now), ok: true)))
         perform(effects)
+        // The reply to `director reload` promises the new state is in the table.
+        commitTable()
         log.log(.info, "reload (\(trigger)) generation=\(reloadGeneration) started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) scaled=\(summary.scaled) updated_in_place=\(summary.updatedInPlace)")
         return .success(summary)
     }

@@ -18,6 +18,7 @@ public final class Supervisor {
     let reaper: ProcessReaper
     let sink: OutputSink
     let table: LMDBTable
+    let writer: TableWriter
     let lock: DaemonLock
     let environment: [String: String]
     let clockOrigin: (mono: Instant, wall: UnixMillis)
@@ -27,7 +28,6 @@ public final class Supervisor {
     var decisions: OperatorDecisions
     var reloadGeneration: Int
     var pendingChanges: [TableChange] = []
-    var tableRetryArmed = false
     var queue: [EngineEvent] = []
     var draining = false
     /// Per live child: its pid's start ticks, recorded in the table to prove identity later.
@@ -75,6 +75,7 @@ public final class Supervisor {
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
         previous = PreviousRun.read(from: table)
+        writer = TableWriter(table: table, log: log)
         reloadGeneration = previous.reloadGeneration
         decisions = previous.decisions
         decisions.prune(keeping: manifest)
@@ -104,7 +105,7 @@ public final class Supervisor {
         } catch {
             throw SupervisorError(code: .system, lines: [error.message])
         }
-        loop.addEndOfTurnHook { [unowned self] in self.commitTable() }
+        loop.addEndOfTurnHook { [unowned self] in self.submitChanges() }
 
         let now = SystemClock.monotonic()
         pendingChanges.append(.setMeta(.format, .string(tableFormatVersion)))
@@ -126,6 +127,7 @@ public final class Supervisor {
             }
         }
         commitTable()
+        writer.close()
         control?.close()
         unlink(ControlServer.socketPath(stateDirectory: options.stateDirectory))
         sink.flush()
@@ -231,7 +233,7 @@ public final class Supervisor {
     func onSignal(_ signal: Int32) {
         switch signal {
         case SIGCHLD:
-            reaper.collectExited()
+            collectExited()
         case SIGHUP:
             _ = reload(trigger: "SIGHUP")
         case SIGINT where interruptCount > 0:
@@ -244,24 +246,28 @@ public final class Supervisor {
         }
     }
 
+    /// Reaps exited children a batch at a time; SIGCHLDs coalesce, so a batch that may have
+    /// left some behind schedules the next one for the next turn.
+    func collectExited() {
+        if reaper.collectExited() {
+            loop.setTimer("collect-exited", at: SystemClock.monotonic()) { [unowned self] in self.collectExited() }
+        }
+    }
+
     // MARK: - Table
 
-    func commitTable() {
+    /// End of a loop turn: hands the turn's changes to the writer thread.
+    func submitChanges() {
         guard !pendingChanges.isEmpty else { return }
-        do {
-            _ = try table.apply(pendingChanges)
-            pendingChanges.removeAll(keepingCapacity: true)
-        } catch {
-            // Supervision never stops for the table: keep the changes and try again shortly.
-            log.log(.error, "state table write failed, will retry: \(error.message)")
-            if !tableRetryArmed {
-                tableRetryArmed = true
-                loop.setTimer("table-retry", at: SystemClock.monotonic() + .seconds(1)) { [unowned self] in
-                    self.tableRetryArmed = false
-                    self.commitTable()
-                }
-            }
-        }
+        writer.submit(pendingChanges)
+        pendingChanges.removeAll(keepingCapacity: true)
+    }
+
+    /// Submits and waits (bounded) until the table holds everything so far: at start, after
+    /// a reload and at the end, where readers must see the result at once.
+    func commitTable() {
+        submitChanges()
+        if !writer.flush() { log.log(.warning, "state table commits are slow; continuing") }
     }
 
     /// The wall-clock time of a monotonic instant.

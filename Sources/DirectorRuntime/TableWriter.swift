@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import DirectorCore
+import DirectorTable
+import Synchronization
+
+/// Commits table changes on a thread of its own, so the event loop never waits on the disk.
+///
+/// Each LMDB commit syncs the data file (`MDB_NOMETASYNC`: the table stays consistent after
+/// an OS crash), which takes milliseconds on a busy disk. Done on the loop, a crash storm
+/// would leave the supervisor waiting on fsync instead of reaping and restarting children.
+/// Here the loop hands over the changes of each turn with `submit` and goes on; the writer
+/// commits whatever has accumulated in one transaction (a turn's changes are never split),
+/// so a slow disk means bigger, fewer commits rather than a slower supervisor. A commit that
+/// fails is kept and retried a second later; supervision never stops for the table.
+final class TableWriter: Sendable {
+    private struct State {
+        var pending: [TableChange] = []
+        /// Changes handed over so far, and how many of them are committed.
+        var submitted = 0
+        var committed = 0
+        var stopping = false
+    }
+
+    private let table: LMDBTable
+    private let log: DaemonLog
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let progress = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(table: LMDBTable, log: DaemonLog) {
+        self.table = table
+        self.log = log
+        DispatchQueue(label: "director.table-writer").async { [self] in run() }
+    }
+
+    /// Hands over the changes of one loop turn.
+    func submit(_ changes: [TableChange]) {
+        guard !changes.isEmpty else { return }
+        state.withLock {
+            $0.pending += changes
+            $0.submitted += changes.count
+        }
+        wake.signal()
+    }
+
+    /// Waits until everything submitted so far is committed, at most `timeout`. Returns
+    /// false on timeout (the disk is failing or very slow).
+    @discardableResult
+    func flush(timeout: Duration = .seconds(5)) -> Bool {
+        let target = state.withLock { $0.submitted }
+        let deadline = SystemClock.monotonic() + timeout
+        while state.withLock({ $0.committed < target }) {
+            if SystemClock.monotonic() >= deadline { return false }
+            _ = progress.wait(timeout: .now() + .milliseconds(100))
+        }
+        return true
+    }
+
+    /// Commits what is left (bounded by `timeout`) and ends the writer thread.
+    func close(timeout: Duration = .seconds(10)) {
+        flush(timeout: timeout)
+        state.withLock { $0.stopping = true }
+        wake.signal()
+        _ = finished.wait(timeout: .now() + .seconds(2))
+    }
+
+    private func run() {
+        while true {
+            wake.wait()
+            let (batch, stopping) = state.withLock { s -> ([TableChange], Bool) in
+                let batch = s.pending
+                s.pending.removeAll(keepingCapacity: true)
+                return (batch, s.stopping)
+            }
+            if !batch.isEmpty { commit(batch) }
+            if stopping && state.withLock({ $0.pending.isEmpty }) { break }
+        }
+        finished.signal()
+    }
+
+    private func commit(_ batch: [TableChange]) {
+        do {
+            _ = try table.apply(batch)
+            state.withLock { $0.committed += batch.count }
+            progress.signal()
+        } catch {
+            log.log(.error, "state table write failed, will retry in 1s: \(error.message)")
+            // Put the batch back in front of anything submitted meanwhile, keeping the order.
+            state.withLock { $0.pending = batch + $0.pending }
+            usleep(1_000_000)
+            wake.signal()
+        }
+    }
+}
