@@ -26,6 +26,7 @@ public final class OutputPipe {
     private let loop: EventLoop
     private var splitter: LineSplitter
     private var onClose: (() -> Void)?
+    private var closed = false
 
     /// Lines that passed the filter and were handed to the sink.
     public private(set) var linesWritten = 0
@@ -74,11 +75,16 @@ public final class OutputPipe {
 
     /// Flushes the last line, stops reading and closes the fd. Idempotent.
     public func closeNow() {
-        guard let onClose else { return }
+        // Guarded by its own flag, not by `onClose`: a pipe without a close callback must
+        // still be unwatched and closed at EOF, or level-triggered epoll reports the EOF
+        // forever (a busy loop) and the fd leaks.
+        guard !closed else { return }
+        closed = true
+        let onClose = self.onClose
         self.onClose = nil
         splitter.finish(emit: emitLine)
         loop.unwatch(fd)
         close(fd)
-        onClose()
+        onClose?()
     }
 }
