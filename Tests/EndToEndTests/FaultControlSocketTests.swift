@@ -43,6 +43,17 @@ import Testing
         }
     }
 
+    @Test func deeplyNestedJSONIsRejectedWithoutExhaustingTheStack() throws {
+        let d = try Self.daemon()
+        defer { d.stop(); ProcScan.killAll(marker: d.marker) }
+        let client = try RawControlClient(state: d.state)
+        let depth = 200_000
+        client.send(String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n")
+        let reply = client.readLine(timeout: 10)
+        #expect(reply?.contains("bad_json") == true, "\(reply ?? "no reply")")
+        Self.expectServed(d, "after deeply nested JSON")
+    }
+
     @Test func hugeLineIsRefusedAndTheConnectionClosed() throws {
         let d = try Self.daemon()
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
