@@ -50,36 +50,52 @@ public final class ProcessReaper {
         try loop.watch(pidfd, for: .readable) { [weak self] _ in self?.reapTracked(pid) }
     }
 
-    /// Reaps exited children, at most `limit`: tracked ones through their `onExit`, orphans
-    /// here. Returns true when it stopped at the limit with more perhaps waiting: the caller
-    /// must call again (on a later turn). The limit keeps the loop fair: an `onExit` may
-    /// restart the child at once, and in a crash storm there is always another exited child,
-    /// so an unbounded collection would never return to epoll (pipes, the control socket and
-    /// SIGTERM would starve).
-    @discardableResult
-    public func collectExited(limit: Int = 64) -> Bool {
-        for _ in 0..<limit {
+    /// Tracked exits one `collectExited` call reports.
+    static let trackedExitsPerTurn = 32
+    private static let continueTimer = "reaper-continue"
+
+    /// Reaps every exited child: tracked ones through their `onExit`, orphans here.
+    /// Bounded per call so a fork bomb of orphans cannot hold the loop.
+    public func collectExited() {
+        // Tracked exits are reported after the collection: an exit callback may start a
+        // replacement (a restart storm), and collecting that one's exit in the same call
+        // would keep the call — and the loop turn, table commits, the control socket — going
+        // for as long as the storm lasts.
+        // At most `trackedExitsPerTurn` of them per call, so one turn's work stays bounded;
+        // when there are more, an immediate timer continues next turn, after the other fds.
+        var exits: [(onExit: (ExitStatus) -> Void, status: ExitStatus)] = []
+        defer { for exit in exits { exit.onExit(exit.status) } }
+        for _ in 0..<4096 {
             var pid: pid_t = 0
-            guard director_peek_exited(&pid) == 1 else { return false }
+            guard director_peek_exited(&pid) == 1 else { return }
             if tracked[pid] != nil {
-                reapTracked(pid)
+                guard exits.count < Self.trackedExitsPerTurn else {
+                    loop.setTimer(Self.continueTimer, at: loop.now) { [weak self] in self?.collectExited() }
+                    return
+                }
+                if let exit = reap(pid) { exits.append(exit) } else { return }
             } else if OwnedChildren.contains(pid) {
-                return false
+                return
             } else if let status = Self.waitExited(pid, block: false) {
                 orphansReaped += 1
                 onOrphanReaped?(pid, status)
             } else {
-                return false
+                return
             }
         }
-        return true
     }
 
     private func reapTracked(_ pid: Int32) {
-        guard let child = tracked[pid] else { return }
+        guard let exit = reap(pid) else { return }
+        exit.onExit(exit.status)
+    }
+
+    /// Reaps a tracked child and stops tracking it; nil while it still runs.
+    private func reap(_ pid: Int32) -> (onExit: (ExitStatus) -> Void, status: ExitStatus)? {
+        guard let child = tracked[pid] else { return nil }
         var kind: Int32 = 0, value: Int32 = 0
         let rc = director_wait_pid(pid, 1, &kind, &value)
-        if rc == 0 { return }  // still running (a spurious wakeup)
+        if rc == 0 { return nil }  // still running (a spurious wakeup)
         // rc < 0 (ECHILD): something outside the reaper took the status. Report the exit as
         // code -1, which no real exit produces, rather than leaving the child "running"
         // forever with a readable pidfd that would spin the loop.
@@ -90,7 +106,7 @@ public final class ProcessReaper {
             loop.unwatch(child.pidfd)
             close(child.pidfd)
         }
-        child.onExit(status)
+        return (child.onExit, status)
     }
 
     /// Reaps `pid` if it has exited (or waits for it with `block`): its status, or nil when it

@@ -27,14 +27,16 @@ public final class SignalWatcher {
         self.signals = signals
         try loop.watch(fd, for: .readable) { _ in
             // struct signalfd_siginfo is 128 bytes; ssi_signo is its first field.
+            // One read per readiness, not "until empty": children exiting while the handler
+            // restarts others raise new SIGCHLDs, and draining them here would never end the
+            // loop turn (no table commit, no control reply). Level-triggered epoll brings the
+            // rest back next turn.
             var info = [UInt8](repeating: 0, count: 128 * 16)
-            while true {
-                let n = read(fd, &info, info.count)
-                guard n >= 128 else { return }
-                for offset in stride(from: 0, to: n - 127, by: 128) {
-                    let number = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
-                    handler(Int32(number))
-                }
+            let n = read(fd, &info, info.count)
+            guard n >= 128 else { return }
+            for offset in stride(from: 0, to: n - 127, by: 128) {
+                let number = info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+                handler(Int32(number))
             }
         }
     }

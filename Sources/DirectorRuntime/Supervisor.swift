@@ -59,7 +59,7 @@ public final class Supervisor {
             throw SupervisorError(code: .invalidManifest, lines: error.errors.map(\.description))
         }
 
-        do { table = try LMDBTable(path: state + "/table") } catch {
+        do { table = try LMDBTable(path: state + "/table", options: Self.tableOptions()) } catch {
             throw SupervisorError(code: .table, lines: [error.message])
         }
 
@@ -86,6 +86,16 @@ public final class Supervisor {
         if terminated > 0 {
             log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon")
         }
+    }
+
+    /// The table's options. `DIRECTOR_TABLE_MAP_SIZE` (bytes) sets the initial map size of a
+    /// new table: the fault tests start with a tiny map to exercise growth under load.
+    static func tableOptions() -> LMDBTable.Options {
+        var options = LMDBTable.Options()
+        if let text = getenv("DIRECTOR_TABLE_MAP_SIZE"), let bytes = Int(String(cString: text)), bytes > 0 {
+            options.initialMapSize = bytes
+        }
+        return options
     }
 
     /// Runs until the tree has stopped; returns the daemon's exit status (0 after a shutdown,
@@ -233,7 +243,7 @@ public final class Supervisor {
     func onSignal(_ signal: Int32) {
         switch signal {
         case SIGCHLD:
-            collectExited()
+            reaper.collectExited()
         case SIGHUP:
             _ = reload(trigger: "SIGHUP")
         case SIGINT where interruptCount > 0:
@@ -243,14 +253,6 @@ public final class Supervisor {
             interruptCount += signal == SIGINT ? 1 : 0
             log.log(.info, "received \(Signal(number: signal).name): stopping the tree")
             feed(.command(.shutdown))
-        }
-    }
-
-    /// Reaps exited children a batch at a time; SIGCHLDs coalesce, so a batch that may have
-    /// left some behind schedules the next one for the next turn.
-    func collectExited() {
-        if reaper.collectExited() {
-            loop.setTimer("collect-exited", at: SystemClock.monotonic()) { [unowned self] in self.collectExited() }
         }
     }
 

@@ -49,6 +49,10 @@ public final class TableReader: Sendable {
         self.path = path
         let data = LMDB.dataFile(path)
         guard LMDBEnvironment.exists(data) else {
+            // A directory we may not search hides the table: say so, not "no table".
+            if errno == EACCES {
+                throw TableError(.permissionDenied, "cannot read the state table \(data): permission denied")
+            }
             throw TableError(.notFound, "no state table at \(path): is the daemon running with --state \(stateDirectory)?")
         }
         guard access(data, R_OK) == 0 else {

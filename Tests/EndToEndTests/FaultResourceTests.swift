@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+/// Running out of room: a tiny LMDB map grows, a full disk stops only the table (which
+/// catches up when space returns), and file-descriptor exhaustion is a spawn failure.
+@Suite(.serialized) struct FaultResourceTests {
+    static func churn(_ dir: String, instances: Int, lifetime: String = "0.2", extra: String = "") -> String {
+        """
+        group: churn
+        intensity: 1000000
+        period: 1s
+        jobs:
+          - name: flap
+            command: ["sh", "-c", "sleep \(lifetime); exit 1"]
+            instances: \(instances)
+            env: {FAULT_RUN: "\(dir)"}
+        \(extra)
+        """
+    }
+
+    /// The map size LMDB reports for a table (`mdb_stat -e`).
+    static func mapSize(_ table: String) throws -> Int? {
+        let r = try CommandResult.run(["/usr/bin/mdb_stat", "-e", table])
+        guard let line = r.stdout.split(separator: "\n").first(where: { $0.contains("Map size:") }) else { return nil }
+        return Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "")
+    }
+
+    @Test func tinyMapGrowsUnderLoadAndTheTableStaysComplete() throws {
+        let d = try DaemonHarness(files: [:])
+        try d.write("churn.yaml", Self.churn(d.dir.path, instances: 100, lifetime: "0.5"))
+        let daemon = try WrappedDaemon(d, argv: WrappedDaemon.runArguments(d), environment: ["DIRECTOR_TABLE_MAP_SIZE": "65536"])
+        defer { daemon.stop(); d.stop(); ProcScan.killAll(marker: d.marker) }
+        // 100 rows of ~400 bytes do not fit 64 KiB: the first commit already needs growth.
+        try d.eventually("100 children in the table", timeout: 60) { try d.children().count == 100 }
+        // 100 children exiting every 500 ms (about 600 events a second): the table keeps
+        // committing (regression: SIGCHLDs raised by the restarts kept one loop turn going).
+        let probe = ResponsivenessProbe(state: d.state)
+        try d.eventually("over 3000 events recorded", timeout: 90) { (try d.events().last?.seq ?? 0) > 3000 }
+        let responsiveness = probe.finish()
+        print("fault: 100 children restarting every 500 ms: control max round trip \(responsiveness.maxSeconds) s over \(responsiveness.answered) probes")
+        // Recorded, not bounded: with other suites' daemons on the same 2 cores this storm
+        // measures the machine more than the daemon (docs/guarantees.md has the numbers).
+        #expect(responsiveness.missed == 0 && responsiveness.answered > 0)
+        let size = try #require(try Self.mapSize(d.state + "/table"))
+        #expect(size > 65536, "the map grew from 64 KiB to \(size)")
+        #expect(!d.daemonStderr.contains("state table write failed"), "growth is silent: \(d.daemonStderr.suffix(500))")
+        #expect(daemon.process.isRunning)
+        #expect(RawControlClient.probe(state: d.state) != nil)
+    }
+
+    static let canMount: Bool = {
+        guard getuid() == 0 else { return false }
+        let probe = "/tmp/director-fault-mount-probe-\(getpid())"
+        mkdir(probe, 0o700)
+        defer { rmdir(probe) }
+        guard (try? CommandResult.run(["/bin/mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe]))?.status == 0 else { return false }
+        _ = try? CommandResult.run(["/bin/umount", probe])
+        return true
+    }()
+
+    @Test(.enabled(if: canMount, "needs root and tmpfs mounts"))
+    func fullDiskStopsOnlyTheTableWhichCatchesUpWhenSpaceReturns() throws {
+        let d = try DaemonHarness(files: [:])
+        try d.write("churn.yaml", Self.churn(d.dir.path, instances: 10, extra: """
+              - name: steady
+                command: ["sleep", "3600"]
+                env: {FAULT_RUN: "\(d.dir.path)"}
+            """))
+        mkdir(d.state, 0o700)
+        #expect(try CommandResult.run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", d.state]).status == 0)
+        defer {
+            d.stop()
+            ProcScan.killAll(marker: d.marker)
+            _ = try? CommandResult.run(["/bin/umount", "-l", d.state])
+        }
+        try d.start()
+        try d.waitRunning(11, timeout: 30)
+
+        // Fill the file system to the last block.
+        let filler = d.state + "/filler"
+        let fill = try CommandResult.run(["/bin/sh", "-c", "cat /dev/zero > \(filler)"])
+        #expect(fill.status != 0, "cat stops on ENOSPC")
+        try d.eventually("a failed table write reported", timeout: 30) { d.daemonStderr.contains("state table write failed") }
+
+        // Supervision goes on without the table: flapping children are still restarted.
+        let before = ProcScan.liveByID(marker: d.marker)
+        try d.eventually("children restarted while the disk is full", timeout: 20) {
+            let now = ProcScan.liveByID(marker: d.marker)
+            return now.keys.contains { id in id.hasPrefix("churn/flap/") && now[id]?.first?.pid != before[id]?.first?.pid && now[id] != nil }
+        }
+        #expect(RawControlClient.probe(state: d.state) != nil, "the control socket answers on a full disk")
+        let stalled = try d.events().last?.seq ?? 0
+
+        // Space returns: the kept changes commit, nothing is lost.
+        try FileManager.default.removeItem(atPath: filler)
+        try d.eventually("the table catches up", timeout: 30) { (try d.events().last?.seq ?? 0) > stalled + 20 }
+        #expect(try d.cli("stop", ["churn/flap"]).status == 0)
+        try d.waitFor("flappers stopped", timeout: 30, prefix: "churn/flap") { $0.count == 10 && $0.allSatisfy { $0.state == "stopped" } }
+        let events = try d.events()
+        let seqs = events.map(\.seq)
+        #expect(seqs == Array((seqs.first ?? 1)...(seqs.last ?? 0)), "no gap in the event sequence")
+        for i in 0..<10 {
+            let id = "churn/flap/\(i)"
+            let starts = events.filter { $0.id == id && $0.kind == "start" }.count
+            let exits = events.filter { $0.id == id && $0.kind == "exit" }.count
+            #expect(starts == exits && starts > 1, "\(id): \(starts) starts, \(exits) exits — every one recorded")
+        }
+        #expect(d.daemonPID != nil)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func fileDescriptorExhaustionIsASpawnFailureNotFatal() throws {
+        let d = try DaemonHarness(files: [:])
+        try d.write("fds.yaml", """
+            group: fds
+            intensity: 1000000
+            period: 1s
+            jobs:
+              - name: hog
+                command: ["sleep", "3600"]
+                instances: 40
+                delay: 200ms
+                env: {FAULT_RUN: "\(d.dir.path)"}
+            """)
+        let daemon = try WrappedDaemon(d, argv: ["/usr/bin/prlimit", "--nofile=64:64"] + WrappedDaemon.runArguments(d))
+        defer { daemon.stop(); d.stop(); ProcScan.killAll(marker: d.marker) }
+        try d.eventually("spawn failures for lack of descriptors", timeout: 30) {
+            try d.events().contains { $0.kind == "spawn_failed" && $0.detail.contains("Too many open files") }
+        }
+        #expect(daemon.process.isRunning)
+        let running = try d.children().filter { $0.state == "running" }.count
+        #expect(running > 0 && running < 40, "some children run, the rest wait for descriptors: \(running)")
+        // The daemon does not spin while descriptors are short.
+        let before = try #require(ProcEntry.read(daemon.pid)).cpuTicks
+        usleep(3_000_000)
+        let used = Double(try #require(ProcEntry.read(daemon.pid)).cpuTicks - before) / Double(sysconf(Int32(_SC_CLK_TCK))) / 3
+        print("fault: fd exhaustion: daemon CPU \(Int(used * 100))% of one core")
+        #expect(used < 0.5, "daemon CPU \(used * 100)% of a core while descriptors are exhausted")
+        // Freeing descriptors: after a stop of the pool the daemon serves the operator again.
+        let stop = try d.cli("stop", ["fds/hog"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        try d.waitFor("all stopped", timeout: 30) { $0.count == 40 && $0.allSatisfy { $0.state == "stopped" } }
+        #expect(daemon.process.isRunning)
+    }
+}
