@@ -26,6 +26,7 @@ public final class OutputPipe {
     private let loop: EventLoop
     private var splitter: LineSplitter
     private var onClose: (() -> Void)?
+    private var closed = false
 
     /// Lines that passed the filter and were handed to the sink.
     public private(set) var linesWritten = 0
@@ -74,11 +75,15 @@ public final class OutputPipe {
 
     /// Flushes the last line, stops reading and closes the fd. Idempotent.
     public func closeNow() {
-        guard let onClose else { return }
-        self.onClose = nil
+        // A flag, not `onClose` being set: without a callback the pipe must still stop being
+        // watched, or its hang-up wakes the level-triggered loop forever.
+        guard !closed else { return }
+        closed = true
         splitter.finish(emit: emitLine)
         loop.unwatch(fd)
         close(fd)
-        onClose()
+        let callback = onClose
+        onClose = nil
+        callback?()
     }
 }
