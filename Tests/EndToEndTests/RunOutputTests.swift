@@ -81,4 +81,80 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         try d.waitForRow("g/flood/0", "stopped") { $0["state"] as? String == "stopped" }
     }
+
+    @Test func aFinalLineWithoutNewlineIsFlushedAtExit() throws {
+        let d = try DaemonHarness(files: ["g.yaml": """
+            group: g
+            jobs:
+              - name: partial
+                command: "printf 'no newline at the end'"
+                restart: temporary
+            """])
+        defer { d.stop() }
+        try d.start()
+        try d.waitForStdout("g/partial/0 stdout: no newline at the end\n")
+    }
+
+    @Test func aStdoutNobodyReadsDropsLinesButNeverStallsTheDaemon() throws {
+        // The daemon's stdout is a pipe the test does not read at first: the pipe and the
+        // daemon's 1 MiB buffer fill up, lines are dropped and counted, and supervision and
+        // the control socket carry on.
+        let d = try DaemonHarness(files: ["g.yaml": """
+            group: g
+            jobs:
+              - name: flood
+                command: ["yes", "spam"]
+              - name: steady
+                command: ["sleep", "3600"]
+            """])
+        let out = Pipe()
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: DirectorBinary.path)
+        daemon.arguments = ["run", "--jobs", d.jobs, "--state", d.state]
+        daemon.standardOutput = out
+        FileManager.default.createFile(atPath: d.stderrPath, contents: nil)
+        daemon.standardError = FileHandle(forWritingAtPath: d.stderrPath)
+        daemon.standardInput = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            // Not the harness's daemon: stop it here; the harness then kills what it saw.
+            if daemon.isRunning { daemon.terminate() }
+            let deadline = Date().addingTimeInterval(10)
+            while daemon.isRunning && Date() < deadline {
+                _ = Self.readAvailable(out.fileHandleForReading.fileDescriptor)  // let it flush and exit
+            }
+            if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) }
+            d.stop()
+        }
+        let rows = try d.waitRunning(2, prefix: "g")
+        // Give the flood time to fill the pipe and the buffer.
+        usleep(1_500_000)
+        let steadyPID = try #require(rows.first { $0.id == "g/steady/0" }?.pid)
+        kill(steadyPID, SIGKILL)
+        try d.waitFor("steady replaced while stdout is blocked", prefix: "g/steady") { rows in
+            rows.first?.state == "running" && rows.first?.pid != steadyPID
+        }
+        let stop = try d.cli("stop", ["g/flood/0"])
+        #expect(stop.status == 0, "the control socket answers: \(stop.stderr)")
+        try d.waitFor("flood stopped", prefix: "g/flood") { $0.first?.state == "stopped" }
+        // Now read: the buffered lines, then the notice of what was dropped.
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("lines dropped") && Date() < deadline {
+            // Keep only the tail: the drained buffer is a megabyte of spam before the notice.
+            text = String(text.suffix(4096)) + Self.readAvailable(out.fileHandleForReading.fileDescriptor)
+        }
+        let notice = text.split(separator: "\n").first { $0.hasPrefix("... ") && $0.hasSuffix(" lines dropped") }
+        #expect(notice != nil, "a drop notice follows once stdout drains")
+        if let notice { #expect(Int(notice.split(separator: " ")[1]) ?? 0 > 0, "\(notice)") }
+    }
+
+    /// What can be read from `fd` within 100 ms (at most 1 MiB), as text.
+    static func readAvailable(_ fd: Int32) -> String {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 100) == 1 else { return "" }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        let n = read(fd, &buffer, buffer.count)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+    }
 }

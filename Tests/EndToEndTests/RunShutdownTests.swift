@@ -130,4 +130,51 @@ import Testing
         let pid = try #require(daemonPID())
         #expect(!ProcFS.isAlive(pid), "the daemon has exited (a zombie of a careless parent)")
     }
+
+    @Test func shutdownDoesNotWaitForChildrenInBackoffOrWaiting() throws {
+        let d = try DaemonHarness(files: ["g.yaml": """
+            group: g
+            intensity: 100
+            jobs:
+              - name: crash
+                command: "exit 1"
+                delay: 60s
+              - name: done
+                command: "exit 0"
+                restart: transient
+              - name: empty
+                command: ["sleep", "3600"]
+                instances: 0
+            """])
+        defer { d.stop() }
+        try d.start()
+        try d.waitFor("backoff and waiting", prefix: "g") { rows in
+            rows.map(\.state).sorted() == ["backoff", "waiting"]
+        }
+        let sent = Date()
+        d.signal(SIGTERM)
+        #expect(d.waitExit(timeout: 20) == 0)
+        #expect(Date().timeIntervalSince(sent) < 30, "not held up by the 60 s restart delay")
+        #expect(try d.children().allSatisfy { $0.pid == nil })
+    }
+
+    /// Trees in which nothing runs: an empty pool, a temporary job that is gone, no job at all.
+    static let idleTrees = [
+        "group: g\njobs:\n  - name: job\n    command: [\"sleep\", \"3600\"]\n    instances: 0\n",
+        "group: g\njobs:\n  - name: job\n    command: \"exit 0\"\n    restart: temporary\n",
+        "group: g\njobs: []\n",
+    ]
+
+    @Test(arguments: idleTrees)
+    func shutdownWithNoLiveChildExits(_ manifest: String) throws {
+        let d = try DaemonHarness(files: ["g.yaml": manifest])
+        defer { d.stop() }
+        try d.start()
+        try d.waitForStderr("director ")
+        try d.waitFor("no live child", prefix: "g") { $0.allSatisfy { $0.pid == nil } }
+        usleep(300_000)
+        let r = try d.cli("shutdown", ["--wait", "20"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(d.waitExit(timeout: 5) == 0, "\(d.daemonStderr.suffix(1000))")
+    }
 }
