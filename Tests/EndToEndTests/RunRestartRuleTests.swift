@@ -177,4 +177,43 @@ import Testing
         let rows = try d.children()
         #expect(rows.allSatisfy { $0.pid == nil }, "\(rows)")
     }
+
+    @Test func operatorRestartCutsABackoffShort() throws {
+        let d = try DaemonHarness(files: ["g.yaml": """
+            group: g
+            jobs:
+              - name: job
+                command: \(Self.failOnce("MARK", code: 1))
+                delay: 120s
+            """])
+        defer { d.stop() }
+        try d.start()
+        try d.waitForRow("g/job/0", "in backoff") { $0["state"] as? String == "backoff" }
+        let r = try d.cli("restart", ["g/job/0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let row = try d.waitForRow("g/job/0", "running long before 120 s") { $0["state"] as? String == "running" }
+        #expect((row["restarts"] as? NSNumber)?.intValue == 0)
+        #expect(row["next_restart_at"] == nil || row["next_restart_at"] is NSNull)
+    }
+
+    @Test func operatorStopDuringBackoffCancelsTheRestart() throws {
+        let d = try DaemonHarness(files: ["g.yaml": """
+            group: g
+            jobs:
+              - name: job
+                command: "exit 1"
+                delay: 1s
+            """])
+        defer { d.stop() }
+        try d.start()
+        try d.waitForRow("g/job/0", "in backoff") { $0["state"] as? String == "backoff" }
+        let r = try d.cli("stop", ["g/job/0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        try d.waitForRow("g/job/0", "stopped") { $0["state"] as? String == "stopped" }
+        // Past the 1 s delay, the cancelled timer has not started it.
+        usleep(2_000_000)
+        let row = try #require(try d.row("g/job/0"))
+        #expect(row["state"] as? String == "stopped")
+        #expect(try d.events().filter { $0["id"] as? String == "g/job/0" && $0["kind"] as? String == "start" }.count == 1)
+    }
 }
