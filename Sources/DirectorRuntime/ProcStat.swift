@@ -21,6 +21,14 @@ public enum ProcStat {
         return UInt64(rest[19])
     }
 
+    /// True while `pid` exists and has not exited. A zombie (exited, not yet reaped by its
+    /// parent) counts as gone: `kill(pid, 0)` still succeeds on it, so it cannot tell.
+    public static func isRunning(pid: Int32) -> Bool {
+        guard let text = readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return false }
+        let state = text[text.index(after: close)...].dropFirst().first
+        return state != "Z" && state != "X"
+    }
+
     static func readSmallFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

@@ -57,7 +57,9 @@ extension ShutdownCommand {
         let r = try exchange(stateOptions.state, .shutdown)
         guard let pid = r["pid"]?.intValue.map(Int32.init) else { return }
         for _ in 0..<(wait * 50) {
-            if kill(pid, 0) != 0 && errno == ESRCH { print("stopped"); return }
+            // Not `kill(pid, 0)`: it succeeds on a zombie, and a parent that never reaps the
+            // daemon would keep this command waiting after the daemon has exited.
+            if !ProcStat.isRunning(pid: pid) { print("stopped"); return }
             usleep(20_000)
         }
         throw UserError("the daemon (pid \(pid)) is still stopping after \(wait)s")
