@@ -31,7 +31,7 @@ import Testing
         #expect(try d.cli("stop", ["bad/deaf/0"]).status == 0)
         let rows = try d.waitFor("killed after the timeout", timeout: 15) { $0.first?.state == "stopped" }
         #expect(rows.first?.lastExit?["signal"] as? String == "KILL")
-        #expect(try d.events().contains { $0.kind == "stop" && $0.detail.contains("shutdown timeout") })
+        #expect(try d.eventRows().contains { $0.kind == "stop" && $0.detail.contains("shutdown timeout") })
         #expect(ProcEntry.read(pid) == nil || ProcEntry.read(pid)?.state == "Z")
     }
 
@@ -42,7 +42,7 @@ import Testing
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
         try d.start()
         let leader = try #require(try d.waitRunning(1).first?.pid)
-        let daemon = try #require(d.daemonPID)
+        let daemon = try #require(d.runningDaemonPID)
         var family: [ProcEntry] = []
         try d.eventually("two grandchildren re-parented to the daemon") {
             family = ProcScan.liveByID(marker: d.marker)["fork/daemonizer/0"] ?? []
@@ -66,7 +66,7 @@ import Testing
         let rows = try d.waitFor("the exit after stdout closed", timeout: 15) { $0.first?.state == "waiting" }
         #expect(rows.first?.lastExit?["code"] as? Int == 7)
         #expect(d.daemonStdout.contains("quiet/closer/0 stdout: last words"))
-        #expect(try d.events().filter { $0.kind == "exit" && $0.id == "quiet/closer/0" }.count == 1)
+        #expect(try d.eventRows().filter { $0.kind == "exit" && $0.id == "quiet/closer/0" }.count == 1)
     }
 
     @Test func hundredMegabytesWithoutNewlineIsCutAndMemoryStaysBounded() throws {
@@ -78,7 +78,7 @@ import Testing
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
         try d.start()
         try d.waitRunning(2)
-        let daemon = try #require(d.daemonPID)
+        let daemon = try #require(d.runningDaemonPID)
         let probe = ResponsivenessProbe(state: d.state)
         var maxRSS = 0
         let deadline = Date().addingTimeInterval(120)
@@ -113,14 +113,14 @@ import Testing
         try d.waitFor("every sheep deleted", timeout: 60) { $0.isEmpty }
         let responsiveness = probe.finish()
         print("fault: 500 exits: control max round trip \(responsiveness.maxSeconds) s over \(responsiveness.answered) probes")
-        let exits = try d.events().filter { $0.kind == "exit" && $0.id.hasPrefix("herd/sheep/") }
+        let exits = try d.eventRows().filter { $0.kind == "exit" && $0.id.hasPrefix("herd/sheep/") }
         #expect(exits.count == 500)
         #expect(Set(exits.map(\.id)).count == 500, "one exit per child")
         #expect(exits.allSatisfy { $0.detail.contains("KILL") })
         #expect(responsiveness.missed == 0)
         #expect(responsiveness.maxSeconds < Self.responsivenessBound)
         #expect(ProcScan.liveByID(marker: d.marker).isEmpty)
-        let daemon = try #require(d.daemonPID)
+        let daemon = try #require(d.runningDaemonPID)
         #expect(ProcScan.zombies(of: daemon).isEmpty)
     }
 
@@ -137,11 +137,11 @@ import Testing
         try d.start()
         try d.waitFor("parked waits", prefix: "ghost/parked") { $0.first?.state == "waiting" }
         try d.waitFor("retried keeps retrying", prefix: "ghost/retried") { ($0.first?.restarts ?? 0) >= 3 }
-        let failures = try d.events().filter { $0.kind == "spawn_failed" }
+        let failures = try d.eventRows().filter { $0.kind == "spawn_failed" }
         #expect(failures.contains { $0.id == "ghost/parked/0" && $0.detail.contains("cannot execute /nonexistent/program: No such file or directory") })
         #expect(failures.filter { $0.id == "ghost/retried/0" }.count >= 3)
         #expect(d.daemonStderr.contains("ghost/parked/0 spawn failed cannot execute /nonexistent/program"))
-        #expect(d.daemonPID != nil, "the daemon is alive")
+        #expect(d.runningDaemonPID != nil, "the daemon is alive")
         #expect(RawControlClient.probe(state: d.state) != nil)
     }
 }

@@ -22,7 +22,7 @@ import Testing
     static func expectServed(_ d: DaemonHarness, _ context: String) {
         let probe = RawControlClient.probe(state: d.state, timeout: 10)
         #expect(probe?.reply.contains("not_found") == true, "another client must be served (\(context))")
-        #expect(d.daemonPID != nil, "the daemon is alive (\(context))")
+        #expect(d.runningDaemonPID != nil, "the daemon is alive (\(context))")
     }
 
     @Test func seededRandomBytesGetErrorRepliesAndNeverStopTheDaemon() throws {

@@ -54,7 +54,7 @@ enum CrashStorm {
         let calm = d.dir.path + "/calm"
         // Storm: the stormers crash and restart; wait until it is visibly going.
         try d.eventually("the storm to restart children") {
-            try d.events().filter { $0.kind == "restart" && $0.id.hasPrefix("storm/crash/") }.count >= stormers
+            try d.eventRows().filter { $0.kind == "restart" && $0.id.hasPrefix("storm/crash/") }.count >= stormers
         }
         let probe = ResponsivenessProbe(state: d.state)
         usleep(UInt32(stormMillis) * 1000)
@@ -70,7 +70,7 @@ enum CrashStorm {
         // The table opens and reads after kill -9, with no daemon.
         let ps = try d.cli("ps", ["--json"])
         #expect(ps.status == 0, "ps after kill -9: \(ps.stderr)")
-        let eventsBefore = try d.events()
+        let eventsBefore = try d.eventRows()
         #expect(!eventsBefore.isEmpty)
         let lastSeqBefore = eventsBefore.map(\.seq).max() ?? 0
 
@@ -108,7 +108,7 @@ enum CrashStorm {
         }
 
         // No event sequence number is reused: old events are unchanged, new ones come after.
-        let eventsAfter = try d.events()
+        let eventsAfter = try d.eventRows()
         let seqs = eventsAfter.map(\.seq)
         #expect(seqs == seqs.sorted() && Set(seqs).count == seqs.count, "event seqs must be strictly increasing")
         let afterBySeq = Dictionary(uniqueKeysWithValues: eventsAfter.map { ($0.seq, $0) })

@@ -35,7 +35,7 @@ import Testing
         // 100 children exiting every 500 ms (about 600 events a second): the table keeps
         // committing (regression: SIGCHLDs raised by the restarts kept one loop turn going).
         let probe = ResponsivenessProbe(state: d.state)
-        try d.eventually("over 3000 events recorded", timeout: 90) { (try d.events().last?.seq ?? 0) > 3000 }
+        try d.eventually("over 3000 events recorded", timeout: 90) { (try d.eventRows().last?.seq ?? 0) > 3000 }
         let responsiveness = probe.finish()
         print("fault: 100 children restarting every 500 ms: control max round trip \(responsiveness.maxSeconds) s over \(responsiveness.answered) probes")
         // Recorded, not bounded: with other suites' daemons on the same 2 cores this storm
@@ -89,14 +89,14 @@ import Testing
             return now.keys.contains { id in id.hasPrefix("churn/flap/") && now[id]?.first?.pid != before[id]?.first?.pid && now[id] != nil }
         }
         #expect(RawControlClient.probe(state: d.state) != nil, "the control socket answers on a full disk")
-        let stalled = try d.events().last?.seq ?? 0
+        let stalled = try d.eventRows().last?.seq ?? 0
 
         // Space returns: the kept changes commit, nothing is lost.
         try FileManager.default.removeItem(atPath: filler)
-        try d.eventually("the table catches up", timeout: 30) { (try d.events().last?.seq ?? 0) > stalled + 20 }
+        try d.eventually("the table catches up", timeout: 30) { (try d.eventRows().last?.seq ?? 0) > stalled + 20 }
         #expect(try d.cli("stop", ["churn/flap"]).status == 0)
         try d.waitFor("flappers stopped", timeout: 30, prefix: "churn/flap") { $0.count == 10 && $0.allSatisfy { $0.state == "stopped" } }
-        let events = try d.events()
+        let events = try d.eventRows()
         let seqs = events.map(\.seq)
         #expect(seqs == Array((seqs.first ?? 1)...(seqs.last ?? 0)), "no gap in the event sequence")
         for i in 0..<10 {
@@ -105,7 +105,7 @@ import Testing
             let exits = events.filter { $0.id == id && $0.kind == "exit" }.count
             #expect(starts == exits && starts > 1, "\(id): \(starts) starts, \(exits) exits — every one recorded")
         }
-        #expect(d.daemonPID != nil)
+        #expect(d.runningDaemonPID != nil)
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
@@ -125,7 +125,7 @@ import Testing
         let daemon = try WrappedDaemon(d, argv: ["/usr/bin/prlimit", "--nofile=64:64"] + WrappedDaemon.runArguments(d))
         defer { daemon.stop(); d.stop(); ProcScan.killAll(marker: d.marker) }
         try d.eventually("spawn failures for lack of descriptors", timeout: 30) {
-            try d.events().contains { $0.kind == "spawn_failed" && $0.detail.contains("Too many open files") }
+            try d.eventRows().contains { $0.kind == "spawn_failed" && $0.detail.contains("Too many open files") }
         }
         #expect(daemon.process.isRunning)
         let running = try d.children().filter { $0.state == "running" }.count

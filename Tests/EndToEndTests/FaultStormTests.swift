@@ -42,7 +42,7 @@ import Testing
         #expect(d.waitExit(timeout: 60) == 1, "the root failed: exit status 1; stderr: \(d.daemonStderr.suffix(1500))")
         try d.eventually("every child process gone") { ProcScan.liveByID(marker: d.marker).isEmpty }
 
-        let events = try d.events()
+        let events = try d.eventRows()
         let restarts = events.filter { $0.kind == "restart" && $0.id == "a/crash/0" }.count
         // 3 restarts allowed per life of the group, the 4th fails it; two lives.
         #expect(restarts >= 4 && restarts <= 8, "restarts of a/crash/0: \(restarts)")
@@ -71,7 +71,7 @@ import Testing
             """)
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
         try d.start()
-        let daemon = try #require(d.daemonPID)
+        let daemon = try #require(d.runningDaemonPID)
         // Let the backoff reach its ceiling (100 ms doubling to 2 s: about 4 s).
         try d.eventually("every child backed off several times", timeout: 30) {
             let rows = try d.children()
@@ -87,7 +87,7 @@ import Testing
         let share = Double(after - before) / ticksPerSecond / elapsed
         print("fault: 50 failing children with backoff: daemon CPU \(Int(share * 100))% of one core")
         #expect(share < 0.2, "daemon used \(share * 100)% of a core")
-        #expect(try d.events().filter { $0.kind == "restart" }.count >= 250, "the children keep being restarted")
+        #expect(try d.eventRows().filter { $0.kind == "restart" }.count >= 250, "the children keep being restarted")
         // Each exit's pipes are closed: the daemon's descriptors do not grow with restarts.
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon)/fd").count) ?? 0
         #expect(fds > 0 && fds < 200, "daemon holds \(fds) descriptors for 50 children")

@@ -209,7 +209,7 @@ extension DaemonHarness {
     var marker: String { "FAULT_RUN=" + dir.path }
 
     /// Every recorded event (`director events --json`).
-    func events() throws -> [EventRow] {
+    func eventRows() throws -> [EventRow] {
         let r = try cli("events", ["--json"])
         guard r.status == 0 else { return [] }
         return r.stdout.split(separator: "\n").compactMap { line in
@@ -223,7 +223,7 @@ extension DaemonHarness {
     }
 
     /// The daemon's pid while it runs.
-    var daemonPID: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    var runningDaemonPID: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
 
     /// Polls until `condition` holds (every 50 ms, at most `timeout` seconds).
     func eventually(_ what: String, timeout: Double = 15, _ condition: () throws -> Bool) throws {

@@ -18,14 +18,14 @@ import Testing
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
         try d.start()
         try d.waitRunning(CrashStorm.steady, prefix: "storm/steady", timeout: 30)
-        let daemon = try #require(d.daemonPID)
+        let daemon = try #require(d.runningDaemonPID)
         let probe = ResponsivenessProbe(state: d.state, interval: 0.2)
         var samples: [(rss: Int, fds: Int, seq: Int)] = []
         let end = Date().addingTimeInterval(minutes * 60)
         while Date() < end {
             usleep(10_000_000)
             let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon)/fd").count) ?? -1
-            samples.append((ProcScan.residentKiB(daemon) ?? -1, fds, try d.events().last?.seq ?? 0))
+            samples.append((ProcScan.residentKiB(daemon) ?? -1, fds, try d.eventRows().last?.seq ?? 0))
         }
         let result = probe.finish()
         print("soak storm: \(samples.count) samples, VmRSS KiB \(samples.map(\.rss)), fds \(samples.map(\.fds)), control max \(result.maxSeconds) s over \(result.answered) probes")
@@ -34,6 +34,6 @@ import Testing
         #expect(samples.allSatisfy { $0.fds > 0 && $0.fds < 300 }, "descriptors stay bounded")
         let seqs = samples.map(\.seq)
         #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $0 < $1 }, "the table commits between every two samples")
-        #expect(d.daemonPID == daemon)
+        #expect(d.runningDaemonPID == daemon)
     }
 }
