@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import DirectorManifest
 import DirectorRuntime
 import DirectorTable
@@ -53,8 +56,15 @@ extension EventsCommand {
         }
         let start = since ?? 0
         if follow {
-            // Until interrupted: SIGINT/SIGTERM end the process, as an operator expects.
-            try reading { try table.followEvents(since: start, until: { false }, { show($0) }) }
+            // Until interrupted: SIGINT/SIGTERM end the process, as an operator expects. Flush
+            // each event: into a pipe or file stdout is block-buffered, and a follower that
+            // prints nothing until 4 KiB have piled up is useless to the program reading it.
+            try reading {
+                try table.followEvents(since: start, until: { false }) { event in
+                    show(event)
+                    fflush(nil)  // nil: every output stream; `stdout` itself is not concurrency-safe in Swift 6
+                }
+            }
         } else {
             for e in try reading({ try table.events(since: start) }) { show(e) }
         }
