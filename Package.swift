@@ -43,6 +43,6 @@ let package = Package(
         .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
         .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"], exclude: ["Scripts"]),
         .testTarget(name: "DirectorRuntimeTests", dependencies: ["DirectorRuntime", "CDirectorSys"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable"], exclude: ["Scripts"]),
     ]
 )
