@@ -135,6 +135,45 @@ import Testing
         })
     }
 
+    @Test(.enabled(if: TableTools.mdbToolsReady, "needs mdb_dump (lmdb-utils)"))
+    func aHotReloadThatChangesTheJobDropsItsDecisions() throws {
+        let tag = TaggedProcesses()
+        let d = try DaemonHarness(files: ["web.yaml": Self.manifest(tag)])
+        defer { d.stop(); tag.killAll() }
+        try d.start()
+        try d.waitRunning(6)
+        #expect(try d.cli("stop", ["web/api/1"]).status == 0)
+        #expect(try d.cli("scale", ["web/worker", "3"]).status == 0)
+        try d.waitFor("api/1 stopped and 3 workers") { rows in
+            rows.first { $0.id == "web/api/1" }?.state == "stopped"
+                && rows.filter { $0.id.hasPrefix("web/worker/") && $0.state == "running" }.count == 3
+        }
+        #expect(Self.decisions(d).contains("web/api/1"))
+
+        // Only api changes: its stop decision goes, worker's scale decision stays.
+        try d.write("web.yaml", Self.manifest(tag, apiCommand: "3601"))
+        #expect(try d.cli("reload").status == 0)
+        #expect(eventually("meta.decisions forgets web/api/1") { !Self.decisions(d).contains("web/api/1") })
+        #expect(Self.decisions(d).contains("web/worker"))
+
+        d.killHard()
+        try d.start()
+        let rows = try d.waitFor("api/1 runs after the restart, 3 workers") { rows in
+            rows.count == 7 && rows.allSatisfy { $0.state == "running" && $0.pid != nil }
+        }
+        #expect(rows.filter { $0.id.hasPrefix("web/worker/") }.count == 3)
+        #expect(tag.perChild()["web/api/1"] == 1)
+    }
+
+    /// `meta.decisions` as stored (the JSON text `mdb_dump -p` prints), or "".
+    static func decisions(_ d: DaemonHarness) -> String {
+        guard let run = try? CommandResult.run([TableTools.mdbDump!, "-p", "-s", "meta", d.tablePath]), run.status == 0
+        else { return "" }
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        guard let key = lines.firstIndex(of: " decisions"), key + 1 < lines.count else { return "" }
+        return lines[key + 1]
+    }
+
     @Test func restartCountersCarryOverAndEventSeqsAreNeverReused() throws {
         let tag = TaggedProcesses()
         let d = try DaemonHarness(files: ["web.yaml": Self.manifest(tag)])
