@@ -37,7 +37,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest"], path: "Sources/director-bench"),
+        .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest", "CLMDB"], path: "Sources/director-bench"),
 
         .testTarget(name: "DirectorManifestTests", dependencies: ["DirectorManifest"], exclude: ["Corpus"]),
         .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
