@@ -87,7 +87,7 @@ import Testing
                 && rows.first { $0.id == "web/api/1" }.map { $0.state == "stopped" && $0.pid == nil } == true
                 && rows.filter { $0.id != "web/api/1" }.allSatisfy { $0.state == "running" && $0.pid != nil }
         }
-        try d.waitFor("api/1 stopped and 4 workers", decided)
+        var rows = try d.waitFor("api/1 stopped and 4 workers", decided)
         if TableTools.pythonReady {
             // The decisions are in meta, valid against schemas/meta.schema.json.
             let summary = try TableTools.validate(table: d.tablePath)
@@ -101,11 +101,10 @@ import Testing
                 #expect(d.waitExit() == 0)
             }
             try d.start()
-            try d.waitFor("decisions kept after restart \(n + 1)", decided)
+            rows = try d.waitForNewRun("decisions kept after restart \(n + 1)", previous: rows, decided)
             // Still stopped a moment later, with no process of its own anywhere.
             usleep(500_000)
-            let rows = try d.children(prefix: "web/api/1")
-            #expect(rows.first?.state == "stopped")
+            #expect(try d.children(prefix: "web/api/1").first?.state == "stopped")
             #expect(!tag.perChild().keys.contains("web/api/1"))
             #expect(tag.perChild()["web/worker/3"] == 1)
         }
@@ -115,7 +114,7 @@ import Testing
         #expect(d.waitExit() == 0)
         try d.write("web.yaml", Self.manifest(tag, apiCommand: "3601"))
         try d.start()
-        try d.waitFor("api/1 runs again, 4 workers") { rows in
+        rows = try d.waitForNewRun("api/1 runs again, 4 workers", previous: rows) { rows in
             rows.count == 8 && rows.allSatisfy { $0.state == "running" && $0.pid != nil }
         }
         let spec = try d.cli("spec", ["web/api", "--json"])
@@ -125,7 +124,7 @@ import Testing
         d.killHard()
         try d.write("web.yaml", Self.manifest(tag, apiCommand: "3601", workerCommand: "3601"))
         try d.start()
-        let rows = try d.waitFor("2 workers again") { rows in
+        rows = try d.waitForNewRun("2 workers again", previous: rows) { rows in
             rows.count == 6 && rows.allSatisfy { $0.state == "running" && $0.pid != nil }
         }
         #expect(rows.filter { $0.id.hasPrefix("web/worker/") }.map(\.id) == ["web/worker/0", "web/worker/1"])
@@ -156,9 +155,10 @@ import Testing
         #expect(eventually("meta.decisions forgets web/api/1") { !Self.decisions(d).contains("web/api/1") })
         #expect(Self.decisions(d).contains("web/worker"))
 
+        let beforeKill = try d.children()
         d.killHard()
         try d.start()
-        let rows = try d.waitFor("api/1 runs after the restart, 3 workers") { rows in
+        let rows = try d.waitForNewRun("api/1 runs after the restart, 3 workers", previous: beforeKill) { rows in
             rows.count == 7 && rows.allSatisfy { $0.state == "running" && $0.pid != nil }
         }
         #expect(rows.filter { $0.id.hasPrefix("web/worker/") }.count == 3)
@@ -188,10 +188,11 @@ import Testing
             }
         }
         let firstRun = try d.events()
+        let firstRows = try d.children()
         d.killHard()
 
         try d.start()
-        try d.waitRunning(6)
+        try d.waitForNewRun("6 running", previous: firstRows) { $0.filter { $0.state == "running" && $0.pid != nil }.count == 6 }
         let carried = try #require(try d.children(prefix: "web/api/0").first)
         #expect(carried.restarts == 2, "restart count of the previous run")
         let pid = try #require(carried.pid)
@@ -200,12 +201,13 @@ import Testing
             rows.first.map { $0.restarts == 3 && $0.state == "running" && $0.pid != pid } == true
         }
         let secondRun = try d.events()
+        let secondRows = try d.children()
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)
 
         // A third daemon after a graceful stop.
         try d.start()
-        try d.waitRunning(6)
+        try d.waitForNewRun("6 running", previous: secondRows) { $0.filter { $0.state == "running" && $0.pid != nil }.count == 6 }
         #expect(try d.children(prefix: "web/api/0").first?.restarts == 3)
         let thirdRun = try d.events()
 

@@ -136,6 +136,19 @@ extension DaemonHarness {
         }
     }
 
+    /// Waits until the rows are a new daemon's and `condition` holds. A killed daemon's rows
+    /// still say `running` with its pids until the next daemon reconciles them, so a row
+    /// counts only when its pid (if any) is not one of `previous`.
+    @discardableResult
+    func waitForNewRun(
+        _ what: String, previous: [ChildRow], timeout: Double = 15, _ condition: @escaping ([ChildRow]) -> Bool
+    ) throws -> [ChildRow] {
+        let old = Set(previous.compactMap(\.pid))
+        return try waitFor("\(what) (new run)", timeout: timeout) { rows in
+            rows.allSatisfy { $0.pid.map { !old.contains($0) } ?? true } && condition(rows)
+        }
+    }
+
     /// SIGKILLs the daemon and waits for it; its children keep running.
     func killHard() {
         signal(SIGKILL)
