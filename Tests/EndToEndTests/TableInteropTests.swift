@@ -127,6 +127,12 @@ import Testing
         }
         #expect(summary["event_seqs"] as? [Int] == (try d.events()).map(\.seq))
         #expect(((try d.events()).filter { $0.kind == "exit" && $0.id.hasPrefix("web/api/") }).count >= 4)
+
+        // A daemon killed with SIGKILL leaves a table that opens, reads and validates.
+        d.killHard()
+        let afterKill = try #require(try TableTools.validate(table: d.tablePath))
+        #expect((afterKill["counts"] as? [String: Int])?["children"] == 5)
+        #expect(afterKill["event_seqs"] as? [Int] == summary["event_seqs"] as? [Int])
     }
 
     // MARK: - mdb_dump parsing
