@@ -38,13 +38,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest"], path: "Sources/director-bench"),
+        .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest", "CLMDB"], path: "Sources/director-bench"),
 
         .testTarget(name: "DirectorManifestTests", dependencies: ["DirectorManifest"], exclude: ["Corpus"]),
         .testTarget(name: "DirectorFuzzTests", dependencies: ["DirectorFuzz", "DirectorManifest"]),
         .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
         .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"], exclude: ["Scripts"]),
         .testTarget(name: "DirectorRuntimeTests", dependencies: ["DirectorRuntime", "CDirectorSys"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable"], exclude: ["Scripts"]),
     ]
 )

@@ -1,7 +1,10 @@
-// Release-mode benchmarks: `swift run -c release director-bench engine`.
+// Release-mode benchmarks: `swift run -c release director-bench engine|table`.
 //
 // `engine`: 10 000 children (10 groups × a pool of 1 000), then 100 000 exits, each
 // answered by the runtime's `.started` for the restart. Prints exit events per second.
+//
+// `table [--director PATH]`: the state table's write throughput and the cost of `director ps`
+// (TableBench.swift); prints one JSON object.
 
 import DirectorCore
 import DirectorManifest
@@ -55,6 +58,7 @@ func benchEngine() {
 let args = CommandLine.arguments.dropFirst()
 switch args.first ?? "engine" {
 case "engine": benchEngine()
+case "table": benchTable(Array(args.dropFirst()))
 default:
-    print("usage: director-bench engine")
+    print("usage: director-bench engine | table [--director PATH]")
 }

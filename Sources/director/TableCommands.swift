@@ -20,12 +20,15 @@ func reading<R>(_ body: () throws -> R) throws -> R {
 
 /// Children in tree-ish order: group path, job, then instance by number (`api/10` after `api/9`).
 func sortedChildren(_ rows: [ChildRecord]) -> [ChildRecord] {
-    rows.sorted { a, b in
-        switch (ChildID(a.id), ChildID(b.id)) {
+    // Parse each id once: parsing inside the comparator (twice per comparison) was half the
+    // time of `director ps` over 10 000 children.
+    let keyed = rows.map { (id: ChildID($0.id), row: $0) }
+    return keyed.sorted { a, b in
+        switch (a.id, b.id) {
         case (let x?, let y?): x < y
-        default: a.id < b.id
+        default: a.row.id < b.row.id
         }
-    }
+    }.map(\.row)
 }
 
 extension PsCommand {
