@@ -158,7 +158,7 @@ extension ChildRecord.LastExit {
     /// Decodes `{code, at}` or `{signal, at}`.
     public init(json: JSONValue) throws(TableError) {
         let f = try RecordFields(json, record: "child.last_exit")
-        switch (f.members["code"], f.members["signal"]) {
+        switch (f.optionalValue("code"), f.optionalValue("signal")) {
         case (.some, nil): reason = .code(try f.int32("code"))
         case (nil, .some): reason = .signal(try f.string("signal"))
         default: throw f.fail("code", "exactly one of 'code' or 'signal' is required")

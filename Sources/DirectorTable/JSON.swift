@@ -342,6 +342,18 @@ private struct JSONParser {
 
     mutating func string() throws(JSONParseError) -> String {
         at += 1  // opening quote
+        // Fast path: most strings have no escapes and can be validated in place.
+        var end = at
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            guard let s = String(validating: UnsafeBufferPointer(rebasing: bytes[at..<end]), as: UTF8.self) else {
+                throw error("invalid UTF-8 in string")
+            }
+            at = end + 1
+            return s
+        }
         var out: [UInt8] = []
         var runStart = at
         while at < bytes.count {

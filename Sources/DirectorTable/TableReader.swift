@@ -136,6 +136,12 @@ public final class TableReader: Sendable {
         try read { (s) throws(TableError) in try s.children(prefix: prefix) }
     }
 
+    /// The stored JSON text of each child under `prefix`, in key order (see
+    /// `TableSnapshot.childrenJSON`).
+    public func childrenJSON(prefix: String? = nil) throws(TableError) -> [(id: String, json: String)] {
+        try read { (s) throws(TableError) in try s.childrenJSON(prefix: prefix) }
+    }
+
     /// The child with this id.
     public func child(id: String) throws(TableError) -> ChildRecord? {
         try read { (s) throws(TableError) in try s.child(id: id) }

@@ -63,22 +63,41 @@ public struct TableSnapshot {
 
     /// Children under `prefix` on whole path segments (all when nil or empty), in key order.
     public func children(prefix: String? = nil) throws(TableError) -> [ChildRecord] {
-        let p = TableKey.normalizedPrefix(prefix)
         var out: [ChildRecord] = []
-        let body = { (k: MDB_val, v: MDB_val) throws(TableError) -> Bool in
+        try scanChildren(prefix: prefix) { (key, v) throws(TableError) in
+            out.append(try ChildRecord(json: LMDB.json(v, "children/\(key)")))
+        }
+        return out
+    }
+
+    /// The stored JSON text of each child under `prefix`, in key order, without decoding it:
+    /// for tools that pass the records on as they are (`director ps --json`), which is several
+    /// times faster than decoding and encoding again.
+    public func childrenJSON(prefix: String? = nil) throws(TableError) -> [(id: String, json: String)] {
+        var out: [(id: String, json: String)] = []
+        try scanChildren(prefix: prefix) { (key, v) throws(TableError) in
+            let text = String(decoding: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size), as: UTF8.self)
+            out.append((key, text))
+        }
+        return out
+    }
+
+    /// Calls `body` with the key and value of every child under `prefix` (whole segments).
+    private func scanChildren(prefix: String?, _ body: (String, MDB_val) throws(TableError) -> Void) throws(TableError) {
+        let p = TableKey.normalizedPrefix(prefix)
+        func visit(_ k: MDB_val, _ v: MDB_val) throws(TableError) -> Bool {
             let key = LMDB.string(k)
             // Keys sharing the prefix bytes are contiguous; `web/api-x` sorts between `web/api`
             // and `web/api/0`, hence the segment filter inside the run.
             guard key.utf8.starts(with: p.utf8) else { return false }
-            if TableKey.id(key, isUnder: p) { out.append(try ChildRecord(json: LMDB.json(v, "children/\(key)"))) }
+            if TableKey.id(key, isUnder: p) { try body(key, v) }
             return true
         }
         if p.isEmpty {
-            try scan(.children, body)
+            try scan(.children, visit)
         } else {
-            try LMDB.withVal(p) { (start: inout MDB_val) throws(TableError) in try scan(.children, from: start, body) }
+            try LMDB.withVal(p) { (start: inout MDB_val) throws(TableError) in try scan(.children, from: start, visit) }
         }
-        return out
     }
 
     /// The number of children.

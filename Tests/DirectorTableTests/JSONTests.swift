@@ -20,6 +20,14 @@ import Testing
         #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
     }
 
+    @Test func rejectsInvalidUTF8InPlainAndEscapedStrings() throws {
+        // The plain (no escape) fast path validates in place; the escaped path validates the copy.
+        for bytes: [UInt8] in [[0x22, 0x61, 0xFF, 0x22], [0x22, 0x5C, 0x6E, 0xC3, 0x28, 0x22]] {
+            #expect(throws: JSONParseError.self) { try JSONValue.parse(bytes: bytes) }
+        }
+        #expect(try JSONValue.parse(bytes: Array("\"caf\u{e9}\"".utf8)) == .string("caf\u{e9}"))
+    }
+
     @Test func limitsDepth() {
         let deep = String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000)
         #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }
