@@ -38,6 +38,10 @@ public final class DaemonLock {
     public func release() {
         guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)
+        // Unlock explicitly: a process forked elsewhere in this program that has not exec'd
+        // yet shares the open file description, and closing our fd alone would leave the lock
+        // held until it does.
+        _ = flock(fd, LOCK_UN)
         close(fd)
         fd = -1
     }
