@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,8 +35,18 @@ int director_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
 
+void director_ignored_signals(sigset_t *out) {
+    sigemptyset(out);
+    sigaddset(out, SIGPIPE);
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction sa;
+        if (sigaction(sig, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN)
+            sigaddset(out, sig);
+    }
+}
+
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                   int stdout_fd, int stderr_fd, pid_t *pid_out) {
+                   int stdout_fd, int stderr_fd, const sigset_t *sigdefault, pid_t *pid_out) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     int rc = posix_spawn_file_actions_init(&actions);
@@ -45,7 +56,7 @@ int director_spawn(const char *path, char *const argv[], char *const envp[], con
 
     sigset_t empty, all;
     sigemptyset(&empty);
-    sigfillset(&all);
+    if (sigdefault != NULL) all = *sigdefault; else sigfillset(&all);
     short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     if ((rc = posix_spawnattr_setflags(&attr, flags)) != 0) goto out;
     if ((rc = posix_spawnattr_setpgroup(&attr, 0)) != 0) goto out;
@@ -187,4 +198,8 @@ long director_send(int fd, const void *bytes, unsigned long count) {
     long n;
     do { n = send(fd, bytes, count, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
+}
+
+int director_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 }

@@ -33,6 +33,7 @@ public struct Readiness: OptionSet, Sendable, Hashable {
 public final class EventLoop {
     private struct Registration {
         var fd: Int32
+        var urgent: Bool
         var handler: (Readiness) -> Void
     }
 
@@ -74,18 +75,23 @@ public final class EventLoop {
 
     /// Calls `handler` whenever `fd` is ready for `interest` (level-triggered). Watching an fd
     /// again replaces its interest and handler.
-    public func watch(_ fd: Int32, for interest: Readiness, handler: @escaping (Readiness) -> Void) throws(RuntimeError) {
+    ///
+    /// `urgent` handlers run before the others of the same turn: the reaper's pidfds are
+    /// urgent, so a crashed child is reaped and restarted before the end-of-file of its own
+    /// output pipes (which becomes ready at the same moment) is handled.
+    public func watch(_ fd: Int32, for interest: Readiness, urgent: Bool = false, handler: @escaping (Readiness) -> Void) throws(RuntimeError) {
         if let token = tokenByFD[fd] {
             let rc = director_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, interest.rawValue, token)
             guard rc == 0 else { throw .system("epoll_ctl(MOD, fd \(fd))", errno: -rc) }
             registrations[token]?.handler = handler
+            registrations[token]?.urgent = urgent
             return
         }
         lastToken += 1
         let rc = director_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, interest.rawValue, lastToken)
         guard rc == 0 else { throw .system("epoll_ctl(ADD, fd \(fd))", errno: -rc) }
         tokenByFD[fd] = lastToken
-        registrations[lastToken] = Registration(fd: fd, handler: handler)
+        registrations[lastToken] = Registration(fd: fd, urgent: urgent, handler: handler)
     }
 
     /// Changes the interest of a watched fd, keeping its handler.
@@ -149,10 +155,13 @@ public final class EventLoop {
         let n = director_epoll_wait(epollFD, &readyData, &readyEvents, Int32(readyData.count), timeout)
         wakeups += 1
         if n < 0 && n != -EINTR { throw .system("epoll_wait", errno: -n) }
-        for i in 0..<max(0, Int(n)) {
-            // Looked up per event: an earlier handler may have unwatched this registration.
-            guard let registration = registrations[readyData[i]] else { continue }
-            registration.handler(Readiness(rawValue: readyEvents[i]))
+        let count = max(0, Int(n))
+        for pass in 0..<2 {
+            for i in 0..<count {
+                // Looked up per event: an earlier handler may have unwatched this registration.
+                guard let registration = registrations[readyData[i]], registration.urgent == (pass == 0) else { continue }
+                registration.handler(Readiness(rawValue: readyEvents[i]))
+            }
         }
         fireDueTimers()
         for hook in endOfTurnHooks { hook() }

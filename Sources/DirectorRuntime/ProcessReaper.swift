@@ -47,7 +47,7 @@ public final class ProcessReaper {
     public func track(pid: Int32, pidfd: Int32, onExit: @escaping (ExitStatus) -> Void) throws(RuntimeError) {
         tracked[pid] = Tracked(pidfd: pidfd, onExit: onExit)
         guard pidfd >= 0 else { return }
-        try loop.watch(pidfd, for: .readable) { [weak self] _ in self?.reapTracked(pid) }
+        try loop.watch(pidfd, for: .readable, urgent: true) { [weak self] _ in self?.reapTracked(pid) }
     }
 
     /// Tracked exits one `collectExited` call reports.

@@ -49,16 +49,24 @@ public enum ProcessSpawner {
     /// Starts `spec`. The environment is `baseEnvironment` (normally `currentEnvironment()`,
     /// read once at daemon start) with `spec.env` on top: the spec wins.
     public static func spawn(_ spec: LaunchSpec, baseEnvironment: [String: String]) throws(SpawnError) -> SpawnedProcess {
+        try spawn(spec, environment: SpawnEnvironment(baseEnvironment))
+    }
+
+    /// Starts `spec` with a prepared base environment (the daemon builds one at start: the
+    /// restart path then copies no dictionary and converts no string it did not change).
+    public static func spawn(_ spec: LaunchSpec, environment base: SpawnEnvironment) throws(SpawnError) -> SpawnedProcess {
         guard let program = spec.argv.first, !program.isEmpty else {
             throw SpawnError(code: .notFound, message: "cannot execute an empty command", errno: ENOENT)
         }
-        var environment = baseEnvironment
-        for variable in spec.env { environment[variable.name] = variable.value }
-
         let path: String
-        switch resolve(program, searchPath: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") {
-        case .success(let p): path = p
-        case .failure(let e): throw failure(e.errno, program: program, cwd: spec.cwd)
+        if program.contains("/") {
+            path = program
+        } else {
+            let searchPath = spec.env.last { $0.name == "PATH" }?.value ?? base.path ?? "/usr/local/bin:/usr/bin:/bin"
+            switch resolve(program, searchPath: searchPath) {
+            case .success(let p): path = p
+            case .failure(let e): throw failure(e.errno, program: program, cwd: spec.cwd)
+            }
         }
 
         let out: (read: Int32, write: Int32)
@@ -69,11 +77,12 @@ public enum ProcessSpawner {
             throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
         }
 
-        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let rc = withCStrings(spec.argv) { argv in
-            withCStrings(envp) { envp in
-                director_spawn(path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, &pid)
+            base.withEnvironment(adding: spec.env) { envp in
+                base.withResetSignals { signals in
+                    director_spawn(path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, &pid)
+                }
             }
         }
         close(out.write)

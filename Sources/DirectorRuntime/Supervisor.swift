@@ -20,7 +20,7 @@ public final class Supervisor {
     let table: LMDBTable
     let writer: TableWriter
     let lock: DaemonLock
-    let environment: [String: String]
+    let environment: SpawnEnvironment
     let clockOrigin: (mono: Instant, wall: UnixMillis)
 
     var engine: Engine
@@ -71,7 +71,9 @@ public final class Supervisor {
         }
         reaper = ProcessReaper(loop: loop)
         sink = OutputSink(fd: 1, loop: loop)
-        environment = ProcessSpawner.currentEnvironment()
+        // Ignore SIGPIPE before recording which signals children must get back at default.
+        SignalWatcher.ignoreBrokenPipes()
+        environment = SpawnEnvironment(ProcessSpawner.currentEnvironment())
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
         previous = PreviousRun.read(from: table)
@@ -101,7 +103,6 @@ public final class Supervisor {
     /// Runs until the tree has stopped; returns the daemon's exit status (0 after a shutdown,
     /// 1 when the root failed).
     public func run() throws(SupervisorError) -> Int32 {
-        SignalWatcher.ignoreBrokenPipes()
         do {
             signals = try SignalWatcher(loop: loop, signals: SignalWatcher.daemonSignals) { [unowned self] in self.onSignal($0) }
             control = try ControlServer(
@@ -187,7 +188,10 @@ public final class Supervisor {
         queue.removeAll(keepingCapacity: true)
     }
 
-    /// Carries out effects in order.
+    /// Carries out effects: first what touches processes and timers, in order, then the
+    /// table rows and log lines, in order. A restart's `posix_spawn` is what restart latency
+    /// waits for; formatting records and writing log lines for the exit that caused it can
+    /// wait the few microseconds until the replacement runs.
     func execute(_ effects: [Effect]) {
         for effect in effects {
             switch effect {
@@ -199,10 +203,19 @@ public final class Supervisor {
                 loop.setTimer(id, at: at) { [unowned self] in self.feed(.timerFired(id)) }
             case .cancelTimer(let id):
                 loop.cancelTimer(id)
+            case .childRemoved(let id):
+                startTicks[id] = nil
+            case .exit(let status):
+                exitStatus = status
+            case .childChanged, .groupChanged, .groupRemoved, .event:
+                continue
+            }
+        }
+        for effect in effects {
+            switch effect {
             case .childChanged(let snapshot):
                 pendingChanges.append(.upsertChild(record(of: snapshot)))
             case .childRemoved(let id):
-                startTicks[id] = nil
                 pendingChanges.append(.deleteChild(id: id.description))
             case .groupChanged(let group):
                 pendingChanges.append(.upsertGroup(record(of: group)))
@@ -210,8 +223,8 @@ public final class Supervisor {
                 pendingChanges.append(.deleteGroup(path: path))
             case .event(let event):
                 record(event)
-            case .exit(let status):
-                exitStatus = status
+            case .spawn, .signal, .armTimer, .cancelTimer, .exit:
+                continue
             }
         }
     }
@@ -219,7 +232,7 @@ public final class Supervisor {
     func spawn(_ spec: LaunchSpec) {
         let id = spec.id
         let process: SpawnedProcess
-        do { process = try ProcessSpawner.spawn(spec, baseEnvironment: environment) } catch {
+        do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {
             queue.append(.spawnFailed(id, reason: error.message))
             return
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CDirectorSys
 import Dispatch
 import DirectorCore
 import DirectorTable
@@ -69,6 +70,8 @@ final class TableWriter: Sendable {
     }
 
     private func run() {
+        // Below the event loop: on a busy machine, restarting a child comes before recording it.
+        _ = director_set_thread_nice(10)
         while true {
             wake.wait()
             let (batch, stopping) = state.withLock { s -> ([TableChange], Bool) in

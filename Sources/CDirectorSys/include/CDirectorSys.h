@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <signal.h>
 // Re-exported to Swift: Glibc's module map does not cover them.
 #include <sys/epoll.h>
 #include <sys/inotify.h>
@@ -23,11 +24,19 @@ int director_pidfd_send_signal(int pidfd, int sig);
 int director_set_child_subreaper(void);
 
 /// Starts `path` with posix_spawn: the child leads its own process group, has an empty signal
-/// mask and default dispositions, stdin from /dev/null, stdout/stderr on the given fds, every
-/// other fd above 2 closed, and runs in `cwd` (NULL: inherit).
+/// mask, stdin from /dev/null, stdout/stderr on the given fds, every other fd above 2 closed,
+/// and runs in `cwd` (NULL: inherit). Dispositions: signals the daemon handles return to the
+/// default at exec anyway (glibc also resets them before exec); the signals in `sigdefault`
+/// are reset too, which must include every signal the daemon ignores (see
+/// `director_ignored_signals`). NULL resets every signal, the slow but always-correct choice.
 /// Returns 0 and stores the pid, or an errno value (exec and chdir failures included).
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                   int stdout_fd, int stderr_fd, pid_t *pid_out);
+                   int stdout_fd, int stderr_fd, const sigset_t *sigdefault, pid_t *pid_out);
+
+/// Stores in `out` every signal whose disposition is SIG_IGN in the calling process, plus
+/// SIGPIPE (which the daemon ignores). A child must not inherit an ignored signal; resetting
+/// only these instead of all 64 saves as many system calls on every spawn.
+void director_ignored_signals(sigset_t *out);
 
 /// waitid(P_PID, pid, WEXITED [| WNOHANG]): returns 1 when reaped (kind 1 = exit code,
 /// 2 = killed by signal; value = code or signal number), 0 when still running, or -errno.
@@ -65,5 +74,8 @@ int director_accept(int listen_fd);
 
 /// send with MSG_NOSIGNAL (a vanished peer gives -EPIPE, not SIGPIPE). Bytes sent or -errno.
 long director_send(int fd, const void *bytes, unsigned long count);
+
+/// Sets the nice value of the calling thread only (Linux threads have their own). 0 or -1.
+int director_set_thread_nice(int nice);
 
 #endif
