@@ -86,15 +86,7 @@ enum LineBreaks {
         var start = 0
         var i = 0
         while i < bytes.count {
-            let breakLength: Int
-            switch bytes[i] {
-            case 0x0A: breakLength = 1
-            case 0x0D: breakLength = i + 1 < bytes.count && bytes[i + 1] == 0x0A ? 2 : 1
-            case 0xC2 where i + 1 < bytes.count && bytes[i + 1] == 0x85: breakLength = 2
-            case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
-                breakLength = 3
-            default: breakLength = 0
-            }
+            let breakLength = YAMLLineBreak.length(at: i, in: bytes)
             if breakLength > 0 {
                 lengths.append(i - start)
                 i += breakLength

@@ -130,15 +130,7 @@ private final class EventStream {
         var column = 1
         var i = 0
         while i < bytes.count {
-            let breakLength: Int
-            switch bytes[i] {
-            case 0x0A: breakLength = 1
-            case 0x0D: breakLength = i + 1 < bytes.count && bytes[i + 1] == 0x0A ? 2 : 1
-            case 0xC2 where i + 1 < bytes.count && bytes[i + 1] == 0x85: breakLength = 2
-            case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
-                breakLength = 3
-            default: breakLength = 0
-            }
+            let breakLength = YAMLLineBreak.length(at: i, in: bytes)
             if breakLength > 0 {
                 line += 1
                 column = 1
@@ -243,4 +235,22 @@ enum KeyPath {
     static func child(_ parent: String, _ key: String) -> String { parent.isEmpty ? key : "\(parent).\(key)" }
     /// `parent[index]`.
     static func item(_ parent: String, _ index: Int) -> String { "\(parent)[\(index)]" }
+}
+
+/// Line breaks as libyaml counts them: `\r\n`, `\r`, `\n`, NEL (U+0085), LS (U+2028) and
+/// PS (U+2029) each end a line. Every error location, and the fuzzer's check of them, uses
+/// this one rule.
+public enum YAMLLineBreak {
+    /// The byte length of the line break starting at `i`, or 0 when none starts there.
+    public static func length<C: RandomAccessCollection>(at i: C.Index, in bytes: C) -> Int
+    where C.Element == UInt8, C.Index == Int {
+        let end = bytes.endIndex
+        switch bytes[i] {
+        case 0x0A: return 1
+        case 0x0D: return i + 1 < end && bytes[i + 1] == 0x0A ? 2 : 1
+        case 0xC2 where i + 1 < end && bytes[i + 1] == 0x85: return 2
+        case 0xE2 where i + 2 < end && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9): return 3
+        default: return 0
+        }
+    }
 }

@@ -188,19 +188,7 @@ public final class LMDBTable: ChildTable {
     /// Runs `body` on one consistent snapshot (one read transaction). `body` may throw any
     /// error; it is rethrown as is.
     public func snapshot<R>(_ body: (TableSnapshot) throws -> R) throws -> R {
-        var failure: (any Error)?
-        let result = try read { (s) throws(TableError) -> R? in
-            do {
-                return try body(s)
-            } catch let e as TableError {
-                throw e
-            } catch {
-                failure = error
-                return nil
-            }
-        }
-        if let failure { throw failure }
-        return result!
+        try TableSnapshot.run(body, reading: read)
     }
 
 

@@ -179,3 +179,32 @@ public struct TableSnapshot {
             specs: try entries(.specs), active: active, supervisors: try entries(.groups), workers: try entries(.children))
     }
 }
+
+extension TableSnapshot {
+    /// Runs a `body` that may throw any error inside `read`, whose closures may throw only
+    /// `TableError`: other errors are carried out of the transaction and rethrown as they are.
+    /// (Closures spelled `throws(TableError)` by callers crash the Swift 6.3 compiler when
+    /// converted, so the public API takes plain `throws`.)
+    static func run<R>(
+        _ body: (TableSnapshot) throws -> R,
+        reading read: ((TableSnapshot) throws(TableError) -> R?) throws(TableError) -> R?
+    ) throws -> R {
+        // `body` and `read` are both non-escaping; treating `body` as escaping for the call is
+        // safe because `read` runs it before returning.
+        try withoutActuallyEscaping(body) { body in
+            var failure: (any Error)?
+            let result = try read { (s) throws(TableError) -> R? in
+                do {
+                    return try body(s)
+                } catch let e as TableError {
+                    throw e
+                } catch {
+                    failure = error
+                    return nil
+                }
+            }
+            if let failure { throw failure }
+            return result!
+        }
+    }
+}
