@@ -6,6 +6,7 @@ the daemon's own message when `director run` does not start children (not built 
 """
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -154,37 +155,47 @@ def lead_commands(director, cfg, root, results):
 
 
 def reload_latency(director, cfg, root, results):
-    """10 jobs × N/10 children; one job's env changes; `director reload` until its children are
-    all new and running. Also counts the other jobs' pids that survived (all should)."""
+    """10 jobs × N/10 children; one job's command changes (to a second copy of sleep) and
+    `director reload` is run: the figure is the time from the reload command until all that
+    job's children run the new binary, observed by the C probe like every other figure. Also
+    counts the other jobs' pids that survived (all should)."""
     name = f"director reload latency (1 of 10 jobs changed, {cfg.reload_children} children)"
     per_job = cfg.reload_children // 10
     ws = Workspace(root, "director-reload")
     try:
-        def manifest(version):
-            return "".join(sleep_job(ws, f"j{i}", per_job, env={"VERSION": version if i == 0 else "1"})
-                           for i in range(10))
-        jobs = write_manifest(ws, manifest("1"))
+        marker2 = ws.path("sleep-v2")
+        shutil.copy2(ws.marker, marker2)
+
+        def manifest(changed):
+            jobs = ""
+            for i in range(10):
+                binary = marker2 if (changed and i == 0) else ws.marker
+                jobs += (f"  - name: j{i}\n    command: [\"{binary}\", \"3600\"]\n    instances: {per_job}\n"
+                         "    restart: permanent\n")
+            return jobs
+        jobs = write_manifest(ws, manifest(False))
         ws.launch(director.run_argv(ws, jobs), log_name="director.log")
         if not probe.wait_children(ws, cfg.reload_children, cfg.spawn_timeout_s):
             results.skip(name, "s", "children never all ran", tool="director")
             return
-        by_job = {p: environ_of(p).get("DIRECTOR_JOB") for p in ws.children()}
-        untouched = {p for p, j in by_job.items() if j != "j0"}
-        write_manifest(ws, manifest("2"))
-        t0 = time.monotonic()
-        reply = ctl(ws, "reload")
-        done = None
-        while time.monotonic() - t0 < 60 and done is None:
-            fresh = [p for p in ws.children() if p not in by_job and environ_of(p).get("VERSION") == "2"]
-            if len(fresh) >= per_job:
-                done = time.monotonic() - t0
-        if done is None:
-            results.skip(name, "s", f"changed job never came back (reload said: {reply.stderr.strip()[:80]})",
+        untouched = {p for p in ws.children() if environ_of(p).get("DIRECTOR_JOB") != "j0"}
+        write_manifest(ws, manifest(True))
+        t0 = time.monotonic_ns()
+        reload = subprocess.Popen([release_bin("director"), "reload", "--state", ws.path("state")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        out = subprocess.run([probe.tool("probe"), "wait-running", marker2, str(per_job), "60000"],
+                             capture_output=True, text=True)
+        reload.wait(timeout=60)
+        reached = json.loads(out.stdout)["reached_ns"]
+        if reached is None:
+            results.skip(name, "s", f"changed job never came back ({reload.stderr.read().strip()[:80]})",
                          tool="director")
             return
         alive = set(ws.children())
         kept = len(untouched & alive)
-        results.add(name, "s", done, tool="director", note=f"{kept}/{len(untouched)} untouched pids kept")
+        results.add(name, "s", (reached - t0) / 1e9, tool="director",
+                    note=f"from `director reload` (a process start included) to {per_job} new children "
+                         f"running; {kept}/{len(untouched)} untouched pids kept")
         results.add("director reload untouched pids lost", "pids", len(untouched) - kept, tool="director")
     finally:
         ws.cleanup(grace=2)
