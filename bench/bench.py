@@ -108,6 +108,7 @@ def main():
             run_tool(director, cfg, root, results, floors, plots)
             director_figures.crash_storm(director, cfg, root, results)
             director_figures.lead_commands(director, cfg, root, results)
+            director_figures.reader_cost(director, cfg, root, results)
             director_figures.reload_latency(director, cfg, root, results)
         else:
             print(f"bench: skipping director: {why}", flush=True)

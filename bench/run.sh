@@ -17,7 +17,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV" || echo "bench: cannot create $VENV; supervisord, circus and plots will be skipped"
 fi
 if [ -x "$VENV/bin/python" ]; then
-    for pkg in supervisor circus matplotlib; do
+    for pkg in supervisor circus matplotlib lmdb; do
         "$VENV/bin/python" -c "import importlib.metadata as m; m.version('$pkg')" 2>/dev/null \
             || "$VENV/bin/pip" install -q "$pkg" \
             || echo "bench: cannot install $pkg from PyPI; it will be skipped"

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 from .procs import CLK_TCK, Workspace, cpu_ticks, environ_of
@@ -152,6 +153,43 @@ def lead_commands(director, cfg, root, results):
             if row.get(key) is not None:
                 results.add(f"{label} at {n} children", "ms", row[key], floor=dump, tool="director",
                             note="median of 5; floor: mdb_dump -s children")
+
+
+HOLD_READ_TXN = os.path.join(REPO, "Tests", "EndToEndTests", "Scripts", "hold_read_txn.py")
+
+
+def reader_cost(director, cfg, root, results):
+    """Restart latency while another process holds one read transaction on the table for the
+    whole measurement (Python's `lmdb`, as a monitoring tool would). The floor is Director's
+    own restart p50 of this run without the reader: the ratio is the reader's cost."""
+    name = "director restart p50 with a reader holding a read txn"
+    ws = Workspace(root, "director-reader")
+    try:
+        jobs = write_manifest(ws, sleep_job(ws, "one", 1))
+        ws.launch(director.run_argv(ws, jobs), log_name="director.log")
+        if not probe.wait_children(ws, 1, cfg.spawn_timeout_s):
+            results.skip(name, "ms", "the child never ran", tool="director")
+            return
+        time.sleep(0.3)  # the first commit lands before the reader's snapshot
+        reader = subprocess.Popen([sys.executable, HOLD_READ_TXN, ws.path("state", "table"), "3600"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ws.dir)
+        ws.launched.append(reader)
+        holding = reader.stdout.readline()
+        if '"holding"' not in holding:
+            results.skip(name, "ms", "the reader could not open the table", tool="director")
+            return
+        out = probe.restart_latency(ws, cfg.restarts, cfg.restart_budget_s, 0)
+        reader.stdin.close()
+        reader.wait(timeout=30)
+        if "error" in out or not out["count"]:
+            results.skip(name, "ms", out.get("error", "no sample"), tool="director")
+            return
+        without = results.find("director restart p50")
+        results.add(name, "ms", out["p50_us"] / 1000.0, floor=without["value"] if without else None,
+                    samples=out["samples_us"], tool="director",
+                    note="floor: director restart p50 without the reader (ratio ≈ 1: no cost)")
+    finally:
+        ws.cleanup(grace=2)
 
 
 def reload_latency(director, cfg, root, results):
