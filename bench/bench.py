@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,9 @@ def main():
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
     cfg = Config(args.quick)
+    # SIGTERM (or a second Ctrl-C) must still run every workspace's cleanup: turn it into an
+    # exception so the `finally` blocks stop the tools and their children.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     become_subreaper()
     os.makedirs(RESULTS, exist_ok=True)
     results, floors, plots = Results(), {}, Plots()
