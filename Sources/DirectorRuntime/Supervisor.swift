@@ -9,8 +9,9 @@ import DirectorTable
 ///
 /// Everything that happens — a child exits (pidfd), a timer fires, output arrives, an operator
 /// sends a command, a signal or a manifest change comes in — becomes an `EngineEvent` fed to
-/// the pure `Engine`; the `Effect`s it returns are carried out here, in order. The table
-/// changes of one loop turn are committed in one write transaction at the end of the turn.
+/// the pure `Engine`; the `Effect`s it returns are carried out here. The table changes of one
+/// loop turn are handed at its end to the `TableWriter` thread, which commits them in one
+/// write transaction (several turns may share one when the disk is slow).
 public final class Supervisor {
     let options: SupervisorOptions
     let log: DaemonLog
@@ -123,6 +124,9 @@ public final class Supervisor {
         pendingChanges.append(.setDaemon(DaemonInfo(
             pid: getpid(), startedAt: wall(now), jobs: absolutePath(options.jobsDirectory), version: options.version)))
         pendingChanges += specChanges(old: nil, new: manifest)
+        // Specs of jobs the previous daemon ran that this manifest no longer has.
+        let current = Set(manifest.jobsByKey.map(\.key))
+        pendingChanges += previous.specs.keys.sorted().filter { !current.contains($0) }.map { .deleteSpec(jobKey: $0) }
         log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(options.jobsDirectory) children=\(manifest.childCount)")
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
