@@ -242,15 +242,26 @@ public final class Supervisor {
         }
         startTicks[id] = ProcStat.startTicks(pid: process.pid)
         let name = id.description
+        let pid = process.pid
+        let onExit: (ExitStatus) -> Void = { [unowned self] status in self.feed(.exited(id, pid: pid, status: status)) }
         do {
-            _ = try OutputPipe(fd: process.stdoutFD, id: name, stream: .stdout, filter: spec.log.stdout, sink: sink, loop: loop)
-            _ = try OutputPipe(fd: process.stderrFD, id: name, stream: .stderr, filter: spec.log.stderr, sink: sink, loop: loop)
-            let pid = process.pid
-            try reaper.track(pid: pid, pidfd: process.pidfd) { [unowned self] status in
-                self.feed(.exited(id, pid: pid, status: status))
-            }
+            try reaper.track(pid: pid, pidfd: process.pidfd, onExit: onExit)
         } catch {
-            log.log(.error, id: name, "cannot watch pid=\(process.pid): \(error.message)")
+            // Without a watched pidfd the exit still arrives: SIGCHLD collection reaps tracked
+            // children too. Losing it would leave the child "running" forever.
+            log.log(.error, id: name, "cannot watch pid=\(pid), falling back to SIGCHLD: \(error.message)")
+            if process.pidfd >= 0 { close(process.pidfd) }
+            try? reaper.track(pid: pid, pidfd: -1, onExit: onExit)
+        }
+        for (fd, stream, filter) in [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)] {
+            do {
+                _ = try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, sink: sink, loop: loop)
+            } catch {
+                // The child keeps running; its output on this stream is dropped (the pipe is
+                // closed, so it gets EPIPE rather than blocking on a full pipe).
+                log.log(.error, id: name, "cannot read \(stream.rawValue) of pid=\(pid): \(error.message)")
+                close(fd)
+            }
         }
         queue.append(.started(id, pid: process.pid))
     }
