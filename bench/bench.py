@@ -113,7 +113,8 @@ def main():
             director_figures.crash_storm(director, cfg, root, results)
             director_figures.lead_commands(director, cfg, root, results)
             director_figures.reader_cost(director, cfg, root, results)
-            director_figures.reload_latency(director, cfg, root, results)
+            director_figures.reload_latency(director, cfg, root, results, jobs_count=10)
+            director_figures.reload_latency(director, cfg, root, results, jobs_count=100)
         else:
             print(f"bench: skipping director: {why}", flush=True)
             for name, unit in (("director spawn 1000 to running", "s"), ("director restart p50", "ms"),

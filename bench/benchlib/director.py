@@ -192,13 +192,13 @@ def reader_cost(director, cfg, root, results):
         ws.cleanup(grace=2)
 
 
-def reload_latency(director, cfg, root, results):
-    """10 jobs × N/10 children; one job's command changes (to a second copy of sleep) and
+def reload_latency(director, cfg, root, results, jobs_count=10):
+    """JOBS_COUNT jobs × N/JOBS_COUNT children; one job's command changes (to a second copy of sleep) and
     `director reload` is run: the figure is the time from the reload command until all that
     job's children run the new binary, observed by the C probe like every other figure. Also
     counts the other jobs' pids that survived (all should)."""
-    name = f"director reload latency (1 of 10 jobs changed, {cfg.reload_children} children)"
-    per_job = cfg.reload_children // 10
+    per_job = cfg.reload_children // jobs_count
+    name = f"director reload latency (1 of {jobs_count} jobs changed, {per_job} of {cfg.reload_children} children)"
     ws = Workspace(root, "director-reload")
     try:
         marker2 = ws.path("sleep-v2")
@@ -206,7 +206,7 @@ def reload_latency(director, cfg, root, results):
 
         def manifest(changed):
             jobs = ""
-            for i in range(10):
+            for i in range(jobs_count):
                 binary = marker2 if (changed and i == 0) else ws.marker
                 jobs += (f"  - name: j{i}\n    command: [\"{binary}\", \"3600\"]\n    instances: {per_job}\n"
                          "    restart: permanent\n")
@@ -234,7 +234,8 @@ def reload_latency(director, cfg, root, results):
         results.add(name, "s", (reached - t0) / 1e9, tool="director",
                     note=f"from `director reload` (a process start included) to {per_job} new children "
                          f"running; {kept}/{len(untouched)} untouched pids kept")
-        results.add("director reload untouched pids lost", "pids", len(untouched) - kept, tool="director")
+        results.add(f"director reload untouched pids lost ({jobs_count} jobs)", "pids", len(untouched) - kept,
+                    tool="director")
     finally:
         ws.cleanup(grace=2)
 
