@@ -37,6 +37,9 @@ public final class Supervisor {
     /// The table as the previous daemon left it, until start has reconciled it.
     var previous: PreviousRun
     var interruptCount = 0
+    /// The child whose exit is being handled, when that exit was asked for (the child was
+    /// stopping): it is logged as info, not as a warning like a crash.
+    var requestedExit: String?
 
     var signals: SignalWatcher?
     var control: ControlServer?
@@ -182,6 +185,8 @@ public final class Supervisor {
             let now = SystemClock.monotonic()
             let subject = Engine.subject(of: next)
             let before = subject.flatMap { engine.snapshot(of: $0)?.state }
+            if case .exited = next, before == .stopping { requestedExit = subject?.description }
+            defer { requestedExit = nil }
             let effects = engine.handle(next, at: now)
             if options.trace {
                 let after = subject.flatMap { engine.snapshot(of: $0)?.state }
@@ -312,7 +317,7 @@ public final class Supervisor {
         let level: DaemonLog.Level
         switch event.kind {
         case .spawnFailed, .groupFailed: level = .error
-        case .exit where !event.detail.contains("code=0"): level = .warning
+        case .exit where !event.detail.contains("code=0") && event.subject != requestedExit: level = .warning
         default: level = .info
         }
         let verb = EventWording.verb(event.kind)
