@@ -149,6 +149,55 @@ final class DaemonHarness: @unchecked Sendable {
     deinit { stop() }
 }
 
+/// One event as `director events --json` prints it.
+struct EventRow: Equatable {
+    var seq: Int
+    var at: String
+    var id: String
+    var kind: String
+    var detail: String
+
+    /// Parses one printed line; nil when it is not an event object.
+    init?(line: Substring) {
+        guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let seq = (o["seq"] as? NSNumber)?.intValue
+        else { return nil }
+        self.init(seq: seq, at: o["at"] as? String ?? "", id: o["id"] as? String ?? "",
+            kind: o["kind"] as? String ?? "", detail: o["detail"] as? String ?? "")
+    }
+
+    init(seq: Int, at: String, id: String, kind: String, detail: String) {
+        self.seq = seq
+        self.at = at
+        self.id = id
+        self.kind = kind
+        self.detail = detail
+    }
+}
+
+extension DaemonHarness {
+    /// The daemon's pid while it runs.
+    var runningDaemonPID: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+
+    /// The recorded events, oldest first, as `director events --json [--since SEQ]` prints them;
+    /// none before the daemon has created its table (callers poll). Any other failure of the
+    /// command, or a line that is not an event, is recorded as an issue.
+    func eventRows(since: Int? = nil) throws -> [EventRow] {
+        let r = try cli("events", ["--json"] + (since.map { ["--since", String($0)] } ?? []))
+        guard r.status == 0 else {
+            if !r.stderr.contains("no state table at") { Issue.record("director events failed: \(r.stderr)") }
+            return []
+        }
+        return r.stdout.split(separator: "\n").compactMap { line in
+            guard let row = EventRow(line: line) else {
+                Issue.record("not an event line: \(line)")
+                return nil
+            }
+            return row
+        }
+    }
+}
+
 enum HarnessError: Error {
     case timeout(String)
 }

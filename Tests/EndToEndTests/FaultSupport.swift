@@ -195,35 +195,9 @@ final class ResponsivenessProbe: @unchecked Sendable {
     }
 }
 
-/// One event as `director events --json` prints it.
-struct EventRow: Equatable {
-    var seq: Int
-    var at: String
-    var id: String
-    var kind: String
-    var detail: String
-}
-
 extension DaemonHarness {
     /// A marker for the environment of this test's children: `FAULT_RUN=<temp dir>`.
     var marker: String { "FAULT_RUN=" + dir.path }
-
-    /// Every recorded event (`director events --json`).
-    func eventRows() throws -> [EventRow] {
-        let r = try cli("events", ["--json"])
-        guard r.status == 0 else { return [] }
-        return r.stdout.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let seq = (object["seq"] as? NSNumber)?.intValue
-            else { return nil }
-            return EventRow(
-                seq: seq, at: object["at"] as? String ?? "", id: object["id"] as? String ?? "",
-                kind: object["kind"] as? String ?? "", detail: object["detail"] as? String ?? "")
-        }
-    }
-
-    /// The daemon's pid while it runs.
-    var runningDaemonPID: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
 
     /// Polls until `condition` holds (every 50 ms, at most `timeout` seconds).
     func eventually(_ what: String, timeout: Double = 15, _ condition: () throws -> Bool) throws {

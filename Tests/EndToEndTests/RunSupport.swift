@@ -90,39 +90,6 @@ extension DaemonHarness {
     }
 }
 
-/// Reading `/proc` for the tests.
-enum ProcFS {
-    /// User plus system CPU time of `pid`, in clock ticks (fields 14 and 15 of its stat line).
-    static func cpuTicks(pid: Int32) -> Int? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // Fields after the command name start at field 3 (the state).
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let utime = Int(fields[11]), let stime = Int(fields[12]) else { return nil }
-        return utime + stime
-    }
-
-    /// True while `pid` exists and is not a zombie.
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return false }
-        let state = stat[stat.index(after: close)...].dropFirst().first
-        return state != "Z" && state != "X"
-    }
-
-    /// Polls until `pid` is gone (or a zombie); false after `timeout`.
-    static func waitGone(_ pid: Int32, timeout: Double = 10) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if !isAlive(pid) { return true }
-            usleep(20_000)
-        }
-        return false
-    }
-}
-
 /// Parses an RFC 3339 time of the table (`2026-11-24T21:00:00.123Z`) into ms since the epoch.
 func tableMillis(_ value: Any?) -> Int64? {
     guard let text = value as? String else { return nil }

@@ -137,7 +137,7 @@ import Testing
         let (d, _) = try Self.daemon(ending, tag)
         defer { d.stop(); tag.killAll() }
 
-        let all = try d.tableEvents()
+        let all = try d.eventRows()
         #expect(!all.isEmpty)
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.seq < $1.seq }, "seqs strictly increase")
         #expect(all.first?.seq == 1)
@@ -149,7 +149,7 @@ import Testing
         }
 
         let middle = all[all.count / 2].seq
-        let since = try d.tableEvents(since: middle)
+        let since = try d.eventRows(since: middle)
         #expect(since.map(\.seq) == all.filter { $0.seq > middle }.map(\.seq))
 
         let text = try d.cli("events", ["--since", String(middle)])
@@ -171,7 +171,7 @@ import Testing
         let tag = TaggedProcesses()
         let (d, _) = try Self.daemon(ending, tag)
         defer { d.stop(); tag.killAll() }
-        let last = try #require(try d.tableEvents().last?.seq)
+        let last = try #require(try d.eventRows().last?.seq)
 
         let follower = try EventFollower(state: d.state, since: ending == .running ? last : 0, in: d.dir.path)
         defer { follower.kill() }
@@ -188,7 +188,7 @@ import Testing
             #expect(eventually("follower prints the history") { follower.tableEvents().last?.seq == last },
                 "follower printed: \(follower.output)")
             usleep(300_000)
-            #expect(follower.tableEvents().count == (try d.tableEvents()).count)
+            #expect(follower.tableEvents().count == (try d.eventRows()).count)
         }
         #expect(follower.isRunning, "--follow keeps running until it is killed")
         follower.kill()
@@ -217,13 +217,8 @@ final class EventFollower {
     var isRunning: Bool { process.isRunning }
 
     /// The complete lines printed so far.
-    func tableEvents() -> [TableEventRow] {
-        output.split(separator: "\n").compactMap { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return TableEventRow(
-                seq: (o["seq"] as? NSNumber)?.intValue ?? -1, id: o["id"] as? String ?? "",
-                kind: o["kind"] as? String ?? "", detail: o["detail"] as? String ?? "")
-        }
+    func tableEvents() -> [EventRow] {
+        output.split(separator: "\n").compactMap { EventRow(line: $0) }
     }
 
     /// SIGKILLs the follower (by its pid) and waits for it.

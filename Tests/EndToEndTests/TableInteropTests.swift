@@ -45,7 +45,7 @@ import Testing
         let tag = TaggedProcesses()
         let d = try Self.settledDaemon(tag)
         defer { d.stop(); tag.killAll() }
-        let daemonPid = try #require(d.daemonPid)
+        let daemonPid = try #require(d.runningDaemonPID)
 
         let stat = try CommandResult.run([TableTools.mdbStat!, "-a", d.tablePath])
         #expect(stat.status == 0, "\(stat.stderr)")
@@ -86,7 +86,7 @@ import Testing
         #expect(!events.isEmpty)
         #expect(events.map(\.key) == events.map { $0.value["seq"] as? Int ?? -1 })
         #expect(events.map(\.key) == events.map(\.key).sorted() && Set(events.map(\.key)).count == events.count)
-        #expect(events.map(\.key) == (try d.tableEvents()).map(\.seq))
+        #expect(events.map(\.key) == (try d.eventRows()).map(\.seq))
         #expect(events.contains { $0.value["id"] as? String == "web/failed/0" && $0.value["kind"] as? String == "wait" })
     }
 
@@ -95,7 +95,7 @@ import Testing
         let tag = TaggedProcesses()
         let d = try Self.settledDaemon(tag)
         defer { d.stop(); tag.killAll() }
-        let daemonPid = try #require(d.daemonPid)
+        let daemonPid = try #require(d.runningDaemonPID)
 
         // Several rounds: a child is killed, and the table is read while the daemon records
         // the exit and the replacement — every record must be valid at any moment.
@@ -125,8 +125,8 @@ import Testing
             #expect(seen[row.id]?["state"] as? String == row.state, "\(row.id)")
             #expect((seen[row.id]?["pid"] as? NSNumber)?.int32Value == row.pid, "\(row.id)")
         }
-        #expect(summary["event_seqs"] as? [Int] == (try d.tableEvents()).map(\.seq))
-        #expect(((try d.tableEvents()).filter { $0.kind == "exit" && $0.id.hasPrefix("web/api/") }).count >= 4)
+        #expect(summary["event_seqs"] as? [Int] == (try d.eventRows()).map(\.seq))
+        #expect(((try d.eventRows()).filter { $0.kind == "exit" && $0.id.hasPrefix("web/api/") }).count >= 4)
 
         // A daemon killed with SIGKILL leaves a table that opens, reads and validates.
         d.killHard()

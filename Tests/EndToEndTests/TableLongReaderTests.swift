@@ -35,7 +35,7 @@ import Testing
         }
         let newPid = try #require(replaced.first?.pid)
         #expect(tag.live()[newPid] == "web/api/1", "the replacement really runs")
-        let whileHeld = try d.tableEvents()
+        let whileHeld = try d.eventRows()
         #expect(whileHeld.contains { $0.id == "web/api/1" && $0.kind == "start" && $0.seq > heldSeq })
         // A few more turns of the loop, still under the held transaction.
         #expect(try d.cli("restart", ["web/api/2"]).status == 0)
@@ -56,7 +56,7 @@ import Testing
         let after = try d.children(prefix: "web/api")
         #expect(after.first { $0.id == "web/api/1" }?.pid == newPid)
         #expect(after.allSatisfy { $0.state == "running" })
-        let last = try #require(try d.tableEvents().last?.seq)
+        let last = try #require(try d.eventRows().last?.seq)
         #expect(last > heldSeq)
         #expect(!d.daemonStderr.contains("state table write failed"), "\(d.daemonStderr)")
         #expect(try Self.readerPids(d.tablePath).contains(reader.pid) == false)

@@ -27,7 +27,7 @@ import Testing
     static func members(ofGroup pgid: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> Int32? in
-            guard let pid = Int32(entry), !processIsGone(pid), getpgid(pid) == pgid else { return nil }
+            guard let pid = Int32(entry), ProcFS.isAlive(pid), getpgid(pid) == pgid else { return nil }
             return pid
         }
     }
@@ -44,7 +44,7 @@ import Testing
         d.killHard()
         // The children outlive a daemon killed with SIGKILL: one process per child, the
         // tree job two.
-        #expect(old.allSatisfy { !processIsGone($0.pid!) })
+        #expect(old.allSatisfy { ProcFS.isAlive($0.pid!) })
         #expect(tag.perChild()["web/tree/0"] == 2)
 
         try d.start()
@@ -54,7 +54,7 @@ import Testing
             }
         }
         for row in old {
-            #expect(processIsGone(row.pid!), "\(row.id)'s old pid \(row.pid!) must be gone")
+            #expect(!ProcFS.isAlive(row.pid!), "\(row.id)'s old pid \(row.pid!) must be gone")
         }
         #expect(Self.members(ofGroup: tree).isEmpty, "the old tree group's background sleep must be gone too")
         #expect(d.daemonStderr.contains("terminated 6 process group(s) left by a previous daemon"), "\(d.daemonStderr)")
@@ -187,7 +187,7 @@ import Testing
                 rows.first.map { $0.restarts == n && $0.state == "running" && $0.pid != pid } == true
             }
         }
-        let firstRun = try d.tableEvents()
+        let firstRun = try d.eventRows()
         let firstRows = try d.children()
         d.killHard()
 
@@ -200,7 +200,7 @@ import Testing
         try d.waitFor("web/api/0 restarted a third time", prefix: "web/api/0") { rows in
             rows.first.map { $0.restarts == 3 && $0.state == "running" && $0.pid != pid } == true
         }
-        let secondRun = try d.tableEvents()
+        let secondRun = try d.eventRows()
         let secondRows = try d.children()
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)
@@ -209,7 +209,7 @@ import Testing
         try d.start()
         try d.waitForNewRun("6 running", previous: secondRows) { $0.filter { $0.state == "running" && $0.pid != nil }.count == 6 }
         #expect(try d.children(prefix: "web/api/0").first?.restarts == 3)
-        let thirdRun = try d.tableEvents()
+        let thirdRun = try d.eventRows()
 
         for (earlier, later) in [(firstRun, secondRun), (secondRun, thirdRun)] {
             let lastEarlier = try #require(earlier.last?.seq)

@@ -45,14 +45,6 @@ enum TableTools {
     }
 }
 
-/// One line of `director events --json`.
-struct TableEventRow {
-    var seq: Int
-    var id: String
-    var kind: String
-    var detail: String
-}
-
 /// Every `DIRECTOR_TEST_TAG=<tag>` process alive on the machine, by pid, with its
 /// `DIRECTOR_ID`. The tag keeps tests apart from other daemons running at the same time.
 struct TaggedProcesses {
@@ -93,15 +85,6 @@ struct TaggedProcesses {
     }
 }
 
-/// True when `pid` no longer runs: no /proc entry, or a zombie no one has reaped yet.
-func processIsGone(_ pid: Int32) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
-    else { return true }
-    let state = stat[stat.index(close, offsetBy: 2)...].first
-    return state == "Z" || state == "X"
-}
-
 /// Polls `condition` every 20 ms for at most `timeout` seconds; records an issue on timeout.
 @discardableResult
 func eventually(_ what: String, timeout: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
@@ -117,24 +100,6 @@ func eventually(_ what: String, timeout: Double = 15, _ condition: () throws -> 
 extension DaemonHarness {
     /// `<state>/table`.
     var tablePath: String { state + "/table" }
-
-    /// The daemon's pid while it runs.
-    var daemonPid: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
-
-    /// The recorded events as `director events --json [--since SEQ]` prints them.
-    func tableEvents(since: Int? = nil) throws -> [TableEventRow] {
-        let r = try cli("events", ["--json"] + (since.map { ["--since", String($0)] } ?? []))
-        guard r.status == 0 else {
-            Issue.record("director events failed: \(r.stderr)")
-            return []
-        }
-        return try r.stdout.split(separator: "\n").map { line in
-            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-            return TableEventRow(
-                seq: (o["seq"] as? NSNumber)?.intValue ?? -1, id: o["id"] as? String ?? "",
-                kind: o["kind"] as? String ?? "", detail: o["detail"] as? String ?? "")
-        }
-    }
 
     /// Waits until the rows are a new daemon's and `condition` holds. A killed daemon's rows
     /// still say `running` with its pids until the next daemon reconciles them, so a row
