@@ -45,11 +45,9 @@ enum LeftoverProcesses {
 
     /// True when `pid` runs, is not a zombie, and started at `ticks`.
     static func isAlive(pid: Int32, ticks: UInt64) -> Bool {
-        guard let stat = ProcStat.readSmallFile("/proc/\(pid)/stat"),
-            let close = stat.lastIndex(of: ")"), ProcStat.startTicks(statLine: stat) == ticks
+        guard let stat = ProcStat.readSmallFile("/proc/\(pid)/stat"), ProcStat.startTicks(statLine: stat) == ticks
         else { return false }
-        let state = stat[stat.index(after: close)...].dropFirst().first
-        return state != "Z" && state != "X"
+        return ProcStat.isRunning(statLine: stat)
     }
 
     /// The job's stop signal and timeout from its stored spec; TERM and 5 s without one.

@@ -24,8 +24,13 @@ public enum ProcStat {
     /// True while `pid` exists and has not exited. A zombie (exited, not yet reaped by its
     /// parent) counts as gone: `kill(pid, 0)` still succeeds on it, so it cannot tell.
     public static func isRunning(pid: Int32) -> Bool {
-        guard let text = readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return false }
-        let state = text[text.index(after: close)...].dropFirst().first
+        readSmallFile("/proc/\(pid)/stat").map(isRunning(statLine:)) ?? false
+    }
+
+    /// True when the state field of a stat line (field 3) is neither zombie nor dead.
+    public static func isRunning(statLine: String) -> Bool {
+        guard let close = statLine.lastIndex(of: ")") else { return false }
+        let state = statLine[statLine.index(after: close)...].dropFirst().first
         return state != "Z" && state != "X"
     }
 
