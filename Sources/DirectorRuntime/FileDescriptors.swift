@@ -3,8 +3,8 @@ import Glibc
 #endif
 import CDirectorSys
 
-/// Small fd helpers shared by the edges.
-enum FileDescriptors {
+/// Small fd helpers shared by the edges (and the CLI).
+public enum FileDescriptors {
     /// Sets or clears O_NONBLOCK.
     static func setNonBlocking(_ fd: Int32, _ on: Bool = true) {
         let flags = fcntl(fd, F_GETFL)
@@ -38,7 +38,8 @@ enum FileDescriptors {
 
     /// Writes everything, retrying on EINTR and waiting on EAGAIN (stderr may share a
     /// non-blocking file description with stdout, e.g. one terminal); false on error.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }

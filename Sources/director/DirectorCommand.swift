@@ -1,4 +1,5 @@
 import ArgumentParser
+import DirectorRuntime
 import Glibc
 
 /// `director`: the command-line front of the supervisor.
@@ -62,18 +63,7 @@ struct UserError: Error, CustomStringConvertible {
 func writeStandardError(_ text: String) { writeAll(fd: 2, text) }
 
 /// Writes all of `text` to `fd` with write(2), bypassing stdio's buffer.
-func writeAll(fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { buf in
-        var off = 0
-        while off < buf.count {
-            let n = write(fd, buf.baseAddress! + off, buf.count - off)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            off += n
-        }
-    }
-}
+func writeAll(fd: Int32, _ text: String) { FileDescriptors.writeAll(fd, Array(text.utf8)) }
 
 /// The `--state` option shared by every command that reads the table or talks to the daemon.
 struct StateOptions: ParsableArguments {
