@@ -20,7 +20,7 @@ let package = Package(
 
         .target(name: "DirectorManifest", dependencies: ["CYAML"]),
         .target(name: "DirectorCore", dependencies: ["DirectorManifest"]),
-        .target(name: "DirectorFuzz", dependencies: ["DirectorManifest"]),
+        .target(name: "DirectorFuzz", dependencies: ["DirectorManifest", "DirectorCore"]),
         .target(name: "DirectorTable", dependencies: ["CLMDB"]),
         .target(name: "DirectorTableTesting", dependencies: ["DirectorTable"]),
         .target(
@@ -41,10 +41,10 @@ let package = Package(
         .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest", "CLMDB"], path: "Sources/director-bench"),
 
         .testTarget(name: "DirectorManifestTests", dependencies: ["DirectorManifest"], exclude: ["Corpus"]),
-        .testTarget(name: "DirectorFuzzTests", dependencies: ["DirectorFuzz", "DirectorManifest"]),
+        .testTarget(name: "DirectorFuzzTests", dependencies: ["DirectorFuzz", "DirectorManifest", "DirectorCore"]),
         .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
         .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"], exclude: ["Scripts"]),
         .testTarget(name: "DirectorRuntimeTests", dependencies: ["DirectorRuntime", "CDirectorSys"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable"], exclude: ["Scripts"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable", "DirectorCore"], exclude: ["Scripts"]),
     ]
 )

@@ -1,3 +1,4 @@
+import DirectorCore
 /// One generated input: where it came from and how it was changed.
 public struct FuzzCase: Sendable, Hashable {
     /// The run's seed.

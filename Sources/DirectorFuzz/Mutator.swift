@@ -1,3 +1,4 @@
+import DirectorCore
 import DirectorManifest
 
 /// Applies one ``MutationKind`` to manifest bytes, drawing every choice from a

@@ -1,3 +1,4 @@
+import DirectorCore
 import DirectorFuzz
 import Testing
 

@@ -1,3 +1,4 @@
+import DirectorCore
 import Foundation
 import Testing
 
@@ -28,10 +29,10 @@ import Testing
     @Test func seededRandomBytesGetErrorRepliesAndNeverStopTheDaemon() throws {
         let d = try Self.daemon()
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
-        var random = SeededRandom(seed: 8)
+        var random = SplitMix64(seed: 8)
         for round in 0..<30 {
             let client = try RawControlClient(state: d.state)
-            let length = random.next(in: 1...20_000)
+            let length = random.within(1...20_000)
             var bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
             bytes.append(0x0A)
             client.send(bytes)

@@ -1,26 +1,6 @@
+import DirectorCore
 import Foundation
 import Testing
-
-/// A deterministic generator for "random" moments, so a failing soak run can be replayed.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    /// SplitMix64.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1334_9111
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `range`.
-    mutating func next(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-}
 
 /// The crash-storm scenario: 30 children exiting every ~50 ms and 5 steady ones; the daemon is
 /// killed with SIGKILL in the middle and started again on the same state directory.

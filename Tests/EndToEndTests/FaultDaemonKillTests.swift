@@ -1,3 +1,4 @@
+import DirectorCore
 import Foundation
 import Testing
 
@@ -22,7 +23,7 @@ import Testing
 @Suite(.serialized, .enabled(if: soakEnabled)) struct SoakDaemonKillTests {
     @Test func killNineAtTwentySeededRandomMoments() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["DIRECTOR_SOAK_SEED"] ?? "") ?? 20_261_124
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let d = try DaemonHarness(files: [:])
         try d.write("storm.yaml", CrashStorm.manifest(d.dir.path))
         defer {
@@ -31,7 +32,7 @@ import Testing
         }
         try d.start()
         for round in 0..<20 {
-            let moment = random.next(in: 0...2000)
+            let moment = random.within(0...2000)
             // Printed so a failing round can be replayed with DIRECTOR_SOAK_SEED.
             print("soak kill -9: round \(round) seed \(seed) moment \(moment) ms")
             try CrashStorm.killAndRecover(d, stormMillis: moment)

@@ -1,3 +1,4 @@
+import DirectorCore
 import Foundation
 import Testing
 
@@ -12,31 +13,31 @@ import Testing
     ]
 
     /// One hostile line from `random`: a mutated valid request or raw bytes.
-    static func hostileLine(_ random: inout SeededRandom) -> [UInt8] {
-        var bytes = Array(valid[random.next(in: 0...(valid.count - 1))].utf8)
-        switch random.next(in: 0...4) {
+    static func hostileLine(_ random: inout SplitMix64) -> [UInt8] {
+        var bytes = Array(valid[random.within(0...(valid.count - 1))].utf8)
+        switch random.within(0...4) {
         case 0:  // flip bytes
-            for _ in 0..<random.next(in: 1...8) {
-                bytes[random.next(in: 0...(bytes.count - 1))] = UInt8(truncatingIfNeeded: random.next())
+            for _ in 0..<random.within(1...8) {
+                bytes[random.within(0...(bytes.count - 1))] = UInt8(truncatingIfNeeded: random.next())
             }
         case 1:  // cut
-            bytes = Array(bytes.prefix(random.next(in: 1...(bytes.count - 1))))
+            bytes = Array(bytes.prefix(random.within(1...(bytes.count - 1))))
         case 2:  // repeat a slice
-            let start = random.next(in: 0...(bytes.count - 1))
+            let start = random.within(0...(bytes.count - 1))
             let slice = bytes[start...]
-            for _ in 0..<random.next(in: 1...200) { bytes += slice }
+            for _ in 0..<random.within(1...200) { bytes += slice }
         case 3:  // deep nesting
-            let depth = random.next(in: 1...5000)
+            let depth = random.within(1...5000)
             bytes = Array(repeating: UInt8(ascii: "["), count: depth) + Array(repeating: UInt8(ascii: "]"), count: depth)
         default:  // raw bytes
-            bytes = (0..<random.next(in: 1...4096)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            bytes = (0..<random.within(1...4096)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         }
         return bytes.filter { $0 != 0x0A } + [0x0A]
     }
 
     @Test func twentyThousandSeededHostileLines() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["DIRECTOR_SOAK_SEED"] ?? "") ?? 5
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let d = try FaultControlSocketTests.daemon()
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
         for batch in 0..<200 {
