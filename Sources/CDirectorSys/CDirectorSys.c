@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -14,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -35,46 +35,162 @@ int director_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
 
-void director_ignored_signals(sigset_t *out) {
+void director_signals_to_reset(sigset_t *out) {
     sigemptyset(out);
     sigaddset(out, SIGPIPE);
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction sa;
-        if (sigaction(sig, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN)
-            sigaddset(out, sig);
+        // glibc refuses its internal signals (32, 33) here; the child resets those itself.
+        if (sigaction(sig, NULL, &sa) != 0) continue;
+        if ((sa.sa_flags & SA_SIGINFO) || sa.sa_handler != SIG_DFL) sigaddset(out, sig);
     }
 }
 
+/* The spawn shim: what glibc's posix_spawn does (a clone sharing our memory, suspended parent
+ * until exec), without its per-spawn costs: glibc 2.36 makes two rt_sigaction calls for each
+ * of the 64 signals in the child, six getrlimit calls while building file actions, and maps a
+ * fresh stack for every child. Here the child resets only the signals that need it and the
+ * stack is a buffer in the caller's frame, which stays alive because the caller is suspended
+ * (CLONE_VFORK) until the child has called execve or _exit.
+ *
+ * Rules for the child, which shares the parent's memory: raw system calls only (no malloc, no
+ * locks, no stdio), nothing written but its own stack and `struct spawn_request.error`. */
+
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
+struct spawn_request {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int stdin_fd, stdout_fd, stderr_fd;
+    const sigset_t *reset;
+    int error;  /* errno of the failed step, 0 when execve succeeded */
+    int step;   /* DIRECTOR_SPAWN_STEP_* of the failure */
+};
+
+static int default_disposition(int sig) {
+    struct kernel_sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.handler = SIG_DFL;
+    return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof sa.mask);
+}
+
+/* Moves `fd` above 2 when it sits where a standard stream goes, so the dup2 calls below cannot
+ * overwrite a source that is still needed (a daemon started with closed stdio). */
+static int above_stdio(int fd) {
+    return fd > 2 ? fd : (int)syscall(SYS_fcntl, fd, F_DUPFD, 3);
+}
+
+/* close_range(3, ~0) where the kernel has it (5.9+); otherwise every fd listed in
+ * /proc/self/fd, read with getdents64 into a stack buffer. */
+static void close_from_3(void) {
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) {
+        for (int fd = 3; fd < 1024; fd++) syscall(SYS_close, fd);
+        return;
+    }
+    char buffer[1024];
+    for (;;) {
+        long n = syscall(SYS_getdents64, dir, buffer, sizeof buffer);
+        if (n <= 0) break;
+        for (long at = 0; at < n;) {
+            const char *name = buffer + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
+            unsigned short reclen;
+            memcpy(&reclen, buffer + at + 16, sizeof reclen);
+            int fd = 0, digits = 0;
+            for (; name[digits] >= '0' && name[digits] <= '9'; digits++) fd = fd * 10 + (name[digits] - '0');
+            if (digits > 0 && name[digits] == 0 && fd > 2 && fd != dir) syscall(SYS_close, fd);
+            at += reclen;
+        }
+    }
+    syscall(SYS_close, dir);
+}
+
+static int spawn_child(void *argument) {
+    struct spawn_request *r = argument;
+    /* Every signal is blocked (the parent did it before clone). A handler must not run in this
+     * shared address space: handled signals go back to the default before anything is
+     * unblocked, as do ignored ones, which execve would otherwise keep ignored. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(r->reset, sig) && sig != SIGKILL && sig != SIGSTOP) default_disposition(sig);
+    default_disposition(32); /* glibc's SIGCANCEL and SIGSETXID: invisible to sigaction(), */
+    default_disposition(33); /* so reset unconditionally */
+
+    r->step = DIRECTOR_SPAWN_STEP_SETUP;
+    if (syscall(SYS_setpgid, 0, 0) != 0) goto fail;
+    int in = above_stdio(r->stdin_fd), out = above_stdio(r->stdout_fd), err = above_stdio(r->stderr_fd);
+    if (in < 0 || out < 0 || err < 0) goto fail;
+    if (syscall(SYS_dup2, in, 0) < 0 || syscall(SYS_dup2, out, 1) < 0 || syscall(SYS_dup2, err, 2) < 0) goto fail;
+    close_from_3();
+    if (r->cwd != NULL) {
+        r->step = DIRECTOR_SPAWN_STEP_CHDIR;
+        if (syscall(SYS_chdir, r->cwd) != 0) goto fail;
+    }
+    uint64_t empty = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
+    r->step = DIRECTOR_SPAWN_STEP_EXEC;
+    syscall(SYS_execve, r->path, r->argv, r->envp);
+fail:
+    r->error = errno;
+    syscall(SYS_exit, 127);
+    return 127;
+}
+
+/* /dev/null for every child's stdin, opened once (close-on-exec in the daemon; dup2 clears
+ * that flag on the child's fd 0). */
+static int dev_null_fd(void) {
+    static int cached = -1;
+    int fd = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+    if (fd >= 0) return fd;
+    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int expected = -1;
+    if (!__atomic_compare_exchange_n(&cached, &expected, fd, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        close(fd);
+        return expected;
+    }
+    return fd;
+}
+
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                   int stdout_fd, int stderr_fd, const sigset_t *sigdefault, pid_t *pid_out) {
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    int rc = posix_spawn_file_actions_init(&actions);
-    if (rc != 0) return rc;
-    rc = posix_spawnattr_init(&attr);
-    if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
+                   int stdout_fd, int stderr_fd, const sigset_t *reset, pid_t *pid_out, int *step_out) {
+    *step_out = DIRECTOR_SPAWN_STEP_SETUP;
+    int stdin_fd = dev_null_fd();
+    if (stdin_fd < 0) return errno;
+    sigset_t reset_all;
+    if (reset == NULL) { sigfillset(&reset_all); reset = &reset_all; }
+    struct spawn_request request = {
+        .path = path, .argv = argv, .envp = envp, .cwd = cwd,
+        .stdin_fd = stdin_fd, .stdout_fd = stdout_fd, .stderr_fd = stderr_fd,
+        .reset = reset, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
+    };
+    /* The child's stack. 16-byte aligned top; a few hundred bytes are used. */
+    _Alignas(16) char stack[16384];
 
-    sigset_t empty, all;
-    sigemptyset(&empty);
-    if (sigdefault != NULL) all = *sigdefault; else sigfillset(&all);
-    short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    if ((rc = posix_spawnattr_setflags(&attr, flags)) != 0) goto out;
-    if ((rc = posix_spawnattr_setpgroup(&attr, 0)) != 0) goto out;
-    if ((rc = posix_spawnattr_setsigmask(&attr, &empty)) != 0) goto out;
-    if ((rc = posix_spawnattr_setsigdefault(&attr, &all)) != 0) goto out;
+    /* Raw rt_sigprocmask: pthread_sigmask would leave glibc's internal signals unblocked. */
+    uint64_t all = ~(uint64_t)0, old = 0;
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof all);
+    pid_t pid = clone(spawn_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &request);
+    int clone_errno = errno;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
 
-    // Order matters: dup the pipes first, then close everything else above stderr.
-    if ((rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) != 0) goto out;
-    if ((rc = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1)) != 0) goto out;
-    if ((rc = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2)) != 0) goto out;
-    if ((rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3)) != 0) goto out;
-    if (cwd != NULL && (rc = posix_spawn_file_actions_addchdir_np(&actions, cwd)) != 0) goto out;
-
-    rc = posix_spawn(pid_out, path, &actions, &attr, argv, envp);
-out:
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    return rc;
+    if (pid < 0) return clone_errno;
+    if (request.error != 0) {
+        /* The child exited 127 without exec: reap it here, it never was a running child. */
+        int status;
+        while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {}
+        *step_out = request.step;
+        return request.error;
+    }
+    *pid_out = pid;
+    return 0;
 }
 
 static int decode(const siginfo_t *info, int *kind, int *value) {

@@ -18,8 +18,21 @@ public enum FileDescriptors {
         var fds: [Int32] = [-1, -1]
         let rc = director_pipe_cloexec(&fds)
         guard rc == 0 else { throw .system("pipe2", errno: -rc) }
-        setNonBlocking(fds[0])
+        // A new pipe's read end has no status flags but O_RDONLY (0): one F_SETFL, no F_GETFL.
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
         return (fds[0], fds[1])
+    }
+
+    /// Opens /dev/null on each of fds 0, 1 and 2 that is closed. A daemon started with closed
+    /// standard streams would otherwise hand those numbers to the next files it opens, and
+    /// its log lines (written to fd 2) would land in whatever that is: a pipe, a socket, the
+    /// state table. Call first thing, before anything else opens a file.
+    public static func openStandardStreams() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 && errno == EBADF {
+            // open returns the lowest free number, which is `fd` since the lower ones are open.
+            let opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            if opened >= 0 && opened != fd { _ = dup2(opened, fd); close(opened) }
+        }
     }
 
     /// Writes what the fd accepts without blocking: the count written, 0 when it would block,

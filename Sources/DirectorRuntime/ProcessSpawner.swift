@@ -43,8 +43,9 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Starts children with posix_spawn (see `director_spawn`): own process group, clean signal
-/// state, stdin from /dev/null, stdout/stderr into pipes, only fds 0-2 inherited.
+/// Starts children with posix_spawn's semantics through our own vfork-style shim (see
+/// `director_spawn`): own process group, clean signal state, stdin from /dev/null,
+/// stdout/stderr into pipes, only fds 0-2 inherited.
 public enum ProcessSpawner {
     /// Starts `spec`. The environment is `baseEnvironment` (normally `currentEnvironment()`,
     /// read once at daemon start) with `spec.env` on top: the spec wins.
@@ -65,7 +66,9 @@ public enum ProcessSpawner {
             let searchPath = spec.env.last { $0.name == "PATH" }?.value ?? base.path ?? "/usr/local/bin:/usr/bin:/bin"
             switch resolve(program, searchPath: searchPath) {
             case .success(let p): path = p
-            case .failure(let e): throw failure(e.errno, program: program, cwd: spec.cwd)
+            case .failure(let e):
+                // Nothing ran: a missing directory is still the first thing to report.
+                throw directoryProblem(spec.cwd) ?? failure(e.errno, step: Int32(DIRECTOR_SPAWN_STEP_EXEC), program: program, cwd: spec.cwd)
             }
         }
 
@@ -78,10 +81,11 @@ public enum ProcessSpawner {
         }
 
         var pid: pid_t = 0
+        var step: Int32 = 0
         let rc = withCStrings(spec.argv) { argv in
             base.withEnvironment(adding: spec.env) { envp in
                 base.withResetSignals { signals in
-                    director_spawn(path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, &pid)
+                    director_spawn(path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, &pid, &step)
                 }
             }
         }
@@ -89,7 +93,7 @@ public enum ProcessSpawner {
         close(err.write)
         guard rc == 0 else {
             close(out.read); close(err.read)
-            throw failure(rc, program: path, cwd: spec.cwd)
+            throw failure(rc, step: step, program: path, cwd: spec.cwd)
         }
         // Registered before anyone can reap it: orphan collection must never take it.
         OwnedChildren.insert(pid)
@@ -127,21 +131,22 @@ public enum ProcessSpawner {
         return .failure(SpawnError(code: .notFound, message: "", errno: code))
     }
 
-    /// Turns posix_spawn's errno into a message. glibc reports chdir and exec failures with
-    /// the same errnos, so the directory is checked afterwards to tell them apart.
-    private static func failure(_ code: Int32, program: String, cwd: String) -> SpawnError {
-        if !cwd.isEmpty {
-            var st = stat()
-            if stat(cwd, &st) != 0 {
-                let e = errno
-                return SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(e))", errno: e)
-            }
-            if (st.st_mode & S_IFMT) != S_IFDIR {
-                return SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(ENOTDIR))", errno: ENOTDIR)
-            }
-            if access(cwd, X_OK) != 0 {
-                return SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(EACCES))", errno: EACCES)
-            }
+    /// Why `cwd` cannot be a working directory, or nil (also for an empty `cwd`).
+    private static func directoryProblem(_ cwd: String) -> SpawnError? {
+        guard !cwd.isEmpty else { return nil }
+        var st = stat()
+        let e: Int32 = stat(cwd, &st) != 0 ? errno : (st.st_mode & S_IFMT) != S_IFDIR ? ENOTDIR : access(cwd, X_OK) != 0 ? EACCES : 0
+        return e == 0 ? nil : SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(e))", errno: e)
+    }
+
+    /// Turns the spawn shim's errno and failed step into a message: the shim says whether
+    /// chdir or execve failed, so `ENOENT` is told apart without looking at the directory.
+    private static func failure(_ code: Int32, step: Int32, program: String, cwd: String) -> SpawnError {
+        if step == Int32(DIRECTOR_SPAWN_STEP_CHDIR) {
+            return SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(code))", errno: code)
+        }
+        if step == Int32(DIRECTOR_SPAWN_STEP_SETUP) {
+            return SpawnError(code: .system, message: "cannot start \(program): \(errorText(code))", errno: code)
         }
         let kind: SpawnError.Code = switch code {
         case ENOENT, ENOTDIR: .notFound

@@ -18,14 +18,14 @@ public final class SpawnEnvironment: @unchecked Sendable {
     /// The daemon's `PATH`, for the program search.
     public let path: String?
     /// The signals a child must get back at their default disposition: those the daemon
-    /// ignores when this value is made (SIGPIPE always). Make it after the daemon has set up
-    /// its own signal handling.
+    /// ignores or handles when this value is made (SIGPIPE always). Make it after the daemon
+    /// has set up its own signal handling.
     private var resetSignals = sigset_t()
 
     /// Prepares `variables` (normally `ProcessSpawner.currentEnvironment()`) and records the
-    /// signals ignored right now.
+    /// signals ignored or handled right now.
     public init(_ variables: [String: String]) {
-        director_ignored_signals(&resetSignals)
+        director_signals_to_reset(&resetSignals)
         let sorted = variables.sorted { $0.key < $1.key }
         names = sorted.map(\.key)
         index = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($0.element.key, $0.offset) })

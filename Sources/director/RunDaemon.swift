@@ -15,6 +15,7 @@ extension RunCommand {
     }
 
     func runDaemon() throws {
+        FileDescriptors.openStandardStreams()
         var root = RootPolicy()
         if let intensity { root.intensity = intensity }
         if let period, case .success(let d) = DurationText.parse(period) { root.period = d }

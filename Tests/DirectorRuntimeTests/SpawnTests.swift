@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CDirectorSys
 import DirectorCore
 import DirectorManifest
 import Testing
@@ -126,6 +127,53 @@ import Testing
         usleep(50_000)
         kill(child.pid, SIGTERM)
         #expect(child.waitExit() == .signal(.term))
+    }
+
+    @Test func childStartsWithNoSignalBlockedIgnoredOrCaught() throws {
+        // The test process blocks SIGTERM and ignores SIGUSR2 while the spawn environment is
+        // prepared and the child starts, like the daemon with its signalfd and SIGPIPE.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        var old = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &set, &old)
+        let oldHandler = signal(SIGUSR2, SIG_IGN)
+        let child: ChildGuard
+        do {
+            defer {
+                signal(SIGUSR2, oldHandler)
+                pthread_sigmask(SIG_SETMASK, &old, nil)
+            }
+            child = try ChildGuard(launch(["/bin/sleep", "30"]))
+        }
+        let status = try #require(ProcStat.readSmallFile("/proc/\(child.pid)/status"))
+        for field in ["SigBlk", "SigIgn", "SigCgt"] {
+            let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") })
+            #expect(line.hasSuffix("0000000000000000"), "\(line)")
+        }
+    }
+
+    @Test func aSourceFdAmongTheStandardOnesIsNotOverwritten() throws {
+        // A caller whose fd 0 is the child's stdout pipe: a naive dup2(/dev/null, 0) first
+        // would leave the child writing to /dev/null.
+        var fds: [Int32] = [-1, -1]
+        #expect(director_pipe_cloexec(&fds) == 0)
+        let saved = dup(0)
+        #expect(dup2(fds[1], 0) == 0)
+        close(fds[1])
+        var pid: pid_t = 0
+        var step: Int32 = 0
+        let rc = withCStrings(["/bin/sh", "-c", "readlink /proc/self/fd/0"]) { argv in
+            withCStrings(["PATH=/usr/bin:/bin"]) { envp in
+                director_spawn("/bin/sh", argv, envp, nil, 0, 2, nil, &pid, &step)
+            }
+        }
+        dup2(saved, 0)
+        close(saved)
+        #expect(rc == 0)
+        #expect(readAll(fds[0]) == "/dev/null\n")
+        close(fds[0])
+        #expect(ProcessReaper.waitExited(pid, block: true) == .code(0))
     }
 
     @Test func killingTheProcessGroupKillsGrandchildren() throws {

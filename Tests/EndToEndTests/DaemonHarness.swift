@@ -54,11 +54,18 @@ final class DaemonHarness: @unchecked Sendable {
         try text.write(toFile: jobs + "/" + name, atomically: false, encoding: .utf8)
     }
 
-    /// Starts the daemon with extra arguments.
-    func start(_ extra: [String] = []) throws {
+    /// Starts the daemon with extra arguments; with `closedStandardStreams` its fds 0, 1 and
+    /// 2 are closed (through a shell that closes them and execs the daemon, same pid).
+    func start(_ extra: [String] = [], closedStandardStreams: Bool = false) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: DirectorBinary.path)
-        p.arguments = ["run", "--jobs", jobs, "--state", state] + extra
+        let arguments = ["run", "--jobs", jobs, "--state", state] + extra
+        if closedStandardStreams {
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", #"exec "$0" "$@" <&- >&- 2>&-"#, DirectorBinary.path] + arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: DirectorBinary.path)
+            p.arguments = arguments
+        }
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: stdoutPath)

@@ -34,6 +34,29 @@ import Testing
         try d.waitFor("web/once/0 waiting", prefix: "web/once") { $0.first?.state == "waiting" }
     }
 
+    @Test func aDaemonStartedWithClosedStandardStreamsPutsDevNullThere() throws {
+        // Otherwise its first files (lock, table, epoll) get fds 0-2 and log lines written
+        // to fd 2 land in one of them.
+        let d = try DaemonHarness(files: ["web.yaml": Self.pool])
+        defer { d.stop() }
+        try d.start(closedStandardStreams: true)
+        let rows = try d.waitRunning(3, prefix: "web/api")
+        let daemon = try #require(d.runningDaemonPID)
+        for fd in 0...2 { #expect(link("/proc/\(daemon)/fd/\(fd)") == "/dev/null", "daemon fd \(fd)") }
+        let child = try #require(rows[0].pid)
+        #expect(link("/proc/\(child)/fd/0") == "/dev/null")
+        for fd in 1...2 { #expect(link("/proc/\(child)/fd/\(fd)").hasPrefix("pipe:"), "child fd \(fd)") }
+        // The table took no log lines: a restart is recorded and read back as usual.
+        kill(child, SIGKILL)
+        try d.waitFor("web/api/0 replaced", prefix: "web/api/0") { $0.first?.restarts == 1 && $0.first?.state == "running" }
+        #expect(try d.eventRows().contains { $0.id == "web/api/0" && $0.kind == "restart" })
+    }
+
+    /// Where a /proc fd link points, or "" when it cannot be read.
+    private func link(_ path: String) -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? ""
+    }
+
     @Test func operatorStopRestartDeleteAndScale() throws {
         let d = try DaemonHarness(files: ["web.yaml": Self.pool])
         defer { d.stop() }

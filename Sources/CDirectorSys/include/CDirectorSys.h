@@ -23,21 +23,30 @@ int director_pidfd_send_signal(int pidfd, int sig);
 /// grandchildren whose parent dies are re-parented to us instead of to init.
 int director_set_child_subreaper(void);
 
-/// Starts `path` with posix_spawn: the child leads its own process group, has an empty signal
-/// mask, stdin from /dev/null, stdout/stderr on the given fds, every other fd above 2 closed,
-/// and runs in `cwd` (NULL: inherit). Dispositions: signals the daemon handles return to the
-/// default at exec anyway (glibc also resets them before exec); the signals in `sigdefault`
-/// are reset too, which must include every signal the daemon ignores (see
-/// `director_ignored_signals`). NULL resets every signal, the slow but always-correct choice.
-/// Returns 0 and stores the pid, or an errno value (exec and chdir failures included).
+/// Which step of `director_spawn` failed.
+enum {
+    /// Before the program ran: the clone, the process group, the standard fds.
+    DIRECTOR_SPAWN_STEP_SETUP = 0,
+    /// chdir to the working directory.
+    DIRECTOR_SPAWN_STEP_CHDIR = 1,
+    /// execve of the program.
+    DIRECTOR_SPAWN_STEP_EXEC = 2,
+};
+/// Starts `path` the way posix_spawn does (a clone that shares our memory, the caller
+/// suspended until the child has called execve), with posix_spawn's guarantees: the child
+/// leads its own process group, has an empty signal mask, stdin from /dev/null, stdout/stderr
+/// on the given fds, every other fd above 2 closed, and runs in `cwd` (NULL: inherit). The
+/// signals in `reset` get their default disposition before the mask is emptied; it must hold
+/// every signal the caller ignores or handles (`director_signals_to_reset`). NULL resets all.
+/// Returns 0 and stores the pid, or an errno value and, in `step_out`, the step that failed
+/// (a failed child has been reaped already).
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                   int stdout_fd, int stderr_fd, const sigset_t *sigdefault, pid_t *pid_out);
-
-/// Stores in `out` every signal whose disposition is SIG_IGN in the calling process, plus
-/// SIGPIPE (which the daemon ignores). A child must not inherit an ignored signal; resetting
-/// only these instead of all 64 saves as many system calls on every spawn.
-void director_ignored_signals(sigset_t *out);
-
+                   int stdout_fd, int stderr_fd, const sigset_t *reset, pid_t *pid_out, int *step_out);
+/// Stores in `out` every signal whose disposition is not SIG_DFL in the calling process
+/// (ignored or handled), plus SIGPIPE (which the daemon ignores). A child must not inherit an
+/// ignored signal, and no handler may run in the child before it execs; resetting only these
+/// instead of all 64 saves as many system calls on every spawn.
+void director_signals_to_reset(sigset_t *out);
 /// waitid(P_PID, pid, WEXITED [| WNOHANG]): returns 1 when reaped (kind 1 = exit code,
 /// 2 = killed by signal; value = code or signal number), 0 when still running, or -errno.
 int director_wait_pid(pid_t pid, int nohang, int *kind, int *value);
