@@ -16,6 +16,10 @@ public struct SpawnedProcess: Sendable, Hashable {
     public var stderrFD: Int32
     /// A pidfd for the child, readable once it exits; -1 on kernels without pidfd_open.
     public var pidfd: Int32
+    /// Its start time as /proc/PID/stat field 22 shows it (clock ticks since boot), known
+    /// from the clock around the spawn without reading /proc; nil in the rare case the spawn
+    /// straddled a tick (then read it with `ProcStat.startTicks(pid:)`).
+    public var startTicks: UInt64? = nil
 }
 
 /// Why a child could not be started.
@@ -80,12 +84,13 @@ public enum ProcessSpawner {
             throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
         }
 
-        var pid: pid_t = 0
+        var spawned = director_spawned()
         var step: Int32 = 0
         let rc = withCStrings(spec.argv) { argv in
             base.withEnvironment(adding: spec.env) { envp in
                 base.withResetSignals { signals in
-                    director_spawn(path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, &pid, &step)
+                    director_spawn(
+                        path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, &spawned, &step)
                 }
             }
         }
@@ -95,10 +100,13 @@ public enum ProcessSpawner {
             close(out.read); close(err.read)
             throw failure(rc, step: step, program: path, cwd: spec.cwd)
         }
+        let pid = spawned.pid
         // Registered before anyone can reap it: orphan collection must never take it.
         OwnedChildren.insert(pid)
-        let pidfd = director_pidfd_open(pid, 0)
-        return SpawnedProcess(pid: pid, stdoutFD: out.read, stderrFD: err.read, pidfd: pidfd)
+        let pidfd = spawned.pidfd >= 0 ? spawned.pidfd : director_pidfd_open(pid, 0)
+        return SpawnedProcess(
+            pid: pid, stdoutFD: out.read, stderrFD: err.read, pidfd: pidfd,
+            startTicks: spawned.start_ticks == 0 ? nil : spawned.start_ticks)
     }
 
     /// The daemon's environment, from `environ`.

@@ -245,7 +245,7 @@ public final class Supervisor {
             queue.append(.spawnFailed(id, reason: error.message))
             return
         }
-        startTicks[id] = ProcStat.startTicks(pid: process.pid)
+        startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
         let name = id.description
         let pid = process.pid
         let onExit: (ExitStatus) -> Void = { [unowned self] status in self.feed(.exited(id, pid: pid, status: status)) }

@@ -32,27 +32,41 @@ enum {
     /// execve of the program.
     DIRECTOR_SPAWN_STEP_EXEC = 2,
 };
+/// What `director_spawn` reports about a started child.
+struct director_spawned {
+    /// The child's pid, which is also its process group id.
+    pid_t pid;
+    /// A pidfd (close-on-exec) made by the clone itself (CLONE_PIDFD), or -1 on kernels
+    /// before 5.2.
+    int pidfd;
+    /// The start time /proc/PID/stat shows (field 22, clock ticks since boot) when known
+    /// exactly from the clock around the clone; 0 when not (read /proc then).
+    unsigned long long start_ticks;
+};
 /// Starts `path` the way posix_spawn does (a clone that shares our memory, the caller
 /// suspended until the child has called execve), with posix_spawn's guarantees: the child
 /// leads its own process group, has an empty signal mask, stdin from /dev/null, stdout/stderr
 /// on the given fds, every other fd above 2 closed, and runs in `cwd` (NULL: inherit). The
 /// signals in `reset` get their default disposition before the mask is emptied; it must hold
 /// every signal the caller ignores or handles (`director_signals_to_reset`). NULL resets all.
-/// Returns 0 and stores the pid, or an errno value and, in `step_out`, the step that failed
+/// Returns 0 and fills `out`, or an errno value and, in `step_out`, the step that failed
 /// (a failed child has been reaped already).
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                   int stdout_fd, int stderr_fd, const sigset_t *reset, pid_t *pid_out, int *step_out);
+                   int stdout_fd, int stderr_fd, const sigset_t *reset,
+                   struct director_spawned *out, int *step_out);
 /// Stores in `out` every signal whose disposition is not SIG_DFL in the calling process
 /// (ignored or handled), plus SIGPIPE (which the daemon ignores). A child must not inherit an
 /// ignored signal, and no handler may run in the child before it execs; resetting only these
 /// instead of all 64 saves as many system calls on every spawn.
 void director_signals_to_reset(sigset_t *out);
-/// waitid(P_PID, pid, WEXITED [| WNOHANG]): returns 1 when reaped (kind 1 = exit code,
-/// 2 = killed by signal; value = code or signal number), 0 when still running, or -errno.
+/// waitid(P_PID, pid, WEXITED [| WNOHANG]): returns 1
+/// when reaped (kind 1 = exit code, 2 = killed by signal; value = code or signal number), 0
+/// when still running, or -errno.
 int director_wait_pid(pid_t pid, int nohang, int *kind, int *value);
 
-/// Peeks at any exited child without reaping it (waitid P_ALL, WNOHANG | WNOWAIT): returns 1
-/// and the pid, 0 when no child has exited, or -errno (-ECHILD: no children at all).
+/// Peeks at any exited child without reaping it (waitid P_ALL,
+/// WNOHANG | WNOWAIT): returns 1 and the pid, 0 when no child has exited, or -errno
+/// (-ECHILD: no children at all).
 int director_peek_exited(pid_t *pid_out);
 
 /// epoll_ctl with the 64-bit user data (epoll_event is packed on x86_64). 0 or -errno.
