@@ -85,6 +85,14 @@ public final class ProcessReaper {
         }
     }
 
+    /// Reaps a tracked child now if it has exited, delivering its `onExit`; does nothing while
+    /// it runs or once it is reaped. For hints that an exit is near, such as both of its
+    /// output pipes reaching end-of-file.
+    public func reapIfExited(_ pid: Int32) {
+        guard tracked[pid] != nil else { return }
+        reapTracked(pid)
+    }
+
     private func reapTracked(_ pid: Int32) {
         guard let exit = reap(pid) else { return }
         exit.onExit(exit.status)

@@ -258,9 +258,18 @@ public final class Supervisor {
             if process.pidfd >= 0 { close(process.pidfd) }
             try? reaper.track(pid: pid, pidfd: -1, onExit: onExit)
         }
+        // A dying child closes its pipes a few microseconds before the kernel announces its
+        // exit on the pidfd, so the end-of-file alone would cost a loop turn (a wake-up) of its
+        // own. When both pipes have ended, the exit is looked for at once: usually it is there
+        // and the restart happens in the same turn.
+        let openStreams = OpenStreams()
+        let onClose = { [unowned self] in
+            openStreams.count -= 1
+            if openStreams.count == 0 { self.reaper.reapIfExited(pid) }
+        }
         for (fd, stream, filter) in [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)] {
             do {
-                _ = try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, sink: sink, loop: loop)
+                _ = try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, sink: sink, loop: loop, onClose: onClose)
             } catch {
                 // The child keeps running; its output on this stream is dropped (the pipe is
                 // closed, so it gets EPIPE rather than blocking on a full pipe).
@@ -325,6 +334,11 @@ public final class Supervisor {
         let message = event.detail.isEmpty ? verb : event.detail.hasPrefix(verb) ? event.detail : "\(verb) \(event.detail)"
         log.log(level, id: event.subject, message)
     }
+}
+
+/// How many of a child's output pipes are still open.
+private final class OpenStreams {
+    var count = 2
 }
 
 /// How lifecycle events read in the daemon log (`web/api/0 started pid=123`).

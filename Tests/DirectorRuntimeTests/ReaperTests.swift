@@ -31,6 +31,29 @@ import Testing
         #expect(!processExists(code.pid))
     }
 
+    @Test func reapIfExitedReapsAnExitedChildOnceAndLeavesARunningOneAlone() throws {
+        let loop = try EventLoop()
+        let reaper = ProcessReaper(loop: loop)
+        let running = try ChildGuard(launch(["/bin/sleep", "30"]))
+        let exiting = try ChildGuard(launch(["/bin/sh", "-c", "exit 4"]))
+        var exits: [Int32: [DirectorCore.ExitStatus]] = [:]
+        for child in [running, exiting] {
+            let pid = child.pid
+            try reaper.track(pid: pid, pidfd: dup(child.process.pidfd)) { exits[pid, default: []].append($0) }
+        }
+        // Wait (bounded) until the exiting child is a zombie, without reaping it.
+        for _ in 0..<500 where processState(exiting.pid) != "Z" { usleep(10_000) }
+        reaper.reapIfExited(running.pid)
+        reaper.reapIfExited(exiting.pid)
+        reaper.reapIfExited(exiting.pid)
+        #expect(exits[running.pid] == nil)
+        #expect(exits[exiting.pid] == [.code(4)])
+        // Its pidfd was unwatched with it: the loop reports nothing more for it.
+        try loop.turn(notAfter: loop.now + .milliseconds(50))
+        #expect(exits[exiting.pid] == [.code(4)])
+        #expect(reaper.trackedCount == 1)
+    }
+
     @Test func orphanedGrandchildrenAreReapedAndTrackedChildrenAreNotStolen() throws {
         try ProcessReaper.becomeSubreaper()
         let loop = try EventLoop()
