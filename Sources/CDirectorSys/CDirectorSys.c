@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <malloc.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -352,4 +353,8 @@ long director_send(int fd, const void *bytes, unsigned long count) {
 
 int director_set_thread_nice(int nice) {
     return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}
+
+void director_trim_heap(void) {
+    malloc_trim(0);
 }

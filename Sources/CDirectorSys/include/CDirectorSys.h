@@ -98,6 +98,10 @@ int director_accept(int listen_fd);
 /// send with MSG_NOSIGNAL (a vanished peer gives -EPIPE, not SIGPIPE). Bytes sent or -errno.
 long director_send(int fd, const void *bytes, unsigned long count);
 
+/// Gives the free memory at the top of the heap (and whole free pages inside it) back to the
+/// kernel (malloc_trim(0)): after a burst of allocations, such as starting 1 000 children,
+/// the heap would otherwise stay at its high-water mark.
+void director_trim_heap(void);
 /// Sets the nice value of the calling thread only (Linux threads have their own). 0 or -1.
 int director_set_thread_nice(int nice);
 
