@@ -8,6 +8,22 @@ import Testing
 @testable import DirectorRuntime
 
 @Suite struct SpawnTests {
+    /// Starts `argv` while this thread blocks `blocked` and the process ignores `ignored`, as
+    /// the daemon blocks its signalfd signals and ignores SIGPIPE; both are restored after.
+    private func launchWhile(blocking blocked: Int32, ignoring ignored: Int32, _ argv: [String]) throws -> ChildGuard {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, blocked)
+        var old = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &set, &old)
+        let oldHandler = signal(ignored, SIG_IGN)
+        defer {
+            signal(ignored, oldHandler)
+            pthread_sigmask(SIG_SETMASK, &old, nil)
+        }
+        return try ChildGuard(launch(argv))
+    }
+
     @Test func argvIsPassedVerbatimAndPathIsSearched() throws {
         let child = try ChildGuard(launch(["printf", "%s|", "a b", "", "c"]))
         #expect(child.readStdout() == "a b||c|")
@@ -110,20 +126,7 @@ import Testing
 
     @Test func blockedAndIgnoredSignalsAreResetInTheChild() throws {
         // The daemon blocks SIGTERM (for its signalfd); a child must still die from it.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        var old = sigset_t()
-        pthread_sigmask(SIG_BLOCK, &set, &old)
-        let oldHandler = signal(SIGTERM, SIG_IGN)
-        let child: ChildGuard
-        do {
-            defer {
-                signal(SIGTERM, oldHandler)
-                pthread_sigmask(SIG_SETMASK, &old, nil)
-            }
-            child = try ChildGuard(launch(["/bin/sh", "-c", "exec sleep 30"]))
-        }
+        let child = try launchWhile(blocking: SIGTERM, ignoring: SIGTERM, ["/bin/sh", "-c", "exec sleep 30"])
         usleep(50_000)
         kill(child.pid, SIGTERM)
         #expect(child.waitExit() == .signal(.term))
@@ -132,20 +135,7 @@ import Testing
     @Test func childStartsWithNoSignalBlockedIgnoredOrCaught() throws {
         // The test process blocks SIGTERM and ignores SIGUSR2 while the spawn environment is
         // prepared and the child starts, like the daemon with its signalfd and SIGPIPE.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        var old = sigset_t()
-        pthread_sigmask(SIG_BLOCK, &set, &old)
-        let oldHandler = signal(SIGUSR2, SIG_IGN)
-        let child: ChildGuard
-        do {
-            defer {
-                signal(SIGUSR2, oldHandler)
-                pthread_sigmask(SIG_SETMASK, &old, nil)
-            }
-            child = try ChildGuard(launch(["/bin/sleep", "30"]))
-        }
+        let child = try launchWhile(blocking: SIGTERM, ignoring: SIGUSR2, ["/bin/sleep", "30"])
         let status = try #require(ProcStat.readSmallFile("/proc/\(child.pid)/status"))
         for field in ["SigBlk", "SigIgn", "SigCgt"] {
             let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") })
