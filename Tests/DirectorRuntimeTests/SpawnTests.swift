@@ -62,6 +62,37 @@ import Testing
         #expect(child.readStdout().trimmingSpaces == "4")
     }
 
+    @Test(arguments: [false, true])
+    func aChildGetsThreeFdsHoweverManyTheParentHolds(copyWholeTable: Bool) throws {
+        // 300 pipes (600 fds) open here: the child shares no fd table with us and inherits none
+        // of them, on the fast path (a private table of three fds) and on the path for kernels
+        // without CLOSE_RANGE_UNSHARE (a full copy, then closed).
+        var extra: [Int32] = []
+        defer { for fd in extra { close(fd) } }
+        for _ in 0..<300 {
+            var fds: [Int32] = [-1, -1]
+            guard director_pipe_cloexec(&fds) == 0 else { break }
+            extra += fds
+        }
+        #expect(extra.count == 600)
+        director_spawn_copy_whole_fd_table(copyWholeTable ? 1 : 0)
+        defer { director_spawn_copy_whole_fd_table(0) }
+        let child = try ChildGuard(launch(["/bin/sh", "-c", "ls /proc/self/fd | wc -l; readlink /proc/self/fd/0"]))
+        #expect(child.readStdout().split(separator: "\n").map { String($0).trimmingSpaces } == ["4", "/dev/null"])
+    }
+
+    @Test func theParentKeepsNoWriteEndOfTheChildsPipes() throws {
+        // End-of-file comes as soon as the child exits: nothing in this process (such as the
+        // spawn's own slots) still holds the pipes' write ends.
+        let child = try ChildGuard(launch(["/bin/true"]))
+        for fd in [child.process.stdoutFD, child.process.stderrFD] {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&p, 1, 5_000) == 1)
+            var byte: UInt8 = 0
+            #expect(read(fd, &byte, 1) == 0, "end-of-file on fd \(fd)")
+        }
+    }
+
     @Test func childLeadsItsOwnProcessGroup() throws {
         let child = try ChildGuard(launch(["/bin/sleep", "30"]))
         #expect(getpgid(child.pid) == child.pid)

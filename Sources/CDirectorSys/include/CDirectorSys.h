@@ -46,7 +46,8 @@ struct director_spawned {
 /// Starts `path` the way posix_spawn does (a clone that shares our memory, the caller
 /// suspended until the child has called execve), with posix_spawn's guarantees: the child
 /// leads its own process group, has an empty signal mask, stdin from /dev/null, stdout/stderr
-/// on the given fds, every other fd above 2 closed, and runs in `cwd` (NULL: inherit). The
+/// on the given fds, every other fd above 2 closed, and runs in `cwd` (NULL: inherit); the
+/// child never copies the caller's whole fd table (see the comment in CDirectorSys.c). The
 /// signals in `reset` get their default disposition before the mask is emptied; it must hold
 /// every signal the caller ignores or handles (`director_signals_to_reset`). NULL resets all.
 /// Returns 0 and fills `out`, or an errno value and, in `step_out`, the step that failed
@@ -54,6 +55,9 @@ struct director_spawned {
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out);
+/// Test hook: with `on`, spawned children copy the whole fd table (as on kernels before 5.9,
+/// without CLOSE_RANGE_UNSHARE) instead of unsharing only the three fds they need.
+void director_spawn_copy_whole_fd_table(int on);
 /// Stores in `out` every signal whose disposition is not SIG_DFL in the calling process
 /// (ignored or handled), plus SIGPIPE (which the daemon ignores). A child must not inherit an
 /// ignored signal, and no handler may run in the child before it execs; resetting only these
