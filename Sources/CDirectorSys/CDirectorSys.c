@@ -360,13 +360,13 @@ int director_unix_listen(const char *path, int backlog) {
     if (rc < 0) return rc;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
-    // The socket file gets its mode at bind from the umask: narrow it for the bind, then set
-    // 0600 explicitly, so the result never depends on the caller's umask.
-    mode_t old = umask(0177);
+    // bind gives the socket file the socket inode's mode less the umask: 0600 on the inode
+    // first means no moment when others may connect, without touching the umask, which is
+    // the whole process's (another thread creating a file meanwhile would get it). Then 0600
+    // exactly, whatever the umask took away.
+    if (fchmod(fd, 0600) < 0) { int e = errno; close(fd); return -e; }
     rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
-    int bind_errno = errno;
-    umask(old);
-    if (rc < 0) { close(fd); return -bind_errno; }
+    if (rc < 0) { int e = errno; close(fd); return -e; }
     if (chmod(path, 0600) < 0 || listen(fd, backlog) < 0) {
         int e = errno;
         close(fd);

@@ -99,7 +99,8 @@ private func code(_ line: String) -> String? {
     }
 }
 
-@Suite struct ControlServerTests {
+/// Serialized: two tests here read or set the process's umask.
+@Suite(.serialized) struct ControlServerTests {
     private func echoServer(_ dir: TempDir, loop: EventLoop, limits: ControlServer.Limits = .init()) throws(RuntimeError) -> ControlServer {
         try ControlServer(path: ControlServer.socketPath(stateDirectory: dir.path), loop: loop, limits: limits) { request in
             switch request {
@@ -211,6 +212,46 @@ private func code(_ line: String) -> String? {
         #expect(stat(server.path, &st) == 0)
         #expect(st.st_mode & 0o777 == 0o600)
         #expect(st.st_mode & S_IFMT == S_IFSOCK)
+    }
+
+    @Test func listeningNeverNarrowsTheUmaskOfOtherThreads() throws {
+        // The umask is the whole process's: narrowing it around bind, even briefly, made a
+        // file another thread created meanwhile (a test's executable script) mode 0600.
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let before = umask(0o022)
+        defer { umask(before) }
+        final class Flag: Sendable {
+            let stop = Atomic<Bool>(false)
+            let narrowed = Atomic<Int>(0)
+        }
+        let flag = Flag()
+        let path = dir.path
+        let creator = onThread {
+            var n = 0
+            while !flag.stop.load(ordering: .relaxed) && n < 200_000 {
+                let name = path + "/f\(n % 8)"
+                unlink(name)
+                let fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o755)
+                var st = stat()
+                if fd >= 0 && fstat(fd, &st) == 0 && st.st_mode & 0o777 != 0o755 {
+                    flag.narrowed.add(1, ordering: .relaxed)
+                }
+                close(fd)
+                n += 1
+            }
+        }
+        for i in 0..<2_000 {
+            let socket = path + "/s\(i % 4).sock"
+            unlink(socket)
+            let fd = director_unix_listen(socket, 1)
+            #expect(fd >= 0)
+            close(fd)
+        }
+        flag.stop.store(true, ordering: .relaxed)
+        pthread_join(creator, nil)
+        let narrowed = flag.narrowed.load(ordering: .relaxed)
+        #expect(narrowed == 0, "\(narrowed) files created with a narrowed umask")
     }
 
     @Test func aStaleSocketIsReplacedButALiveOneIsNot() throws {
