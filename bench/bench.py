@@ -113,6 +113,7 @@ def main():
             director_figures.crash_storm(director, cfg, root, results)
             director_figures.lead_commands(director, cfg, root, results)
             director_figures.reader_cost(director, cfg, root, results)
+            director_figures.spawn_cost(cfg, root, results)
             director_figures.reload_latency(director, cfg, root, results, jobs_count=10)
             director_figures.reload_latency(director, cfg, root, results, jobs_count=100)
         else:

@@ -47,5 +47,8 @@ mkdir -p "$BENCH/.bin"
 for prog in probe floor_spawn floor_restart; do
     cc -O2 -Wall -o "$BENCH/.bin/$prog" "$BENCH/c/$prog.c"
 done
+# Director's spawn shim beside glibc's posix_spawn, compiled from the package's own C source.
+cc -O2 -Wall -I "$BENCH/../Sources/CDirectorSys/include" -o "$BENCH/.bin/spawn_cost" \
+    "$BENCH/c/spawn_cost.c" "$BENCH/../Sources/CDirectorSys/CDirectorSys.c"
 
 exec "$PY" "$BENCH/bench.py" "$@"

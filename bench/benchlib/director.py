@@ -192,6 +192,32 @@ def reader_cost(director, cfg, root, results):
         ws.cleanup(grace=2)
 
 
+def spawn_cost(cfg, root, results):
+    """One spawn call: Director's shim against glibc's posix_spawn with the options Director
+    used to pass it (`bench/c/spawn_cost.c`), alternating, with no other fds open and with
+    3 000 (the daemon's two pipes and pidfd per child at 1 000 children). The floor is
+    posix_spawn, so a ratio below 1 is the shim's gain."""
+    k = 100 if cfg.quick else 500
+    binary = probe.tool("spawn_cost")
+    ws = Workspace(root, "spawn-cost")
+    try:
+        for extra in (0, 3000):
+            name = f"director spawn call with {extra} other fds open"
+            if not os.access(binary, os.X_OK):
+                results.skip(name, "us", "spawn_cost not built", tool="director")
+                continue
+            out = subprocess.run([binary, str(k), str(extra), ws.marker], capture_output=True, text=True,
+                                 cwd=ws.dir, timeout=300)
+            if out.returncode != 0:
+                results.skip(name, "us", (out.stderr.strip() or "failed")[:120], tool="director")
+                continue
+            row = json.loads(out.stdout)
+            results.add(name, "us", row["director_spawn_p50_us"], floor=row["posix_spawn_p50_us"], tool="director",
+                        note=f"p50 of {k}; floor: glibc posix_spawn with the same options, same run, alternating")
+    finally:
+        ws.cleanup(grace=2)
+
+
 def reload_latency(director, cfg, root, results, jobs_count=10):
     """JOBS_COUNT jobs × N/JOBS_COUNT children; one job's command changes (to a second copy of sleep) and
     `director reload` is run: the figure is the time from the reload command until all that
