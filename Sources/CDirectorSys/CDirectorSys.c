@@ -165,6 +165,7 @@ fail:
  * slots 1 and 2 hold /dev/null for writing between spawns and the child's pipes during one. */
 static pthread_mutex_t spawn_slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static int spawn_slots[3] = {-1, -1, -1};
+static int spawn_keep = 0; /* one above the highest slot */
 static int spawn_null_out = -1;
 static int spawn_full_copy = 0;
 
@@ -193,7 +194,15 @@ static int prepare_spawn_slots(void) {
     }
     spawn_null_out = null_out;
     memcpy(spawn_slots, slots, sizeof slots);
+    for (int i = 0; i < 3; i++) if (slots[i] >= spawn_keep) spawn_keep = slots[i] + 1;
     return 0;
+}
+
+/* Points the output slots back at /dev/null (lock held): the daemon must not keep a child's
+ * pipe open, or the pipe's end-of-file would never come. */
+static void release_spawn_slots(void) {
+    dup3(spawn_null_out, spawn_slots[1], O_CLOEXEC);
+    dup3(spawn_null_out, spawn_slots[2], O_CLOEXEC);
 }
 
 /* The tick /proc/PID/stat reports as a process's start time (field 22): the kernel takes
@@ -229,16 +238,12 @@ int director_spawn(const char *path, char *const argv[], char *const envp[], con
     if (rc == 0 && (dup3(stdout_fd, spawn_slots[1], O_CLOEXEC) < 0 || dup3(stderr_fd, spawn_slots[2], O_CLOEXEC) < 0))
         rc = errno;
     if (rc != 0) {
-        if (spawn_slots[0] >= 0) {
-            dup3(spawn_null_out, spawn_slots[1], O_CLOEXEC);
-            dup3(spawn_null_out, spawn_slots[2], O_CLOEXEC);
-        }
+        if (spawn_slots[0] >= 0) release_spawn_slots();
         pthread_mutex_unlock(&spawn_slots_lock);
         return rc;
     }
     memcpy(request.slots, spawn_slots, sizeof spawn_slots);
-    request.keep = 1 + (spawn_slots[0] > spawn_slots[1] ? (spawn_slots[0] > spawn_slots[2] ? spawn_slots[0] : spawn_slots[2])
-                                                        : (spawn_slots[1] > spawn_slots[2] ? spawn_slots[1] : spawn_slots[2]));
+    request.keep = spawn_keep;
     request.full_copy = spawn_full_copy;
 
     /* Raw rt_sigprocmask: pthread_sigmask would leave glibc's internal signals unblocked. */
@@ -258,9 +263,7 @@ int director_spawn(const char *path, char *const argv[], char *const envp[], con
     int clone_errno = errno;
     unsigned long long after = boottime_ticks();
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
-    /* The daemon must not hold the child's pipes open: its end-of-file is the child's. */
-    dup3(spawn_null_out, spawn_slots[1], O_CLOEXEC);
-    dup3(spawn_null_out, spawn_slots[2], O_CLOEXEC);
+    release_spawn_slots();
     pthread_mutex_unlock(&spawn_slots_lock);
 
     if (pid < 0) return clone_errno;
