@@ -33,12 +33,26 @@ public struct DaemonLog: Sendable {
     public var fd: Int32
     /// The wall clock, in ms since the epoch (injectable for tests).
     public var clock: @Sendable () -> Int64
+    /// The daemon's bounded, non-blocking path to `fd`; nil: plain blocking writes.
+    package var output: StreamOutput?
 
-    /// A log on `fd` in `format`.
+    /// A log on `fd` in `format`, written with blocking writes (tools and tests).
     public init(format: Format = .text, fd: Int32 = 2, clock: @escaping @Sendable () -> Int64 = SystemClock.wallMilliseconds) {
         self.format = format
         self.fd = fd
         self.clock = clock
+    }
+
+    /// The daemon's log: lines go through a bounded buffer that never blocks (DESIGN §7: a
+    /// stalled reader of stderr costs dropped lines, never supervision). Dropped lines are
+    /// reported by a warning line of their own once the reader is back.
+    package static func daemon(format: Format, fd: Int32 = 2, capacity: Int = 256 * 1024) -> DaemonLog {
+        var log = DaemonLog(format: format, fd: fd)
+        let plain = log
+        log.output = StreamOutput(fd: fd, capacity: capacity) { dropped in
+            plain.line(.warning, id: "", "\(dropped) daemon log lines dropped: stderr was not being read")
+        }
+        return log
     }
 
     /// Formats one line (without the newline). `id` is a child id, a group path, or empty for
@@ -56,8 +70,13 @@ public struct DaemonLog: Sendable {
         }
     }
 
-    /// Writes one line. Blocking: the daemon's own lines are few and must not be lost.
+    /// Writes one line: through the daemon's non-blocking buffer when it has one, else with a
+    /// blocking write.
     public func log(_ level: Level, id: String = "", _ message: String) {
-        _ = FileDescriptors.writeAll(fd, Array((line(level, id: id, message) + "\n").utf8))
+        if let output {
+            output.write(line: line(level, id: id, message))
+        } else {
+            _ = FileDescriptors.writeAll(fd, Array((line(level, id: id, message) + "\n").utf8))
+        }
     }
 }

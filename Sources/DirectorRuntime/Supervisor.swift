@@ -19,6 +19,8 @@ public final class Supervisor {
     let loop: EventLoop
     let reaper: ProcessReaper
     let sink: OutputSink
+    /// Drives the log's non-blocking buffer on stderr from the loop.
+    let logPump: OutputSink
     let table: LMDBTable
     let writer: TableWriter
     let lock: DaemonLock
@@ -50,7 +52,7 @@ public final class Supervisor {
     /// terminates process groups a dead daemon left behind. Starts nothing yet.
     public init(options: SupervisorOptions) throws(SupervisorError) {
         self.options = options
-        self.log = DaemonLog(format: options.logFormat)
+        self.log = DaemonLog.daemon(format: options.logFormat)
         let state = options.stateDirectory
 
         if mkdir(state, 0o700) != 0 && errno != EEXIST {
@@ -76,6 +78,7 @@ public final class Supervisor {
         }
         reaper = ProcessReaper(loop: loop)
         sink = OutputSink(fd: 1, loop: loop)
+        logPump = OutputSink(output: log.output!, loop: loop)
         // Ignore SIGPIPE before recording which signals children must get back at default.
         SignalWatcher.ignoreBrokenPipes()
         environment = SpawnEnvironment(ProcessSpawner.currentEnvironment())
@@ -152,8 +155,9 @@ public final class Supervisor {
         writer.close()
         control?.close()
         unlink(ControlServer.socketPath(stateDirectory: options.stateDirectory))
-        sink.flush()
+        sink.finish()
         log.log(.info, "director stopped status=\(exitStatus ?? 0)")
+        logPump.finish()
         lock.release()
         return exitStatus ?? 0
     }

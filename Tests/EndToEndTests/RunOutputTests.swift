@@ -71,11 +71,12 @@ import Testing
         let ticks = out.split(separator: "\n").filter { $0.hasPrefix("g/ticker/0 ") }
         #expect(ticks.map(String.init) == (1...5).map { "g/ticker/0 stdout: tick-\($0)" })
         #expect(!out.contains("spam"))
-        // The flood really flowed: the daemon read far more than a pipe buffer from it.
+        // The flood really flowed: the daemon read several pipe buffers from it (over 10 MB on
+        // an idle machine; the bound leaves room for two cores busy with other work).
         let daemon = try #require(d.daemonPID)
         let io = try String(contentsOfFile: "/proc/\(daemon)/io", encoding: .utf8)
         let rchar = io.split(separator: "\n").first { $0.hasPrefix("rchar:") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
-        #expect(rchar > 1 << 20, "daemon read \(rchar) bytes")
+        #expect(rchar > 1 << 18, "daemon read \(rchar) bytes")
         // And the operator is still served while the flood goes on.
         let r = try d.cli("stop", ["g/flood/0"])
         #expect(r.status == 0, "\(r.stderr)")
