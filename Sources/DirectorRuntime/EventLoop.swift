@@ -24,8 +24,8 @@ public struct Readiness: OptionSet, Sendable, Hashable {
 /// all on one epoll instance.
 ///
 /// One turn = one `epoll_wait` (its timeout is the earliest timer, or infinite: an idle loop
-/// never wakes up), then the ready fds' handlers, then the due timers, then the end-of-turn
-/// hooks (where the supervisor commits its table writes once per turn).
+/// never wakes up; 0 when work was deferred to this turn), then the ready fds' handlers, then
+/// the work deferred from the previous turn, then the due timers, then the end-of-turn hooks (where the supervisor commits its table writes once per turn).
 ///
 /// Handlers run on the loop's thread and may watch, unwatch, arm and cancel freely, also
 /// for fds and timers of the same turn: an fd unwatched (and maybe reused) earlier in the
@@ -44,6 +44,7 @@ public final class EventLoop {
     private var timers = TimerQueue<AnyHashable>()
     private var timerHandlers: [AnyHashable: (sequence: UInt64, run: () -> Void)] = [:]
     private var endOfTurnHooks: [() -> Void] = []
+    private var nextTurnWork: [() -> Void] = []
     private var stopRequested = false
     private var readyData = [UInt64](repeating: 0, count: 512)
     private var readyEvents = [UInt32](repeating: 0, count: 512)
@@ -135,6 +136,16 @@ public final class EventLoop {
         endOfTurnHooks.append(hook)
     }
 
+    /// Runs `work` in the next turn (after that turn's ready fds, before its timers), and makes
+    /// that turn come at once: its `epoll_wait` does not sleep.
+    ///
+    /// For work that must not happen in the turn that caused it: a child that cannot be
+    /// spawned is restarted at the earliest in the next turn, so a failing spawn can never loop
+    /// inside one turn while signals, the control socket and the table wait.
+    public func runInNextTurn(_ work: @escaping () -> Void) {
+        nextTurnWork.append(work)
+    }
+
     /// Makes `run` return after the current turn.
     public func stop() { stopRequested = true }
 
@@ -149,7 +160,9 @@ public final class EventLoop {
 
     /// Runs one turn, sleeping at most until `deadline` (and the earliest timer).
     public func turn(notAfter deadline: Instant? = nil) throws(RuntimeError) {
-        let timeout = timeoutMilliseconds(until: [timers.nextDeadline(), deadline].compactMap { $0 }.min())
+        let deferred = nextTurnWork
+        nextTurnWork.removeAll()
+        let timeout = deferred.isEmpty ? timeoutMilliseconds(until: [timers.nextDeadline(), deadline].compactMap { $0 }.min()) : 0
         // A large batch: in a crash storm hundreds of pidfds and pipes are ready at once, and
         // each turn ends with a table commit.
         let n = director_epoll_wait(epollFD, &readyData, &readyEvents, Int32(readyData.count), timeout)
@@ -163,6 +176,7 @@ public final class EventLoop {
                 registration.handler(Readiness(rawValue: readyEvents[i]))
             }
         }
+        for work in deferred { work() }
         fireDueTimers()
         for hook in endOfTurnHooks { hook() }
     }

@@ -44,6 +44,13 @@ public final class Supervisor {
     /// stopping): it is logged as info, not as a warning like a crash.
     var requestedExit: String?
 
+    /// Children whose spawn failed, with the reason, fed to the engine in a later turn (at
+    /// most `spawnFailuresPerTurn` a turn, oldest first; one entry per child).
+    var failedSpawns: [ChildID] = []
+    var failedSpawnReasons: [ChildID: String] = [:]
+    var failedSpawnFeedScheduled = false
+    static let spawnFailuresPerTurn = 256
+
     var signals: SignalWatcher?
     var control: ControlServer?
     var watcher: DirectoryWatcher?
@@ -250,7 +257,7 @@ public final class Supervisor {
         let id = spec.id
         let process: SpawnedProcess
         do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {
-            queue.append(.spawnFailed(id, reason: error.message))
+            deferSpawnFailure(id, reason: error.message)
             return
         }
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
@@ -286,6 +293,35 @@ public final class Supervisor {
             }
         }
         queue.append(.started(id, pid: process.pid))
+    }
+
+    /// A failed spawn is an exit like any other, but never handled in the turn it happened:
+    /// with no delay its restart would spawn (and fail) again at once, forever, inside one
+    /// turn, while SIGTERM, the control socket and the table waited and the turn's events
+    /// piled up (20 MB a second). Failures are fed in the next turn, a bounded number per
+    /// turn, so each turn ends, commits and listens.
+    func deferSpawnFailure(_ id: ChildID, reason: String) {
+        if failedSpawnReasons.updateValue(reason, forKey: id) == nil { failedSpawns.append(id) }
+        scheduleFailedSpawns()
+    }
+
+    private func scheduleFailedSpawns() {
+        guard !failedSpawnFeedScheduled, !failedSpawns.isEmpty else { return }
+        failedSpawnFeedScheduled = true
+        loop.runInNextTurn { [unowned self] in self.feedFailedSpawns() }
+    }
+
+    private func feedFailedSpawns() {
+        failedSpawnFeedScheduled = false
+        let batch = failedSpawns.prefix(Self.spawnFailuresPerTurn)
+        failedSpawns.removeFirst(batch.count)
+        for id in batch {
+            guard let reason = failedSpawnReasons.removeValue(forKey: id) else { continue }
+            queue.append(.spawnFailed(id, reason: reason))
+        }
+        // Spawns that fail while these are handled wait for the next turn too.
+        drain()
+        scheduleFailedSpawns()
     }
 
     // MARK: - Signals and operator commands

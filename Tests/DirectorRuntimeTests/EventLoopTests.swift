@@ -42,6 +42,25 @@ import Testing
 }
 
 @Suite struct EventLoopTests {
+    @Test func workDeferredToTheNextTurnRunsThereWithoutSleeping() throws {
+        let loop = try EventLoop()
+        var ran: [Int] = []
+        var turn = 0
+        loop.addEndOfTurnHook { turn += 1 }
+        // Work that defers itself again (a spawn that keeps failing) runs once per turn.
+        func again() {
+            ran.append(turn)
+            if ran.count < 3 { loop.runInNextTurn(again) }
+        }
+        loop.runInNextTurn(again)
+        let started = loop.now
+        for _ in 0..<3 { try loop.turn() }
+        #expect(ran == [0, 1, 2])
+        // Nothing else was armed: without the deferred work each turn would sleep forever.
+        #expect(loop.now - started < .seconds(1))
+        #expect(loop.wakeups == 3)
+    }
+
     @Test func timersFireInDeadlineOrder() throws {
         let loop = try EventLoop()
         var fired: [String] = []

@@ -92,3 +92,54 @@ import Testing
         #expect(d.daemonStderr.contains("group failed"), "\(d.daemonStderr.suffix(2000))")
     }
 }
+
+/// A failed spawn never loops inside one turn (issue 12.2): with a missing binary, no delay
+/// and an intensity that never runs out, the daemon keeps answering, committing and hearing
+/// SIGTERM, and its memory does not grow with the failures.
+@Suite(.serialized) struct SpawnFailureStormTests {
+    @Test func aSpawnThatFailsForeverLeavesTheDaemonResponsive() throws {
+        let d = try DaemonHarness(files: [:])
+        try d.write("g.yaml", """
+            group: g
+            intensity: 100000000
+            period: 1s
+            jobs:
+              - name: missing
+                command: ["/nonexistent/director-storm-bin"]
+                instances: 200
+              - name: fine
+                command: ["sleep", "3600"]
+                env: {FAULT_RUN: "\(d.dir.path)"}
+            """)
+        defer { d.stop(); ProcScan.killAll(marker: d.marker) }
+        try d.start()
+        // The table commits while the failures go on: the restart count keeps growing.
+        try d.eventually("failures recorded in the table", timeout: 20) {
+            (try d.children(prefix: "g/missing/0").first?.restarts ?? 0) > 50
+        }
+        let first = try #require(try d.children(prefix: "g/missing/0").first).restarts
+        try d.eventually("the table keeps up", timeout: 10) {
+            (try d.children(prefix: "g/missing/0").first?.restarts ?? 0) > first + 50
+        }
+        // The control socket answers throughout.
+        var worst = 0.0
+        for _ in 0..<10 {
+            let probe = RawControlClient.probe(state: d.state, timeout: 5)
+            #expect(probe?.reply.contains("not_found") == true)
+            worst = max(worst, probe?.seconds ?? 99)
+            usleep(50_000)
+        }
+        print("spawn-failure storm: slowest control round trip \(worst) s")
+        #expect(worst < 2, "control replies within 100 ms on an idle machine; \(worst) s here")
+        // Memory stays flat while thousands of failures go by (the old loop grew ~20 MB/s).
+        let pid = try #require(d.daemonPID)
+        let rss1 = try #require(ProcScan.residentKiB(pid))
+        usleep(2_000_000)
+        let rss2 = try #require(ProcScan.residentKiB(pid))
+        #expect(rss2 < 64 * 1024, "VmRSS \(rss1) KiB -> \(rss2) KiB")
+        #expect(rss2 - rss1 < 16 * 1024, "VmRSS \(rss1) KiB -> \(rss2) KiB")
+        // SIGTERM is honoured.
+        d.signal(SIGTERM)
+        #expect(d.waitExit(timeout: 15) == 0)
+    }
+}
