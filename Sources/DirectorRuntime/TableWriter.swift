@@ -14,8 +14,16 @@ import Synchronization
 /// would leave the supervisor waiting on fsync instead of reaping and restarting children.
 /// Here the loop hands over the changes of each turn with `submit` and goes on; the writer
 /// commits whatever has accumulated in one transaction (a turn's changes are never split),
-/// so a slow disk means bigger, fewer commits rather than a slower supervisor. A commit that
-/// fails is kept and retried a second later; supervision never stops for the table.
+/// so a slow disk means bigger, fewer commits rather than a slower supervisor.
+///
+/// When the table cannot be written (a full disk): supervision never stops for it, and memory
+/// stays bounded. Changes wait in a `TableBacklog` (the newest row per child, the newest
+/// 10 000 events, an `events_dropped` note for the rest), retried after 100 ms, doubling to
+/// 1 s, in pieces that halve after each failure (a full disk often still has room in
+/// LMDB's free pages for a small transaction) and double after each success; so the table
+/// catches up within seconds of space returning. The failure is logged once, and its end
+/// once. While failing, `flush` does not wait and `close` makes one last attempt: a shutdown
+/// on a full disk costs no more than that.
 ///
 /// Group commit: a commit starts at most once per `commitInterval`. The first change after a
 /// quiet spell is committed at once; in a burst (a restart storm, a reload) the changes of
@@ -24,12 +32,14 @@ import Synchronization
 /// fsync, on the same cores the children and the loop need. `flush` and `close` skip the wait.
 final class TableWriter: Sendable {
     private struct State {
-        var pending: [TableChange] = []
-        /// Changes handed over so far, and how many of them are committed.
+        var backlog = TableBacklog()
+        /// Submits so far, and the last submit whose changes are all in the table.
         var submitted = 0
         var committed = 0
         /// Transactions committed.
         var commits = 0
+        /// The last commit failed (and the backlog waits for a retry).
+        var failing = false
         var stopping = false
     }
 
@@ -55,31 +65,39 @@ final class TableWriter: Sendable {
     /// Transactions committed so far (each holds one or more turns' changes).
     var commits: Int { state.withLock { $0.commits } }
 
+    /// True while the table cannot be written and changes wait in the backlog.
+    var isFailing: Bool { state.withLock { $0.failing } }
+
+    /// Changes waiting (rows after coalescing, events, a pending `events_dropped` note).
+    var backlogCount: Int { state.withLock { $0.backlog.count } }
+
     /// Hands over the changes of one loop turn.
     func submit(_ changes: [TableChange]) {
         guard !changes.isEmpty else { return }
         state.withLock {
-            $0.pending += changes
-            $0.submitted += changes.count
+            $0.backlog.add(changes)
+            $0.submitted += 1
         }
         wake.signal()
     }
 
     /// Waits until everything submitted so far is committed, at most `timeout`. Returns
-    /// false on timeout (the disk is failing or very slow).
+    /// false on timeout, and at once while the table cannot be written.
     @discardableResult
     func flush(timeout: Duration = .seconds(5)) -> Bool {
         let target = state.withLock { $0.submitted }
         urgent.signal()
         let deadline = SystemClock.monotonic() + timeout
-        while state.withLock({ $0.committed < target }) {
-            if SystemClock.monotonic() >= deadline { return false }
+        while true {
+            let (done, failing) = state.withLock { ($0.committed >= target, $0.failing) }
+            if done { return true }
+            if failing || SystemClock.monotonic() >= deadline { return false }
             _ = progress.wait(timeout: .now() + .milliseconds(100))
         }
-        return true
     }
 
-    /// Commits what is left (bounded by `timeout`) and ends the writer thread.
+    /// Commits what is left (bounded by `timeout`; one last attempt when the table is
+    /// failing) and ends the writer thread.
     func close(timeout: Duration = .seconds(10)) {
         flush(timeout: timeout)
         state.withLock { $0.stopping = true }
@@ -92,45 +110,76 @@ final class TableWriter: Sendable {
         // Below the event loop: on a busy machine, restarting a child comes before recording it.
         _ = director_set_thread_nice(10)
         var lastCommit = Instant(nanoseconds: .min / 2)
+        var pieceLimit = Int.max
+        var retryDelay = Self.firstRetryDelay
+        var failingSince: Instant?
         while true {
-            wake.wait()
-            // A wake-up for changes an earlier commit already took: nothing to wait for.
-            if state.withLock({ $0.pending.isEmpty && !$0.stopping }) { continue }
-            let due = lastCommit + commitInterval
-            let now = SystemClock.monotonic()
-            if now < due {
-                // In a burst: let the next turns' changes join this commit (or commit at once
-                // when flush or close asks).
-                _ = urgent.wait(timeout: .now() + .nanoseconds(Int((due - now).nanosecondsClamped)))
+            let (empty, stopping, failing) = state.withLock { ($0.backlog.isEmpty, $0.stopping, $0.failing) }
+            if empty {
+                if stopping { break }
+                wake.wait()
+                continue
             }
-            let (batch, stopping) = state.withLock { s -> ([TableChange], Bool) in
-                let batch = s.pending
-                s.pending.removeAll(keepingCapacity: true)
-                return (batch, s.stopping)
+            if failing && !stopping {
+                // Retry later (or at once when flush or close asks).
+                _ = urgent.wait(timeout: .now() + .nanoseconds(Int(retryDelay.nanosecondsClamped)))
+            } else if !failing {
+                let due = lastCommit + commitInterval
+                let now = SystemClock.monotonic()
+                if now < due {
+                    // In a burst: let the next turns' changes join this commit (or commit at
+                    // once when flush or close asks).
+                    _ = urgent.wait(timeout: .now() + .nanoseconds(Int((due - now).nanosecondsClamped)))
+                }
             }
-            if !batch.isEmpty {
-                lastCommit = SystemClock.monotonic()
-                commit(batch)
+            let (piece, generation) = state.withLock { s -> (TableBacklog.Piece, Int?) in
+                let piece = s.backlog.take(upTo: pieceLimit)
+                // Only a piece that empties the backlog completes the submits so far.
+                return (piece, s.backlog.isEmpty ? s.submitted : nil)
             }
-            if stopping && state.withLock({ $0.pending.isEmpty }) { break }
+            lastCommit = SystemClock.monotonic()
+            do {
+                _ = try table.apply(piece.changes)
+                state.withLock {
+                    if let generation { $0.committed = max($0.committed, generation) }
+                    $0.commits += 1
+                    $0.failing = false
+                }
+                if let since = failingSince {
+                    let seconds = Double((SystemClock.monotonic() - since).nanosecondsClamped) / 1e9
+                    log.log(.info, "state table writes resumed after \(Self.format(seconds)) s")
+                    failingSince = nil
+                }
+                pieceLimit = pieceLimit == .max ? .max : (pieceLimit >= Self.wholePiece / 2 ? .max : pieceLimit * 2)
+                retryDelay = Self.firstRetryDelay
+            } catch {
+                let left = state.withLock { s -> Int in
+                    s.backlog.restore(piece)
+                    s.failing = true
+                    return s.backlog.count
+                }
+                if failingSince == nil {
+                    failingSince = SystemClock.monotonic()
+                    log.log(.error, "state table write failed, retrying with smaller pieces while supervision goes on: \(error.message)")
+                }
+                pieceLimit = max(1, min(pieceLimit, piece.changes.count) / 2)
+                retryDelay = min(retryDelay * 2, Self.maxRetryDelay)
+                if stopping {
+                    log.log(.error, "state table: \(left) changes not written at exit: \(error.message)")
+                    break
+                }
+            }
+            progress.signal()
         }
         finished.signal()
     }
 
-    private func commit(_ batch: [TableChange]) {
-        do {
-            _ = try table.apply(batch)
-            state.withLock {
-                $0.committed += batch.count
-                $0.commits += 1
-            }
-            progress.signal()
-        } catch {
-            log.log(.error, "state table write failed, will retry in 1s: \(error.message)")
-            // Put the batch back in front of anything submitted meanwhile, keeping the order.
-            state.withLock { $0.pending = batch + $0.pending }
-            usleep(1_000_000)
-            wake.signal()
-        }
+    private static let firstRetryDelay: Duration = .milliseconds(100)
+    private static let maxRetryDelay: Duration = .seconds(1)
+    /// Pieces this large or more count as "everything" again once commits succeed.
+    private static let wholePiece = 1 << 16
+
+    private static func format(_ seconds: Double) -> String {
+        String(Int(seconds * 10) / 10) + "." + String(Int(seconds * 10) % 10)
     }
 }

@@ -108,6 +108,66 @@ import Testing
         #expect(d.runningDaemonPID != nil)
     }
 
+    @Test(.enabled(if: canMount, "needs root and tmpfs mounts"))
+    func fullDiskDuringAStormKeepsMemoryBoundedCatchesUpAndShutsDownQuickly() throws {
+        let d = try DaemonHarness(files: [:])
+        try d.write("storm.yaml", """
+            group: storm
+            intensity: 100000000
+            period: 1s
+            jobs:
+              - name: crash
+                command: ["sh", "-c", "exit 1"]
+                instances: 50
+                env: {FAULT_RUN: "\(d.dir.path)"}
+            """)
+        mkdir(d.state, 0o700)
+        #expect(try CommandResult.run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", d.state]).status == 0)
+        defer {
+            d.stop()
+            ProcScan.killAll(marker: d.marker)
+            _ = try? CommandResult.run(["/bin/umount", "-l", d.state])
+        }
+        try d.start()
+        try d.eventually("the storm is recorded", timeout: 30) { (try d.eventRows().last?.seq ?? 0) > 500 }
+        let pid = try #require(d.runningDaemonPID)
+        let filler = d.state + "/filler"
+        _ = try CommandResult.run(["/bin/sh", "-c", "cat /dev/zero > \(filler)"])
+        try d.eventually("a failed table write reported", timeout: 30) { d.daemonStderr.contains("state table write failed") }
+        // Seconds of storm with nowhere to write: thousands of changes pile up, memory does not.
+        let rssAtFull = try #require(ProcScan.residentKiB(pid))
+        var peak = rssAtFull
+        for _ in 0..<10 {
+            usleep(500_000)
+            peak = max(peak, ProcScan.residentKiB(pid) ?? 0)
+        }
+        print("fault: full disk in a storm: VmRSS \(rssAtFull) KiB -> peak \(peak) KiB over 5 s")
+        #expect(peak < 48 * 1024, "VmRSS peak \(peak) KiB (the old writer grew to 100-190 MB)")
+        #expect(peak - rssAtFull < 5 * 1024, "VmRSS \(rssAtFull) -> \(peak) KiB")
+        let stalled = try d.eventRows().last?.seq ?? 0
+
+        // Space returns: the table catches up within seconds and says what it dropped.
+        try FileManager.default.removeItem(atPath: filler)
+        let returned = Date()
+        try d.eventually("the table catches up", timeout: 15) {
+            try d.eventRows().contains { $0.kind == "events_dropped" && $0.seq > stalled }
+        }
+        print("fault: full disk: caught up \(Date().timeIntervalSince(returned)) s after space returned")
+        #expect(d.daemonStderr.contains("state table writes resumed"))
+
+        // Full again, then shutdown: the children exit at once, so must the daemon (plus at
+        // most a second for the table), not after the writer's 17 s of flush timeouts.
+        _ = try CommandResult.run(["/bin/sh", "-c", "cat /dev/zero > \(filler)"])
+        usleep(500_000)
+        let asked = Date()
+        _ = try d.cli("shutdown")
+        let status = d.waitExit(timeout: 30)
+        let took = Date().timeIntervalSince(asked)
+        print("fault: shutdown on a full disk took \(took) s")
+        #expect(status == 0)
+        #expect(took < 4, "shutdown on a full disk took \(took) s")
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
     func fileDescriptorExhaustionIsASpawnFailureNotFatal() throws {
         let d = try DaemonHarness(files: [:])
