@@ -97,6 +97,8 @@ public struct ControlFailure: Error, Sendable, Hashable, CustomStringConvertible
         public static let notFound = Code(rawValue: "not_found")
         /// The daemon is stopping.
         public static let shuttingDown = Code(rawValue: "shutting_down")
+        /// The request would make more children in all than `director run --max-children`.
+        public static let tooManyChildren = Code(rawValue: "too_many_children")
     }
 
     /// The code.
