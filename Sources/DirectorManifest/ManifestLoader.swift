@@ -21,7 +21,7 @@ public enum ManifestLoader {
         guard FileSystem.isDirectory(directory) else {
             throw ManifestErrors([ManifestError(.unreadable, at: here, "jobs directory not found or not a directory")])
         }
-        let names: [String]
+        let names: [FileSystem.ManifestName]
         do {
             names = try FileSystem.manifestFiles(in: directory)
         } catch {
@@ -31,8 +31,20 @@ public enum ManifestLoader {
         var groups: [GroupSpec] = []
         var errors: [ManifestError] = []
         var tally = ChildTally(maximum: maxChildren)
-        for name in names {
-            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+        func inDirectory(_ name: String) -> String { directory.hasSuffix("/") ? directory + name : directory + "/" + name }
+        for entry in names {
+            let name: String
+            switch entry {
+            case .text(let text): name = text
+            case .notUTF8(let escaped):
+                // Skipping it would run a directory without a group its owner wrote; it
+                // cannot be loaded either: a group name (the default) and every error line
+                // are text. Named with its bytes escaped so the owner can find and rename it.
+                errors.append(ManifestError(.invalidFileName, at: SourceLocation(file: inDirectory(escaped), line: 1, column: 1),
+                    "the file name is not valid UTF-8; rename the file"))
+                continue
+            }
+            let path = inDirectory(name)
             do {
                 let bytes = try FileSystem.read(path, limit: YAMLParser.maxBytes)
                 groups.append(try loadGroup(bytes: bytes, file: path, jobsDirectory: absoluteDirectory, tally: &tally))
