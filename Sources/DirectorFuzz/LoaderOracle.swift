@@ -42,6 +42,10 @@ public enum LoaderOracle {
         switch outcome {
         case .loaded(let group):
             failures += ManifestRules.check(group, path: group.name)
+            let children = Manifest(groups: [group]).childCount
+            if children > ManifestLoader.defaultMaxChildren {
+                failures.append(FuzzFailure(.insaneManifest, "\(group.name): \(children) children, over the limit of \(ManifestLoader.defaultMaxChildren)"))
+            }
         case .rejected(let errors):
             failures += checkErrors(errors, bytes: bytes, file: file)
         }

@@ -8,20 +8,66 @@ enum FileSystem {
         var isTooLarge = false
     }
 
+    /// The name of a manifest file as the directory holds it: Linux names are bytes.
+    enum ManifestName: Equatable {
+        /// A name that is valid UTF-8.
+        case text(String)
+        /// A name that is not, with its invalid bytes escaped as `\xNN` (see ``escapedName(_:)``).
+        case notUTF8(escaped: String)
+    }
+
     /// The manifest files of `directory`: `*.yaml` and `*.yml` regular files (or links to
-    /// them), hidden files left out, in byte-wise name order.
-    static func manifestFiles(in directory: String) throws(Failure) -> [String] {
+    /// them), hidden files left out, in byte-wise name order. Names that are not UTF-8 are
+    /// returned too (escaped): `String(cString:)` used to repair them to U+FFFD, so the file
+    /// was then not found and silently left out.
+    static func manifestFiles(in directory: String) throws(Failure) -> [ManifestName] {
         guard let dir = opendir(directory) else { throw Failure(message: lastError()) }
         defer { closedir(dir) }
-        var names: [String] = []
+        var found: [(bytes: [UInt8], name: ManifestName)] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            // The tests on the name are on ASCII (a leading `.`, the extension), which a
+            // repaired copy keeps exactly.
+            guard isManifestName(String(decoding: bytes, as: UTF8.self)),
+                isRegularFile(rawPath: Array(directory.utf8) + [UInt8(ascii: "/")] + bytes)
+            else { continue }
+            if let text = String(validating: bytes, as: UTF8.self) {
+                found.append((bytes, .text(text)))
+            } else {
+                found.append((bytes, .notUTF8(escaped: escapedName(bytes))))
             }
-            guard isManifestName(name), isRegularFile(directory + "/" + name) else { continue }
-            names.append(name)
         }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return found.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }.map(\.name)
+    }
+
+    /// `bytes` as text for a message: valid UTF-8 as it is, every byte of an invalid sequence
+    /// and every control character as `\xNN`, and `\` as `\\` so that the text reads back
+    /// to exactly one name.
+    static func escapedName(_ bytes: [UInt8]) -> String {
+        func hex(_ b: UInt8) -> String { "\\x" + (b < 0x10 ? "0" : "") + String(b, radix: 16) }
+        var out = ""
+        var parser = Unicode.UTF8.ForwardParser()
+        var input = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &input) {
+            case .valid(let encoded):
+                let scalar = Unicode.UTF8.decode(encoded)
+                if scalar == "\\" {
+                    out += "\\\\"
+                } else if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += hex(UInt8(scalar.value))
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+                offset += encoded.count
+            case .error(let length):
+                for b in bytes[offset..<(offset + length)] { out += hex(b) }
+                offset += length
+            case .emptyInput:
+                return out
+            }
+        }
     }
 
     /// `*.yaml`/`*.yml`, not hidden: editor files (`.x.yaml.swp`, `x.yaml~`, `#x.yaml#`,
@@ -39,6 +85,13 @@ enum FileSystem {
     static func isRegularFile(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// `isRegularFile` for a path given as bytes (need not be UTF-8).
+    static func isRegularFile(rawPath: [UInt8]) -> Bool {
+        var info = stat()
+        let cPath = (rawPath + [0]).map { CChar(bitPattern: $0) }
+        return stat(cPath, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// The whole file, or a failure; files over `limit` bytes fail without being read.

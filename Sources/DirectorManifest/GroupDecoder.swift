@@ -2,10 +2,17 @@
 /// applying every default (`Defaults` and the model initialisers). Errors go to `sink`; a
 /// decoder keeps going after an error so one run reports as much as it can.
 struct GroupDecoder {
+    init(jobsDirectory: String, tally: ChildTally) {
+        self.jobsDirectory = jobsDirectory
+        self.tally = tally
+    }
+
     /// Relative `cwd` values are resolved against this absolute directory, also the default cwd.
     let jobsDirectory: String
     /// Problems found so far.
     var sink = ErrorSink()
+    /// Children declared so far, in this file and the files loaded before it.
+    var tally: ChildTally
 
     static let fileKeys = ["group", "strategy", "intensity", "period", "jobs"]
     static let nestedGroupKeys = ["name", "strategy", "intensity", "period", "jobs"]

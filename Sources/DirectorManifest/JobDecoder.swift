@@ -8,6 +8,7 @@ extension GroupDecoder {
         let name = field(e, "name", path, &ok) { $0.sink.name($1, $2) }
         let command = field(e, "command", path, &ok) { $0.command($1, $2) }
         let instances = field(e, "instances", path, &ok) { $0.sink.int($1, $2, in: 0...Int.max) }
+        countChildren(e, node: node, path: path, instances: instances)
         let cwd = field(e, "cwd", path, &ok) { $0.cwd($1, $2) }
         let env = field(e, "env", path, &ok) { $0.env($1, $2) }
         let restart = field(e, "restart", path, &ok) { $0.sink.choice($1, $2, RestartType.self) }
@@ -27,6 +28,20 @@ extension GroupDecoder {
             restart: restart ?? .permanent, delay: delay ?? .zero, backoff: backoff,
             resetAfter: resetAfter ?? Defaults.resetAfter, onExit: onExit ?? [], shutdown: shutdown ?? Shutdown(),
             log: log ?? LogPolicy(), location: e["name"]?.value.location)
+    }
+
+    /// Adds the job's instances to the tally and reports the job that takes the directory over
+    /// the limit: at its `instances` value, or at the job itself when it has the default 1.
+    /// An `instances` that did not read counts as none (its own error is reported).
+    private mutating func countChildren(_ e: [String: YAMLNode.Pair], node: YAMLNode, path: String, instances: Int?) {
+        let written = e["instances"]
+        guard let total = tally.add(written == nil ? 1 : instances ?? 0) else { return }
+        let message = tally.message(total: total, instances: written == nil ? nil : instances)
+        if let written {
+            sink.report(.tooManyChildren, written.value, KeyPath.child(path, "instances"), message)
+        } else {
+            sink.report(.tooManyChildren, node, path, message)
+        }
     }
 
     /// Reads a key when present; a failed read clears `ok` so the job is dropped.

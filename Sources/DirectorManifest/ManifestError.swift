@@ -28,6 +28,11 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
         case duplicateName = "duplicate_name"
         /// `{{name}}` with a name templates do not define.
         case unknownTemplateVariable = "unknown_template_variable"
+        /// The directory declares more children in all than the limit (DESIGN §2: 100 000
+        /// unless `--max-children` says otherwise); reported at the job that crosses it.
+        case tooManyChildren = "too_many_children"
+        /// A manifest file whose name is not valid UTF-8 (named with its bytes escaped).
+        case invalidFileName = "invalid_file_name"
     }
 
     /// What kind of problem this is.

@@ -411,17 +411,23 @@ public struct Manifest: Sendable, Hashable {
     /// Creates a manifest.
     public init(groups: [GroupSpec]) { self.groups = groups }
 
-    /// Number of children (instances) across every job, nested groups included.
+    /// Number of children (instances) across every job, nested groups included; saturated
+    /// at `Int.max` rather than trapping on a manifest built in code with huge pools (a
+    /// loaded manifest has at most its `maxChildren`).
     public var childCount: Int {
+        func add(_ a: Int, _ b: Int) -> Int {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            return overflow ? .max : sum
+        }
         func count(_ g: GroupSpec) -> Int {
             g.children.reduce(0) { acc, c in
                 switch c {
-                case .job(let j): acc + j.instances
-                case .group(let n): acc + count(n)
+                case .job(let j): add(acc, j.instances)
+                case .group(let n): add(acc, count(n))
                 }
             }
         }
-        return groups.reduce(0) { $0 + count($1) }
+        return groups.reduce(0) { add($0, count($1)) }
     }
 }
 

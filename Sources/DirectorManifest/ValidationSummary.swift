@@ -46,10 +46,11 @@ public struct ValidationReport: Sendable, Hashable {
         self.exitStatus = exitStatus
     }
 
-    /// Loads and validates `directory`.
-    public init(directory: String) {
+    /// Loads and validates `directory`, with at most `maxChildren` children in all (as
+    /// `director run --max-children` would run it).
+    public init(directory: String, maxChildren: Int = ManifestLoader.defaultMaxChildren) {
         do {
-            let manifest = try ManifestLoader.load(directory: directory)
+            let manifest = try ManifestLoader.load(directory: directory, maxChildren: maxChildren)
             lines = [ValidationSummary(manifest).description]
             exitStatus = 0
         } catch {

@@ -19,8 +19,9 @@ public enum ControlRequest: Sendable, Hashable {
     /// Stop the tree and exit.
     case shutdown
 
-    /// Parses one request line. Malformed JSON gives `bad_json`; valid JSON that is not a
-    /// request (unknown op, missing or mistyped field) gives `bad_request`.
+    /// Parses one request line. Malformed JSON gives `bad_json` (a key twice in one object
+    /// and numbers beyond a double's range included: the reader refuses them); valid JSON
+    /// that is not a request (unknown op, missing or mistyped field) gives `bad_request`.
     public static func parse(line: [UInt8]) -> Result<ControlRequest, ControlFailure> {
         let value: JSONValue
         do { value = try JSONValue.parse(bytes: line) } catch {
@@ -97,6 +98,8 @@ public struct ControlFailure: Error, Sendable, Hashable, CustomStringConvertible
         public static let notFound = Code(rawValue: "not_found")
         /// The daemon is stopping.
         public static let shuttingDown = Code(rawValue: "shutting_down")
+        /// The request would make more children in all than `director run --max-children`.
+        public static let tooManyChildren = Code(rawValue: "too_many_children")
     }
 
     /// The code.

@@ -31,6 +31,7 @@ extension Supervisor {
             if case .ok(let done) = answer { remember(command, done) }
             return controlReply(answer)
         case .scale(let job, let n):
+            if let refusal = scaleRefusal(job: job, to: n) { return .failure(refusal) }
             let (answer, effects) = engine.command(.scale(job: job, instances: n), at: now)
             perform(effects)
             if case .ok = answer { remember(.scale(job: job, instances: n), []) }
@@ -97,7 +98,7 @@ extension Supervisor {
     func reload(trigger: String) -> Result<ReloadSummary, ManifestErrors> {
         let now = SystemClock.monotonic()
         let new: Manifest
-        do { new = try ManifestLoader.load(directory: options.jobsDirectory) } catch {
+        do { new = try loadForReload() } catch {
             for line in error.errors { log.log(.error, "reload (\(trigger)): \(line.description)") }
             pendingChanges.append(.setReload(ReloadInfo(
                 generation: reloadGeneration, at: wall(now), ok: false, errors: error.errors.map(\.description))))

@@ -69,7 +69,7 @@ public final class Supervisor {
             throw SupervisorError(code: .lockHeld, lines: [error.message])
         }
 
-        do { manifest = try ManifestLoader.load(directory: options.jobsDirectory) } catch {
+        do { manifest = try ManifestLoader.load(directory: options.jobsDirectory, maxChildren: options.maxChildren) } catch {
             throw SupervisorError(code: .invalidManifest, lines: error.errors.map(\.description))
         }
 
@@ -94,6 +94,7 @@ public final class Supervisor {
         previous = PreviousRun.read(from: table)
         writer = TableWriter(table: table, log: log)
         reloadGeneration = previous.reloadGeneration
+        let droppedScales = previous.decisions.dropScales(beyond: options.maxChildren, in: manifest)
         decisions = previous.decisions
         decisions.prune(keeping: manifest)
         let terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
@@ -102,6 +103,9 @@ public final class Supervisor {
             seed: options.seed ?? UInt64.random(in: .min ... .max))
         if terminated > 0 {
             log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon")
+        }
+        if let droppedScales {
+            log.log(.warning, "operator pool sizes of the previous run dropped: with them the tree would have \(droppedScales) children, over the limit of \(options.maxChildren)")
         }
     }
 

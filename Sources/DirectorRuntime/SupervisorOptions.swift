@@ -21,13 +21,18 @@ public struct SupervisorOptions: Sendable {
     public var seed: UInt64?
     /// The version recorded in `meta.daemon`.
     public var version: String
+    /// The most children the tree may have in all (`--max-children`): manifests over it are
+    /// refused at start and at every reload, and so is a `scale` that would cross it.
+    public var maxChildren: Int
 
     /// Creates options with the documented defaults.
     public init(
         jobsDirectory: String = "jobs", stateDirectory: String = ".director", logFormat: DaemonLog.Format = .text,
         trace: Bool = false, root: RootPolicy = RootPolicy(), reloadDebounce: Duration = .milliseconds(200),
-        watch: Bool = true, seed: UInt64? = nil, version: String = "0.1.0"
+        watch: Bool = true, seed: UInt64? = nil, version: String = "0.1.0",
+        maxChildren: Int = ManifestLoader.defaultMaxChildren
     ) {
+        self.maxChildren = maxChildren
         self.jobsDirectory = jobsDirectory
         self.stateDirectory = stateDirectory
         self.logFormat = logFormat

@@ -26,7 +26,12 @@ public enum JSONValue: Sendable, Hashable {
     /// An object, in key order as built or parsed.
     case object([(String, JSONValue)])
 
-    /// Compares structurally; object key order is ignored.
+    /// Compares structurally; the order of an object's keys is ignored.
+    ///
+    /// The parser never makes an object with a key twice, but code can build one; such
+    /// objects are equal when each key has the same values in the same order, so `==` stays
+    /// reflexive, symmetric and transitive (it used to look up only the first value of a key:
+    /// `{"a":1,"a":2}` was not equal to itself).
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
@@ -38,8 +43,12 @@ public enum JSONValue: Sendable, Hashable {
         case (.array(let a), .array(let b)): return a == b
         case (.object(let a), .object(let b)):
             guard a.count == b.count else { return false }
-            let bd = Dictionary(b, uniquingKeysWith: { x, _ in x })
-            return a.allSatisfy { k, v in bd[k] == v }
+            func valuesByKey(_ members: [(String, JSONValue)]) -> [String: [JSONValue]] {
+                var byKey: [String: [JSONValue]] = [:]
+                for (k, v) in members { byKey[k, default: []].append(v) }
+                return byKey
+            }
+            return valuesByKey(a) == valuesByKey(b)
         default: return false
         }
     }
@@ -180,7 +189,8 @@ extension JSONValue {
 
 // MARK: - Parsing
 
-/// Why a JSON text was rejected.
+/// Why a JSON text was rejected: malformed text, nesting deeper than the limit, a key twice
+/// in one object, or a number that is not a finite double.
 public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Byte offset where parsing stopped.
     public var offset: Int
@@ -194,6 +204,12 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
 extension JSONValue {
     /// Parses one JSON text (surrounding whitespace allowed). Nesting is limited to
     /// `maxDepth` so hostile input cannot exhaust the stack.
+    ///
+    /// Stricter than RFC 8259 allows, in the two places where it leaves the meaning to the
+    /// reader: an object with a key twice is an error (readers disagree on which value wins;
+    /// a control request `{"op":"shutdown","op":"restart"}` once shut the daemon down), and
+    /// so is a number beyond the range of a double (`1e999` would be infinity, which JSON
+    /// cannot write back).
     public static func parse(_ text: String, maxDepth: Int = 64) throws(JSONParseError) -> JSONValue {
         try parse(bytes: Array(text.utf8), maxDepth: maxDepth)
     }
@@ -269,6 +285,11 @@ private struct JSONParser {
         case UInt8(ascii: "{"):
             at += 1
             var members: [(String, JSONValue)] = []
+            // Small objects (every table record) look for a duplicate by scanning the keys
+            // read so far; beyond `linearKeys` a set takes over, so a hostile line of 100 000
+            // keys costs linear time, not quadratic.
+            let linearKeys = 16
+            var keys: Set<String> = []
             skipSpace()
             if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
                 at += 1
@@ -277,7 +298,20 @@ private struct JSONParser {
             while true {
                 skipSpace()
                 guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                let keyStart = at
                 let key = try string()
+                let duplicate: Bool
+                if members.count < linearKeys {
+                    duplicate = members.contains { $0.0 == key }
+                } else {
+                    if keys.isEmpty { keys = Set(members.map(\.0)) }
+                    duplicate = !keys.insert(key).inserted
+                }
+                if duplicate {
+                    var quoted = ""
+                    JSONValue.writeString(key, to: &quoted)
+                    throw JSONParseError(offset: keyStart, message: "duplicate key \(quoted)")
+                }
                 skipSpace()
                 guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw error("expected :") }
                 at += 1
@@ -319,6 +353,9 @@ private struct JSONParser {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)
         if isInteger, let i = Int64(text) { return .int(i) }
         guard let d = Double(text) else { throw error("bad number") }
+        // `Double("1e999")` is infinity: JSON has no such number and the writer could only
+        // turn it into `null`.
+        guard d.isFinite else { throw JSONParseError(offset: start, message: "number out of range: not a finite double") }
         return .double(d)
     }
 

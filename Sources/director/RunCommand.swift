@@ -1,4 +1,5 @@
 import ArgumentParser
+import DirectorManifest
 
 /// `director run`: the foreground daemon.
 struct RunCommand: ParsableCommand {
@@ -35,6 +36,11 @@ struct RunCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Do not watch the jobs directory for changes (SIGHUP and `director reload` still work).")
     var noWatch = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The most children in all (default 100000): manifests over it are refused at start and at every reload, and so is a scale past it.",
+        valueName: "n"))
+    var maxChildren: Int = ManifestLoader.defaultMaxChildren
 
     func run() throws {
         try runDaemon()

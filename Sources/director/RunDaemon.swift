@@ -12,6 +12,7 @@ extension RunCommand {
         if case .failure = DurationText.parse(reloadDebounce) {
             throw ValidationError("--reload-debounce needs a duration with a unit, e.g. 200ms")
         }
+        if maxChildren < 0 { throw ValidationError("--max-children must be 0 or more") }
     }
 
     func runDaemon() throws {
@@ -24,7 +25,7 @@ extension RunCommand {
         let options = SupervisorOptions(
             jobsDirectory: jobs, stateDirectory: stateOptions.state,
             logFormat: logFormat == .json ? .json : .text, trace: trace, root: root,
-            reloadDebounce: debounce, watch: !noWatch, version: DirectorVersion.current)
+            reloadDebounce: debounce, watch: !noWatch, version: DirectorVersion.current, maxChildren: maxChildren)
         do {
             let supervisor = try Supervisor(options: options)
             let status = try supervisor.run()

@@ -9,15 +9,25 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
             Loads every *.yaml and *.yml file of the directory, in name order, exactly as `run` \
             and a reload would. Prints a one-line summary and exits 0 when the directory is valid; \
-            otherwise prints every error as FILE:LINE:COL: key.path: message and exits 1.
+            otherwise prints every error as FILE:LINE:COL: key.path: message and exits 1. \
+            The children of all jobs together may not exceed --max-children (default 100000, \
+            as for `run`).
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("The jobs directory.", valueName: "dir"))
     var jobs: String = "jobs"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The most children in all, as `director run --max-children` would allow (default 100000).", valueName: "n"))
+    var maxChildren: Int = ManifestLoader.defaultMaxChildren
+
+    func validate() throws {
+        if maxChildren < 0 { throw ValidationError("--max-children must be 0 or more") }
+    }
+
     func run() throws {
-        let report = ValidationReport(directory: jobs)
+        let report = ValidationReport(directory: jobs, maxChildren: maxChildren)
         if report.exitStatus == 0 {
             print(report.lines.joined(separator: "\n"))
         } else {

@@ -60,19 +60,33 @@ struct TempDirectory {
 
     func write(_ name: String, _ text: String) { write(name, Array(text.utf8)) }
 
-    /// Deletes the files written here, then the directory.
+    /// Writes `bytes` to a file whose name is the raw bytes `name` (need not be UTF-8).
+    func writeRaw(_ name: [UInt8], _ bytes: [UInt8]) {
+        let fd = rawPath(name).withUnsafeBufferPointer { open($0.baseAddress!, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        precondition(fd >= 0, "open failed")
+        defer { close(fd) }
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        precondition(n == bytes.count, "write failed")
+    }
+
+    /// Deletes the files written here (by their raw names), then the directory.
     func remove() {
-        for name in allNames() { unlink(path + "/" + name) }
+        for name in allNames() { _ = rawPath(name).withUnsafeBufferPointer { unlink($0.baseAddress!) } }
         rmdir(path)
     }
 
-    private func allNames() -> [String] {
+    /// `path/name` as a NUL-terminated C string, `name` taken as bytes.
+    private func rawPath(_ name: [UInt8]) -> [CChar] {
+        (Array(path.utf8) + [0x2F] + name + [0]).map { CChar(bitPattern: $0) }
+    }
+
+    private func allNames() -> [[UInt8]] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
-        var names: [String] = []
+        var names: [[UInt8]] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
         }
         return names
     }

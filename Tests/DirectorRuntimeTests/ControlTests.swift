@@ -78,6 +78,10 @@ private func code(_ line: String) -> String? {
         (#"{"op":"scale","job":"web/api","instances":-1}"#, "bad_request"),
         (#"{"op":"scale","instances":2}"#, "bad_request"),
         (#"{"op":7}"#, "bad_request"),
+        // Duplicate keys: which one counts is undefined in JSON; the shutdown below would win.
+        (#"{"op":"shutdown","op":"restart","ids":["web/api/0"]}"#, "bad_json"),
+        (#"{"op":"restart","ids":["web/api/0"],"ids":["db/pg/0"]}"#, "bad_json"),
+        (#"{"op":"scale","job":"web/api","instances":1e999}"#, "bad_json"),
     ])
     func invalidRequestsAreRefusedWithACode(line: String, expectedCode: String) {
         guard case .failure(let f) = ControlRequest.parse(line: Array(line.utf8)) else {
@@ -96,6 +100,17 @@ private func code(_ line: String) -> String? {
         #expect(ControlReply.parse(line: ok.serialized()) == ok)
         #expect(ControlReply.parse(line: failure.serialized()) == failure)
         #expect(ControlReply.parse(line: "nonsense") == nil)
+        // The client is as strict as the server: an ambiguous reply is no reply.
+        #expect(ControlReply.parse(line: #"{"ok":false,"ok":true,"result":null}"#) == nil)
+    }
+
+    @Test func aDuplicateKeyNamesTheKeyInTheError() {
+        guard case .failure(let f) = ControlRequest.parse(line: Array(#"{"op":"shutdown","op":"restart"}"#.utf8)) else {
+            Issue.record("a request with two ops parsed")
+            return
+        }
+        #expect(f.code == .badJSON)
+        #expect(f.message.contains(#"duplicate key "op""#), "\(f.message)")
     }
 }
 

@@ -28,6 +28,53 @@ import Testing
         #expect(try JSONValue.parse(bytes: Array("\"caf\u{e9}\"".utf8)) == .string("caf\u{e9}"))
     }
 
+    @Test(arguments: [
+        #"{"op":"shutdown","op":"restart"}"#,
+        #"{"a":1,"b":2,"a":1}"#,
+        #"[{"x":{"y":true,"y":true}}]"#,
+        // Equal once decoded: the escape spells the same key.
+        #"{"a":1,"\u0061":2}"#,
+    ])
+    func rejectsDuplicateKeys(_ text: String) {
+        let error = #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+        #expect(error?.message.hasPrefix("duplicate key") == true, "\(String(describing: error))")
+    }
+
+    @Test func findsADuplicateAmongManyKeysWithoutQuadraticTime() throws {
+        // Large objects switch from a linear scan to a set; 50 000 keys stay fast either way.
+        let keys = (0..<50_000).map { #""k\#($0)":\#($0)"# }
+        let distinct = "{" + keys.joined(separator: ",") + "}"
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect(try JSONValue.parse(distinct, maxDepth: 4)["k49999"]?.intValue == 49_999)
+        let duplicate = "{" + (keys + [#""k17":0"#]).joined(separator: ",") + "}"
+        let error = #expect(throws: JSONParseError.self) { try JSONValue.parse(duplicate, maxDepth: 4) }
+        #expect(error?.message == #"duplicate key "k17""#)
+        #expect(clock.now - started < .seconds(5))
+    }
+
+    @Test(arguments: ["1e999", "-1e999", #"{"n":[1E400]}"#, "123456789e308"])
+    func rejectsNumbersThatAreNotFinite(_ text: String) {
+        let error = #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+        #expect(error?.message.contains("finite") == true, "\(String(describing: error))")
+    }
+
+    @Test func keepsTinyAndLargeFiniteNumbers() throws {
+        #expect(try JSONValue.parse("1e-999") == .double(0))
+        #expect(try JSONValue.parse("1.5e308").doubleValue == 1.5e308)
+        #expect(try JSONValue.parse("-0.0") == .double(0))
+    }
+
+    @Test func equalityIsReflexiveEvenOnObjectsBuiltWithDuplicateKeys() {
+        // The parser never makes such an object, but code can; `==` must stay an equivalence.
+        let twice = JSONValue.object([("a", .int(1)), ("a", .int(2))])
+        #expect(twice == twice)
+        #expect(twice != .object([("a", .int(1)), ("b", .int(2))]))
+        #expect(JSONValue.object([("a", .int(1)), ("a", .int(1))]) != .object([("a", .int(1)), ("b", .int(1))]))
+        #expect(JSONValue.object([("a", .int(1)), ("b", .int(1))]) != .object([("a", .int(1)), ("a", .int(1))]))
+        #expect(JSONValue.object([("b", .int(2)), ("a", .int(1))]) == .object([("a", .int(1)), ("b", .int(2))]))
+    }
+
     @Test func limitsDepth() {
         let deep = String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000)
         #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }

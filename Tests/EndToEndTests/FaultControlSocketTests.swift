@@ -55,6 +55,30 @@ import Testing
         Self.expectServed(d, "after deeply nested JSON")
     }
 
+    /// JSON leaves duplicate keys undefined; today's daemon took the first `op` of
+    /// `{"op":"shutdown","op":"restart",...}` and shut down. Now: `bad_json`, nothing done.
+    @Test func duplicateKeysAndNonFiniteNumbersAreRefusedAndNothingIsDone() throws {
+        let d = try Self.daemon()
+        defer { d.stop(); ProcScan.killAll(marker: d.marker) }
+        let before = d.pids(try d.children())
+        let client = try RawControlClient(state: d.state)
+        let lines = [
+            #"{"op":"shutdown","op":"restart","ids":["calm/sleeper/0"]}"#,
+            #"{"op":"restart","ids":["calm/sleeper/0"],"ids":["calm/nope/0"]}"#,
+            #"{"op":"scale","job":"calm/sleeper","instances":1e999}"#,
+        ]
+        for line in lines {
+            client.send(line + "\n")
+            let reply = client.readLine(timeout: 10)
+            #expect(reply?.hasPrefix(#"{"ok":false,"error":{"code":"bad_json""#) == true, "\(line) -> \(reply ?? "no reply")")
+        }
+        #expect(client.readLine(timeout: 1) == nil, "one reply per line")
+        usleep(500_000)
+        #expect(d.runningDaemonPID != nil, "the daemon did not shut down")
+        #expect(d.pids(try d.children()) == before, "nothing was restarted or scaled")
+        Self.expectServed(d, "after duplicate keys")
+    }
+
     @Test func hugeLineIsRefusedAndTheConnectionClosed() throws {
         let d = try Self.daemon()
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
