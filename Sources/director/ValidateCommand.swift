@@ -1,5 +1,6 @@
 import ArgumentParser
 import DirectorManifest
+import Glibc
 
 /// `director validate`: load and check a jobs directory without running anything.
 struct ValidateCommand: ParsableCommand {
@@ -9,16 +10,23 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
             Loads every *.yaml and *.yml file of the directory, in name order, exactly as `run` \
             and a reload would. Prints a one-line summary and exits 0 when the directory is valid; \
-            otherwise prints every error as FILE:LINE:COL: key.path: message and exits 1.
+            otherwise prints every error as FILE:LINE:COL: key.path: message and exits 1. \
+            Warns (on stderr, still exit 0) about what would fail as soon as it runs: a program \
+            not found on the PATH or not executable, a cwd that does not exist; --strict makes \
+            those warnings errors (exit 1).
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("The jobs directory.", valueName: "dir"))
     var jobs: String = "jobs"
 
+    @Flag(name: .long, help: "Treat warnings (missing program, missing cwd) as errors.")
+    var strict = false
+
     func run() throws {
-        let report = ValidationReport(directory: jobs)
+        let report = ValidationReport(directory: jobs, strict: strict, searchPath: getenv("PATH").map { String(cString: $0) })
         if report.exitStatus == 0 {
+            writeStandardError(report.warnings.map { $0 + "\n" }.joined())
             print(report.lines.joined(separator: "\n"))
         } else {
             writeStandardError(report.lines.map { $0 + "\n" }.joined())
