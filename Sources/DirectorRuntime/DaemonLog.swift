@@ -43,7 +43,9 @@ public struct DaemonLog: Sendable {
 
     /// Formats one line (without the newline). `id` is a child id, a group path, or empty for
     /// the daemon itself (then it is left out).
-    public func line(_ level: Level, id: String, _ message: String) -> String {
+    /// `fields` (an event's structured fields) are added to JSON lines after `msg`; the text
+    /// format has them in the message already.
+    public func line(_ level: Level, id: String, _ message: String, fields extra: [(String, JSONValue)] = []) -> String {
         let at = RFC3339.format(clock())
         switch format {
         case .text:
@@ -52,12 +54,13 @@ public struct DaemonLog: Sendable {
             var fields: [(String, JSONValue)] = [("at", .string(at)), ("level", .string(level.rawValue))]
             if !id.isEmpty { fields.append(("id", .string(id))) }
             fields.append(("msg", .string(message)))
+            fields += extra
             return JSONValue.object(fields).serialized()
         }
     }
 
     /// Writes one line. Blocking: the daemon's own lines are few and must not be lost.
-    public func log(_ level: Level, id: String = "", _ message: String) {
-        _ = FileDescriptors.writeAll(fd, Array((line(level, id: id, message) + "\n").utf8))
+    public func log(_ level: Level, id: String = "", _ message: String, fields: [(String, JSONValue)] = []) {
+        _ = FileDescriptors.writeAll(fd, Array((line(level, id: id, message, fields: fields) + "\n").utf8))
     }
 }

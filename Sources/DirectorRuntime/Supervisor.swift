@@ -27,7 +27,8 @@ public final class Supervisor {
 
     var engine: Engine
     var manifest: Manifest
-    var decisions: OperatorDecisions
+    /// The `Engine.carryOverRevision` last written to `meta.decisions`.
+    var savedCarryOver = -1
     var reloadGeneration: Int
     var pendingChanges: [TableChange] = []
     var queue: [EngineEvent] = []
@@ -38,9 +39,6 @@ public final class Supervisor {
     /// The table as the previous daemon left it, until start has reconciled it.
     var previous: PreviousRun
     var interruptCount = 0
-    /// The child whose exit is being handled, when that exit was asked for (the child was
-    /// stopping): it is logged as info, not as a warning like a crash.
-    var requestedExit: String?
 
     var signals: SignalWatcher?
     var control: ControlServer?
@@ -84,11 +82,13 @@ public final class Supervisor {
         previous = PreviousRun.read(from: table)
         writer = TableWriter(table: table, log: log)
         reloadGeneration = previous.reloadGeneration
-        decisions = previous.decisions
-        decisions.prune(keeping: manifest)
         let terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
+        let origin = clockOrigin
+        let restored = previous.restoredState { wallMillis in
+            Instant(nanoseconds: origin.mono.nanoseconds + (wallMillis - origin.wall) * 1_000_000)
+        }
         engine = Engine(
-            manifest: manifest, root: options.root, restored: previous.restoredState(),
+            manifest: manifest, root: options.root, restored: restored,
             seed: options.seed ?? UInt64.random(in: .min ... .max))
         if terminated > 0 {
             log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon")
@@ -132,10 +132,11 @@ public final class Supervisor {
         let current = Set(manifest.jobsByKey.map(\.key))
         pendingChanges += previous.specs.keys.sorted().filter { !current.contains($0) }.map { .deleteSpec(jobKey: $0) }
         log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(options.jobsDirectory) children=\(manifest.childCount)")
+        logWarnings(ManifestWarnings.check(manifest, searchPath: environment.path), context: "")
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
             children: Set(engine.children.map(\.id.description)), groups: Set(engine.groups.map(\.path)))
-        pendingChanges.append(.setMeta(.decisions, decisions.json))
+        saveCarryOver(force: true)
         previous = PreviousRun()
         commitTable()
         // Starting every child at once leaves the heap at its high-water mark (records, table
@@ -187,10 +188,8 @@ public final class Supervisor {
             let next = queue[i]
             i += 1
             let now = SystemClock.monotonic()
-            let subject = Engine.subject(of: next)
+            let subject = options.trace ? Engine.subject(of: next) : nil
             let before = subject.flatMap { engine.snapshot(of: $0)?.state }
-            if case .exited = next, before == .stopping { requestedExit = subject?.description }
-            defer { requestedExit = nil }
             let effects = engine.handle(next, at: now)
             if options.trace {
                 let after = subject.flatMap { engine.snapshot(of: $0)?.state }
@@ -199,6 +198,20 @@ public final class Supervisor {
             execute(effects)
         }
         queue.removeAll(keepingCapacity: true)
+        saveCarryOver()
+    }
+
+    /// Writes the engine's carry-over (what survives a daemon restart) when it changed: the
+    /// engine decides what it holds, the runtime only stores it.
+    func saveCarryOver(force: Bool = false) {
+        guard force || engine.carryOverRevision != savedCarryOver else { return }
+        savedCarryOver = engine.carryOverRevision
+        pendingChanges.append(.setMeta(.decisions, OperatorDecisions(engine.carryOver).json))
+    }
+
+    /// Logs what would fail at once (a missing program or cwd), as `validate` reports it.
+    func logWarnings(_ warnings: [ManifestWarning], context: String) {
+        for w in warnings { log.log(.warning, id: w.job, "\(context)\(w.location.map { "\($0): " } ?? "")\(w.message)") }
     }
 
     /// Carries out effects: first what touches processes and timers, in order, then the
@@ -327,16 +340,17 @@ public final class Supervisor {
         let now = SystemClock.monotonic()
         pendingChanges.append(.appendEvent(NewEvent(at: wall(now), id: event.subject, kind: event.kind.rawValue, detail: event.detail)))
         guard event.log else { return }
-        let level: DaemonLog.Level
-        switch event.kind {
-        case .spawnFailed, .groupFailed: level = .error
-        case .exit where !event.detail.contains("code=0") && event.subject != requestedExit: level = .warning
-        default: level = .info
-        }
+        // The engine says how much it matters; nothing here reads the text.
+        let level: DaemonLog.Level =
+            switch event.severity {
+            case .info: .info
+            case .warning: .warning
+            case .error: .error
+            }
         let verb = EventWording.verb(event.kind)
         // Some details already start with the verb ("deleted by exit rule"): do not say it twice.
         let message = event.detail.isEmpty ? verb : event.detail.hasPrefix(verb) ? event.detail : "\(verb) \(event.detail)"
-        log.log(level, id: event.subject, message)
+        log.log(level, id: event.subject, message, fields: EventWording.fields(event))
     }
 }
 
@@ -357,10 +371,34 @@ enum EventWording {
         case .wait: "waiting"
         case .spawnFailed: "spawn failed"
         case .groupFailed: "group failed"
+        case .groupGivenUp: "given up:"
+        case .groupStarted: "group started:"
         case .scale: "scaled"
         case .reload: "reloaded"
         case .shutdown: "shutting down"
         }
+    }
+}
+
+extension EventWording {
+    /// An event's structured fields for JSON log lines (`kind` first; absent fields left out).
+    static func fields(_ event: EventRecord) -> [(String, JSONValue)] {
+        let f = event.fields
+        var out: [(String, JSONValue)] = [("kind", .string(event.kind.rawValue))]
+        if let pid = f.pid { out.append(("pid", .int(Int64(pid)))) }
+        switch f.status {
+        case .code(let c)?: out.append(("code", .int(Int64(c))))
+        case .signal(let s)?: out.append(("signal", .string(s.name)))
+        case nil: break
+        }
+        if let cause = f.cause { out.append(("cause", .string(cause.rawValue))) }
+        if let requested = f.requested { out.append(("requested", .bool(requested))) }
+        if let restarts = f.restarts { out.append(("restarts", .int(Int64(restarts)))) }
+        if let delay = f.delay { out.append(("delay_ms", .int(delay.nanosecondsClamped / 1_000_000))) }
+        if let rule = f.ruleIndex { out.append(("rule", .int(Int64(rule)))) }
+        if let signal = f.signal { out.append(("sent_signal", .string(signal.name))) }
+        if let reason = f.reason { out.append(("reason", .string(reason))) }
+        return out
     }
 }
 
