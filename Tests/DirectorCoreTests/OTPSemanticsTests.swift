@@ -179,3 +179,36 @@ import Testing
         ])
     }
 }
+
+// The differences from OTP that stay on purpose (README, docs/engine.md).
+
+@Suite struct DocumentedDifferencesTests {
+    /// OTP would start a waiting child again with its siblings when one_for_all restarts
+    /// them; here `wait` means an operator decides, and a strategy is not an operator.
+    @Test func aWaitingChildIsNotRevivedByItsGroupsRestartByTheParent() {
+        let rules = [ExitRule(when: ExitCondition(codes: [9]), action: .stop)]
+        var h = Harness(Manifest(groups: [
+            group("g", [job("t", restart: .transient), job("a", onExit: rules)], strategy: .oneForAll)
+        ]))
+        _ = h.run(.start)
+        _ = h.run(.exit("g/t/0", code: 0))
+        #expect(h.state("g/t/0") == .waiting)
+        // a's stop rule fails g; the root restarts g whole: a starts again, t keeps waiting.
+        h.check([(.exit("g/a/0", code: 9), ["failed g", "spawn g/a/0"])])
+        #expect(h.state("g/t/0") == .waiting)
+    }
+
+    /// OTP treats a transient child's `shutdown` exit as normal; processes have no such
+    /// reason, so any non-zero exit or signal restarts it (an `on_exit` rule gives OTP's
+    /// behaviour: `when: {signal: [TERM]}, do: wait`).
+    @Test func aTransientChildRestartsOnAnySignalUnlessARuleSaysOtherwise() {
+        var h = Harness(Manifest(groups: [group("g", [job("t", restart: .transient)])]))
+        _ = h.run(.start)
+        h.check([(.killed("g/t/0", signal: .term), ["spawn g/t/0", "arm reset g/t/0 +60000ms"])])
+        let rules = [ExitRule(when: ExitCondition(signals: [.term]), action: .wait)]
+        var otp = Harness(Manifest(groups: [group("g", [job("t", restart: .transient, onExit: rules)])]))
+        _ = otp.run(.start)
+        #expect(otp.run(.killed("g/t/0", signal: .term)) == [])
+        #expect(otp.state("g/t/0") == .waiting)
+    }
+}
