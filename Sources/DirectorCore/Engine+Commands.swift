@@ -13,14 +13,21 @@ extension Engine {
         let reply: CommandReply
         switch command {
         case .stop(let ids): reply = stop(ids)
-        case .restart(let ids): reply = restart(ids)
+        // An id named twice is restarted (started) once, not once more after its new start.
+        case .restart(let ids): reply = restart(Self.unique(ids))
         case .delete(let ids): reply = delete(ids)
         case .scale(let job, let instances): reply = scale(job: job, to: instances)
+        case .start(let ids): reply = start(Self.unique(ids))
         case .shutdown:
             beginShutdown(status: 0, reason: "operator shutdown")
             reply = .ok([])
         }
         return (reply, finish())
+    }
+
+    static func unique(_ ids: [ChildID]) -> [ChildID] {
+        var seen = Set<ChildID>()
+        return ids.filter { seen.insert($0).inserted }
     }
 
     private func missing(_ ids: [ChildID]) -> CommandReply? {
@@ -36,25 +43,29 @@ extension Engine {
             switch rec.state {
             case .starting, .running, .stopping:
                 switch rec.stopIntent {
-                case .remove, .shutdown: break
+                case .remove, .shutdown: continue
                 default: requestStop(id, intent: .park)
                 }
             case .backoff, .waiting:
                 detachFromPlan(&rec)
                 rec.state = .stopped
+                rec.givenUp = false  // the operator's stop outranks a give-up
                 childRecords[id] = rec
                 record(id.description, .stop, "stopped by operator", log: rec.spec.log.events.stop)
                 publish(rec)
             case .stopped:
-                break
+                childRecords[id]?.givenUp = false
             }
+            remember(id, .stopped)
         }
         return .ok(ids)
     }
 
     private mutating func restart(_ ids: [ChildID]) -> CommandReply {
         if let error = missing(ids) { return error }
+        var revived = Set<String>()
         for id in ids {
+            if reviveGroup(of: id, revived: &revived) { continue }
             guard var rec = childRecords[id] else { continue }
             switch rec.state {
             case .starting, .running, .stopping:
@@ -71,6 +82,35 @@ extension Engine {
             }
         }
         return .ok(ids)
+    }
+
+    /// OTP's `restart_child` for a child that is not running: it starts; running children
+    /// are left alone. A child of a group given up starts its whole group again.
+    private mutating func start(_ ids: [ChildID]) -> CommandReply {
+        if let error = missing(ids) { return error }
+        var revived = Set<String>()
+        for id in ids {
+            if reviveGroup(of: id, revived: &revived) { continue }
+            guard var rec = childRecords[id], !rec.isLive else { continue }
+            detachFromPlan(&rec)
+            rec.restarts = 0
+            childRecords[id] = rec
+            record(id.description, .restart, "started by operator", log: rec.spec.log.events.restart)
+            spawn(id)
+        }
+        return .ok(ids)
+    }
+
+    /// Starts the given-up group of `id` again; true when there was one (also when an
+    /// earlier id of the same command already started it).
+    private mutating func reviveGroup(of id: ChildID, revived: inout Set<String>) -> Bool {
+        guard let rec = childRecords[id] else { return false }
+        let top = topLevelGroup(of: rec.groupKey)
+        if revived.contains(top) { return true }
+        guard !failedGroups.isEmpty, failedGroups.contains(rec.groupKey) else { return false }
+        revive(top, why: "started by operator")
+        revived.insert(top)
+        return true
     }
 
     private mutating func delete(_ ids: [ChildID]) -> CommandReply {
@@ -98,6 +138,9 @@ extension Engine {
         }
         let (affected, created) = resize(jobKey, to: instances)
         for id in created { spawn(id) }
+        if let job = jobRecords[jobKey] {
+            rememberScale(jobKey, RestoredState.ScaledPool(instances: instances, specHash: job.specHash))
+        }
         return .ok(affected)
     }
 

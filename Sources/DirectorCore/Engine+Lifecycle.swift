@@ -6,6 +6,17 @@ extension Engine {
     mutating func spawn(_ id: ChildID) {
         // The one place processes are requested: never a second one for a live child.
         guard var rec = childRecords[id], !rec.isLive else { return }
+        if !failedGroups.isEmpty && failedGroups.contains(rec.groupKey) {
+            // Its group was given up: nothing in it runs until the group is started again.
+            detachFromPlan(&rec)
+            rec.state = .stopped
+            rec.givenUp = true
+            childRecords[id] = rec
+            publish(rec)
+            return
+        }
+        if rec.remembered != nil { forget(&rec) }
+        rec.givenUp = false
         rec.state = .starting
         rec.pid = nil
         rec.startedAt = nil
@@ -22,7 +33,7 @@ extension Engine {
         rec.state = .running
         rec.pid = pid
         rec.startedAt = now
-        record(id.description, .start, "pid=\(pid)", log: rec.spec.log.events.start)
+        record(id.description, .start, "pid=\(pid)", log: rec.spec.log.events.start, fields: EventFields(pid: pid))
         if rec.stopIntent != nil {
             // It was asked to stop while its spawn was in flight: stop it now.
             childRecords[id] = rec
@@ -39,7 +50,9 @@ extension Engine {
 
     mutating func onSpawnFailed(_ id: ChildID, reason: String) {
         guard let rec = childRecords[id], rec.state == .starting else { return }
-        record(id.description, .spawnFailed, reason, log: true)
+        record(
+            id.description, .spawnFailed, reason, log: true, severity: .error,
+            fields: EventFields(status: .code(127), cause: .spawnFailed, reason: reason))
         processEnded(id, status: .code(127), reportExit: false)
     }
 
@@ -66,17 +79,24 @@ extension Engine {
             emit(.cancelTimer(.resetRestarts(id)))
         }
         let exitDetail = pid.map { "pid=\($0) \(status)" } ?? "\(status)"
+        var fields = EventFields(pid: pid, status: status, cause: status.cause)
         if let intent = rec.stopIntent {
             rec.stopIntent = nil
             childRecords[id] = rec
-            if reportExit { record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit) }
+            fields.requested = true
+            // Asked for: an ordinary part of a stop, whatever the code or signal.
+            if reportExit { record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit, fields: fields) }
             afterIntendedExit(id, intent: intent)
             return
         }
         let decision = ExitDecision.decide(job: rec.spec, status: status, restarts: rec.restarts)
         childRecords[id] = rec
         if reportExit {
-            record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit && decision.log)
+            fields.requested = false
+            fields.ruleIndex = decision.ruleIndex
+            record(
+                id.description, .exit, exitDetail, log: rec.spec.log.events.exit && decision.log,
+                severity: status == .code(0) ? .info : .warning, fields: fields)
         }
         afterCrash(id, decision: decision)
     }
@@ -94,6 +114,17 @@ extension Engine {
             spawn(id)
         case .remove:
             removeChild(id)
+        case .plan(let groupKey) where groupKey == rec.groupKey && rec.spec.restart == .temporary:
+            // OTP: a temporary child stopped by its own group's strategy is not restarted but
+            // removed. (Covered by a parent's plan, its group restarts whole: it starts again.)
+            childRecords[id] = rec
+            let strategy = groupRecords[groupKey]?.strategy.rawValue ?? "restart"
+            record(
+                id.description, .delete,
+                "temporary child stopped by the \(strategy) restart of \(groupKey), not restarted",
+                log: rec.spec.log.events.stop, fields: EventFields(reason: "temporary"))
+            removeChild(id)
+            releasePlanSlot(groupKey)
         case .plan(let groupKey):
             rec.state = .backoff
             rec.heldBy = groupKey
@@ -110,6 +141,11 @@ extension Engine {
             }
             liveDuringShutdown -= 1
             if liveDuringShutdown <= 0 { finishShutdown() }
+        case .giveUp:
+            rec.state = .stopped
+            rec.givenUp = true
+            childRecords[id] = rec
+            publish(rec)
         }
     }
 
@@ -120,17 +156,18 @@ extension Engine {
         case .wait:
             rec.state = .waiting
             childRecords[id] = rec
-            record(id.description, .wait, "waiting for an operator", log: decision.log)
+            record(id.description, .wait, "waiting for an operator", log: decision.log, fields: EventFields(ruleIndex: decision.ruleIndex))
+            remember(id, .waiting)
             publish(rec)
         case .delete:
-            record(id.description, .delete, "deleted by exit rule", log: decision.log)
+            record(id.description, .delete, "deleted by exit rule", log: decision.log, fields: EventFields(ruleIndex: decision.ruleIndex))
             removeChild(id)
         case .stop:
             // Held without a timer: the group's restart by its parent starts it again.
             rec.state = .backoff
             childRecords[id] = rec
             publish(rec)
-            failGroup(rec.groupKey, reason: "\(id) exited and its rule says stop")
+            failGroup(rec.groupKey, reason: "\(id) exited and its rule says stop", code: "stop_rule")
         case .restart:
             let delay = BackoffSchedule.delay(
                 job: rec.spec, ruleAfter: decision.after, restarts: rec.restarts, random: &random)
@@ -139,10 +176,11 @@ extension Engine {
             childRecords[id] = rec
             record(
                 id.description, .restart, "restarts=\(rec.restarts) delay=\(Self.format(delay))",
-                log: rec.spec.log.events.restart && decision.log)
+                log: rec.spec.log.events.restart && decision.log,
+                fields: EventFields(restarts: rec.restarts, delay: delay, ruleIndex: decision.ruleIndex))
             if recordRestart(in: rec.groupKey) {
                 publish(rec)
-                failGroup(rec.groupKey, reason: "restart intensity exceeded")
+                failGroup(rec.groupKey, reason: "restart intensity exceeded", code: "intensity")
                 return
             }
             let strategy = groupRecords[rec.groupKey]?.strategy ?? .oneForOne
@@ -152,7 +190,7 @@ extension Engine {
             }
             publish(rec)
             let members = affectedMembers(of: rec.groupKey, trigger: .child(id))
-            cover(rec.groupKey, members: members)
+            cover(rec.groupKey, members: members, trigger: .child(id))
             if delay > .zero {
                 // The trigger's own delay holds back the whole plan.
                 armRestart(id, delay: delay)
@@ -190,7 +228,9 @@ extension Engine {
             rec.shutdownTimerArmed = false
             childRecords[id] = rec
             emit(.signal(id, pid: pid, .kill))
-            record(id.description, .stop, "shutdown timeout: pid=\(pid) signal=KILL", log: rec.spec.log.events.stop)
+            record(
+                id.description, .stop, "shutdown timeout: pid=\(pid) signal=KILL", log: rec.spec.log.events.stop,
+                severity: .warning, fields: EventFields(pid: pid, signal: .kill, reason: "shutdown_timeout"))
         case .resetRestarts(let id):
             guard var rec = childRecords[id], rec.state == .running, rec.resetTimerArmed,
                 let started = rec.startedAt, now - started >= rec.spec.resetAfter
@@ -240,7 +280,7 @@ extension Engine {
         }
         if !rec.shutdownTimerArmed { emit(.signal(id, pid: pid, signal)) }
         childRecords[id] = rec
-        record(id.description, .stop, "pid=\(pid) signal=\(signal)", log: rec.spec.log.events.stop)
+        record(id.description, .stop, "pid=\(pid) signal=\(signal)", log: rec.spec.log.events.stop, fields: EventFields(pid: pid, signal: signal))
         publish(rec)
     }
 
@@ -248,6 +288,7 @@ extension Engine {
     mutating func removeChild(_ id: ChildID) {
         guard var rec = childRecords[id] else { return }
         detachFromPlan(&rec)
+        forget(&rec)
         childRecords[id] = nil
         emit(.childRemoved(id))
         let jobKey = id.jobKey

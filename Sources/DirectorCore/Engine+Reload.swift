@@ -27,8 +27,13 @@ extension Engine {
             let ids = (0..<job.slots).map { ChildID(groupPath: groupPath, job: job.spec.name, instance: $0) }
                 .filter { childRecords[$0] != nil }
             jobRecords[jobKey] = nil
+            rememberScale(jobKey, nil)
             for id in ids.reversed() { retire(id) }
             summary.stopped += ids.count
+        }
+        for key in diff.removedGroups {
+            failedGroups.remove(key)
+            rootWindows[key] = nil
         }
 
         // 2. Bring the tree's shape and policies up to date; collect what must start.
@@ -40,6 +45,11 @@ extension Engine {
         }
         summary.updatedInPlace += diff.updatedGroups.count
         for key in diff.updatedGroups { publishGroup(key) }
+
+        // A group given up that this reload changes starts again, as a fresh supervisor.
+        for key in failedGroups.filter({ !$0.contains("/") }).sorted() where diff.touches(key) {
+            revive(key, why: "changed by reload")
+        }
 
         // 3. Start what is new, in tree order.
         for key in newGroups { for sub in groupKeys(inSubtree: key) { publishGroup(sub) } }
@@ -108,11 +118,14 @@ extension Engine {
         job.spec = new
         job.specHash = new.stableHash
         jobRecords[jobKey] = job
+        // The job's manifest changed: decisions taken under the old one end.
+        rememberScale(jobKey, nil)
         for i in 0..<job.slots {
             let id = ChildID(groupPath: groupPath, job: new.name, instance: i)
             guard var rec = childRecords[id] else { continue }
             rec.spec = new
             rec.specHash = job.specHash
+            forget(&rec)
             if processChanged { rec.launch = LaunchSpec(job: new, id: id) }
             guard processChanged else {
                 childRecords[id] = rec
@@ -127,7 +140,7 @@ extension Engine {
                 case nil, .restart:
                     summary.restarted += 1
                     requestStop(id, intent: .restart(resetCount: false))
-                case .plan, .park, .remove, .shutdown:
+                case .plan, .park, .remove, .shutdown, .giveUp:
                     break  // it restarts with the new spec anyway, or is leaving
                 }
             case .backoff where rec.heldBy == nil, .waiting:

@@ -31,6 +31,7 @@ extension Engine {
         var size = job.instances
         if useRestored, let scaled = restored.scaled[jobKey], scaled.specHash == hash {
             size = scaled.instances
+            carryOver.scaled[jobKey] = scaled  // still the operator's decision
         }
         jobRecords[jobKey] = JobRecord(spec: job, specHash: hash, size: size, slots: size)
         for i in 0..<size {

@@ -16,6 +16,21 @@ public struct Engine: Sendable {
     var manifest: Manifest
     let restored: RestoredState
     var random: SplitMix64
+    /// The root's policy; under `giveUp` each top-level group has its own window at the root
+    /// (`rootWindows`), so one broken group cannot use up the others' allowance.
+    let rootPolicy: RootPolicy
+    var rootWindows: [String: RestartIntensity] = [:]
+    /// Keys of groups in state `failed` (given up, nested ones included); empty in a healthy
+    /// tree, so the spawn path checks it for free.
+    var failedGroups: Set<String> = []
+
+    /// What must survive a daemon restart: children an operator stopped, children left
+    /// waiting, pools an operator scaled, each with its job's spec hash (restart counts and
+    /// last exits come from the table's rows, so they are left empty here). The runtime
+    /// stores it whenever `carryOverRevision` changes and passes it back as `restored`.
+    public internal(set) var carryOver = RestoredState()
+    /// Grows by one whenever `carryOver` changes.
+    public internal(set) var carryOverRevision = 0
 
     /// Set once the tree is stopping as a whole: the status `.exit` will carry.
     var shutdownStatus: Int32?
@@ -41,6 +56,7 @@ public struct Engine: Sendable {
         self.manifest = manifest
         self.restored = restored
         self.random = SplitMix64(seed: seed)
+        self.rootPolicy = root
         groupRecords[""] = GroupRecord(
             key: "", path: [], strategy: .oneForOne,
             window: RestartIntensity(intensity: root.intensity, period: root.period),
@@ -53,9 +69,20 @@ public struct Engine: Sendable {
         begin(now)
         for key in groupKeys(inSubtree: "") { publishGroup(key) }
         for id in childIDs(inGroup: "") {
-            guard let rec = childRecords[id] else { continue }
+            guard var rec = childRecords[id] else { continue }
             if let hash = restored.stopped[id], hash == rec.specHash {
-                publish(rec)  // an operator stopped it in a previous run: it stays stopped
+                // An operator stopped it in a previous run: it stays stopped.
+                rec.lastExit = restored.lastExits[id].map { ($0.status, $0.at) }
+                childRecords[id] = rec
+                remember(id, .stopped)
+                publish(rec)
+            } else if let hash = restored.waiting[id], hash == rec.specHash {
+                // It was waiting for an operator: a restart of the daemon is not that operator.
+                rec.state = .waiting
+                rec.lastExit = restored.lastExits[id].map { ($0.status, $0.at) }
+                childRecords[id] = rec
+                remember(id, .waiting)
+                publish(rec)
             } else {
                 spawn(id)
             }
@@ -138,7 +165,46 @@ public struct Engine: Sendable {
         if let g = groupRecords[key] { out.append(.groupChanged(g.snapshot(at: now))) }
     }
 
-    mutating func record(_ subject: String, _ kind: EventKind, _ detail: String, log: Bool = true) {
-        out.append(.event(EventRecord(subject: subject, kind: kind, detail: detail, log: log)))
+    mutating func record(
+        _ subject: String, _ kind: EventKind, _ detail: String, log: Bool = true, severity: Severity = .info,
+        fields: EventFields = EventFields()
+    ) {
+        out.append(.event(EventRecord(subject: subject, kind: kind, detail: detail, log: log, severity: severity, fields: fields)))
+    }
+
+    // MARK: Carry-over
+
+    /// Notes a decision about a child that must outlive the daemon.
+    mutating func remember(_ id: ChildID, _ what: Remembered) {
+        guard var rec = childRecords[id] else { return }
+        if rec.remembered == what, (what == .stopped ? carryOver.stopped[id] : carryOver.waiting[id]) == rec.specHash {
+            return
+        }
+        forget(&rec)
+        rec.remembered = what
+        childRecords[id] = rec
+        switch what {
+        case .stopped: carryOver.stopped[id] = rec.specHash
+        case .waiting: carryOver.waiting[id] = rec.specHash
+        }
+        carryOverRevision += 1
+    }
+
+    /// Drops the child's carried decision (it starts, leaves, or its job changed).
+    mutating func forget(_ rec: inout ChildRecord) {
+        guard let what = rec.remembered else { return }
+        rec.remembered = nil
+        switch what {
+        case .stopped: carryOver.stopped[rec.id] = nil
+        case .waiting: carryOver.waiting[rec.id] = nil
+        }
+        carryOverRevision += 1
+    }
+
+    /// Notes (or, with nil, drops) an operator's pool size.
+    mutating func rememberScale(_ jobKey: String, _ pool: RestoredState.ScaledPool?) {
+        guard carryOver.scaled[jobKey] != pool else { return }
+        carryOver.scaled[jobKey] = pool
+        carryOverRevision += 1
     }
 }

@@ -69,6 +69,14 @@ public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
     /// Killed by a signal.
     case signal(Signal)
 
+    /// `exit` or `signal`.
+    public var cause: ExitCause {
+        switch self {
+        case .code: .exit
+        case .signal: .signal
+        }
+    }
+
     /// `code=N` or `signal=NAME`.
     public var description: String {
         switch self {
@@ -123,6 +131,10 @@ public enum OperatorCommand: Sendable, Hashable {
     case delete([ChildID])
     /// Resize a job's pool: `group/job` key and the new size.
     case scale(job: String, instances: Int)
+    /// Start children that are not running (stopped, waiting, or waiting out a delay);
+    /// running ones are left alone. A child of a group the root gave up starts that whole
+    /// group again, with a fresh restart window (`director start GROUP`).
+    case start([ChildID])
     /// Stop the whole tree in reverse order and exit 0.
     case shutdown
 }
@@ -162,6 +174,11 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable {
     case spawnFailed = "spawn_failed"
     /// A group exceeded its intensity or a `stop` rule fired.
     case groupFailed = "group_failed"
+    /// The root gave a group up (`--root-failure give-up`): its children are stopped until
+    /// an operator starts it again or a reload changes it.
+    case groupGivenUp = "group_given_up"
+    /// A group given up was started again.
+    case groupStarted = "group_started"
     /// A pool was resized.
     case scale
     /// A manifest reload was applied.
@@ -170,23 +187,97 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable {
     case shutdown
 }
 
+/// How much an event matters to an operator: the daemon's log level for it.
+public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// Lifecycle as intended: starts, exits the engine asked for, normal exits, restarts.
+    case info
+    /// Something Director handled but an operator may want to know: a crash.
+    case warning
+    /// Something failed: a spawn, a group, a group given up.
+    case error
+
+    /// Orders by importance.
+    public static func < (l: Severity, r: Severity) -> Bool {
+        allCases.firstIndex(of: l)! < allCases.firstIndex(of: r)!
+    }
+}
+
+/// Why a process ended, as far as the engine knows (the table's `last_exit.cause`).
+public enum ExitCause: String, Sendable, Hashable, CaseIterable {
+    /// It exited with a code.
+    case exit
+    /// It was killed by a signal.
+    case signal
+    /// It never ran: the spawn failed (treated as code 127).
+    case spawnFailed = "spawn_failed"
+}
+
+/// The structured part of an event: what the text `detail` says, as data, so that log lines
+/// (text or JSON) and metrics are rendered from it instead of parsed from text.
+public struct EventFields: Sendable, Hashable {
+    /// The process concerned.
+    public var pid: Int32?
+    /// How the process ended (exit events).
+    public var status: ExitStatus?
+    /// Why it ended.
+    public var cause: ExitCause?
+    /// True when the engine asked for the exit (a stop, a strategy, a shutdown): not a crash.
+    public var requested: Bool?
+    /// The restart count after a restart decision.
+    public var restarts: Int?
+    /// The delay before a decided restart.
+    public var delay: Duration?
+    /// The index in `on_exit` of the rule that decided, nil when the restart type did.
+    public var ruleIndex: Int?
+    /// The signal sent (stop events).
+    public var signal: Signal?
+    /// A short machine-readable reason, e.g. `intensity`, `stop_rule`, `strategy`.
+    public var reason: String?
+
+    /// Creates fields; every one is optional.
+    public init(
+        pid: Int32? = nil, status: ExitStatus? = nil, cause: ExitCause? = nil, requested: Bool? = nil,
+        restarts: Int? = nil, delay: Duration? = nil, ruleIndex: Int? = nil, signal: Signal? = nil,
+        reason: String? = nil
+    ) {
+        self.pid = pid
+        self.status = status
+        self.cause = cause
+        self.requested = requested
+        self.restarts = restarts
+        self.delay = delay
+        self.ruleIndex = ruleIndex
+        self.signal = signal
+        self.reason = reason
+    }
+}
+
 /// One lifecycle event: recorded in the table always, written to the daemon log when `log`.
 public struct EventRecord: Sendable, Hashable {
     /// The child id, group path, or empty for the root.
     public var subject: String
     /// What happened.
     public var kind: EventKind
-    /// Human detail, e.g. `pid=123 code=1`.
+    /// Human detail, e.g. `pid=123 code=1` (the table's `detail`).
     public var detail: String
     /// False when the job's `log.events` or a rule's `log: false` hides it.
     public var log: Bool
+    /// How much it matters: the engine decides, the runtime picks the log level from it.
+    public var severity: Severity
+    /// The same facts as `detail`, as data.
+    public var fields: EventFields
 
     /// Creates a record.
-    public init(subject: String, kind: EventKind, detail: String, log: Bool = true) {
+    public init(
+        subject: String, kind: EventKind, detail: String, log: Bool = true, severity: Severity = .info,
+        fields: EventFields = EventFields()
+    ) {
         self.subject = subject
         self.kind = kind
         self.detail = detail
         self.log = log
+        self.severity = severity
+        self.fields = fields
     }
 }
 
@@ -247,6 +338,9 @@ public enum GroupState: String, Sendable, Hashable {
     case restarting
     /// Stopped.
     case stopped
+    /// Given up by the root (`--root-failure give-up`): every child is stopped until an
+    /// operator starts the group again or a reload changes it.
+    case failed
 }
 
 /// A group's state as the table stores it.
@@ -327,29 +421,56 @@ public struct ReloadSummary: Sendable, Hashable {
     public init() {}
 }
 
+/// What the root does when a group fails more often than the root's intensity allows.
+public enum RootFailurePolicy: String, Sendable, Hashable, CaseIterable {
+    /// Give that group up: its children are stopped, its state is `failed`, every other group
+    /// keeps running; `start` of the group (or a reload that changes it) starts it again
+    /// with a fresh window. Each top-level group is counted on its own.
+    case giveUp = "give-up"
+    /// OTP's behaviour: the root fails, the whole tree stops and the daemon exits with 1.
+    case exit
+}
+
 /// Options of the root supervisor.
 public struct RootPolicy: Sendable, Hashable {
     /// Group failures allowed within `period` before the root fails.
     public var intensity: Int
     /// The window.
     public var period: Duration
+    /// What the root does when `intensity` is exceeded.
+    public var onFailure: RootFailurePolicy
 
-    /// Creates the root policy; defaults from `Defaults`.
-    public init(intensity: Int = Defaults.rootIntensity, period: Duration = Defaults.rootPeriod) {
+    /// Creates the root policy; defaults from `Defaults`, and `giveUp`.
+    public init(
+        intensity: Int = Defaults.rootIntensity, period: Duration = Defaults.rootPeriod,
+        onFailure: RootFailurePolicy = .giveUp
+    ) {
         self.intensity = intensity
         self.period = period
+        self.onFailure = onFailure
     }
 }
 
 /// State carried over from a previous daemon run (read from the table on start): operator
-/// decisions that survive a restart until the job's manifest changes.
+/// decisions, and children left waiting, that survive a restart until the job's manifest
+/// changes; plus the counters and last exits of the previous run's rows.
+///
+/// The engine is the one place that decides what carries over: `Engine.carryOver` is the
+/// decision part of this value, kept up to date as the tree changes; the runtime stores it
+/// and gives it back, with the rows' counters, to the next daemon.
 public struct RestoredState: Sendable, Hashable {
     /// Children an operator stopped, with the spec hash their job had then.
     public var stopped: [ChildID: String]
+    /// Children left waiting for an operator (a `wait` rule, a transient normal exit), with
+    /// the spec hash their job had then.
+    public var waiting: [ChildID: String]
     /// Pools an operator scaled: job key → (instances, spec hash then).
     public var scaled: [String: ScaledPool]
     /// Restart counts of the previous run, kept so counters do not start over.
     public var restarts: [ChildID: Int]
+    /// Last exits of the previous run, shown again for children that do not start (stopped
+    /// or waiting), in this run's clock.
+    public var lastExits: [ChildID: LastExit]
 
     /// An operator-chosen pool size.
     public struct ScaledPool: Sendable, Hashable {
@@ -364,10 +485,28 @@ public struct RestoredState: Sendable, Hashable {
         }
     }
 
+    /// A process's end, as the table's `last_exit` stores it.
+    public struct LastExit: Sendable, Hashable {
+        /// How it ended.
+        public var status: ExitStatus
+        /// When, on the engine's clock.
+        public var at: Instant
+        /// Creates one.
+        public init(status: ExitStatus, at: Instant) {
+            self.status = status
+            self.at = at
+        }
+    }
+
     /// Creates restored state.
-    public init(stopped: [ChildID: String] = [:], scaled: [String: ScaledPool] = [:], restarts: [ChildID: Int] = [:]) {
+    public init(
+        stopped: [ChildID: String] = [:], waiting: [ChildID: String] = [:], scaled: [String: ScaledPool] = [:],
+        restarts: [ChildID: Int] = [:], lastExits: [ChildID: LastExit] = [:]
+    ) {
         self.stopped = stopped
+        self.waiting = waiting
         self.scaled = scaled
         self.restarts = restarts
+        self.lastExits = lastExits
     }
 }

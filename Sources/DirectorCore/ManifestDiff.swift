@@ -24,6 +24,14 @@ public struct ManifestDiff: Sendable, Hashable {
     /// Creates an empty diff.
     public init() {}
 
+    /// True when the group `key` (or anything below it) is added, removed, updated, or has a
+    /// job that is added, removed, restarted, scaled or updated.
+    public func touches(_ key: String) -> Bool {
+        let prefix = key + "/"
+        let keys = [addedGroups, removedGroups, updatedGroups, addedJobs, removedJobs, restartedJobs, scaledJobs, updatedJobs]
+        return keys.contains { list in list.contains { $0 == key || $0.hasPrefix(prefix) } }
+    }
+
     /// True when nothing changed.
     public var isEmpty: Bool { self == ManifestDiff() }
 

@@ -12,6 +12,18 @@ enum StopIntent: Sendable, Hashable {
     case plan(String)
     /// The tree is shutting down.
     case shutdown
+    /// The root gave the child's group up: the child stays `stopped` until the group is
+    /// started again.
+    case giveUp
+}
+
+/// An operator-visible decision about a child that outlives the daemon (see
+/// `Engine.carryOver`).
+enum Remembered: Sendable, Hashable {
+    /// An operator stopped it.
+    case stopped
+    /// It waits for an operator.
+    case waiting
 }
 
 /// Everything the engine knows about one child (one instance of a job).
@@ -39,6 +51,12 @@ struct ChildRecord: Sendable {
     var resetTimerArmed = false
     /// Whether a `shutdownTimeout` timer is armed.
     var shutdownTimerArmed = false
+    /// Stopped because the root gave its group up: starting the group starts it again
+    /// (children an operator stopped, or left waiting, stay as they are).
+    var givenUp = false
+    /// The decision about it that `Engine.carryOver` holds, if any (a flag, so the hot
+    /// spawn path only touches the carry-over when there is something to forget).
+    var remembered: Remembered?
 
     init(id: ChildID, groupKey: String, spec: JobSpec, specHash: String) {
         self.id = id

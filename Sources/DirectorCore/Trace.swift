@@ -62,6 +62,7 @@ extension Engine {
         case .restart(let ids): "restart \(ids.map(\.description).joined(separator: ","))"
         case .delete(let ids): "delete \(ids.map(\.description).joined(separator: ","))"
         case .scale(let job, let n): "scale \(job) \(n)"
+        case .start(let ids): "start \(ids.map(\.description).joined(separator: ","))"
         case .shutdown: "shutdown"
         }
     }

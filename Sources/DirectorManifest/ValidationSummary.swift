@@ -37,25 +37,48 @@ public struct ValidationSummary: Sendable, Hashable, CustomStringConvertible {
 public struct ValidationReport: Sendable, Hashable {
     /// Output lines: the `ok: ...` summary, or one `FILE:LINE:COL: key.path: message` per error.
     public var lines: [String]
-    /// 0 when valid, 1 when not.
+    /// `FILE:LINE:COL: warning: group/job: message` lines (`ManifestWarning`), for stderr.
+    public var warnings: [String]
+    /// 0 when valid (warnings allowed), 1 when not, or with `strict` and any warning.
     public var exitStatus: Int32
 
     /// Creates a report from its parts.
-    public init(lines: [String], exitStatus: Int32) {
+    public init(lines: [String], warnings: [String] = [], exitStatus: Int32) {
         self.lines = lines
+        self.warnings = warnings
         self.exitStatus = exitStatus
     }
 
-    /// Loads and validates `directory`, with at most `maxChildren` children in all (as
-    /// `director run --max-children` would run it).
-    public init(directory: String, maxChildren: Int = ManifestLoader.defaultMaxChildren) {
+    /// Loads and validates `directory`, then checks what would fail at once
+    /// (`ManifestWarnings`) against `searchPath`; `strict` turns warnings into errors. At most
+    /// `maxChildren` children in all (as `director run --max-children` would run it).
+    public init(
+        directory: String, maxChildren: Int = ManifestLoader.defaultMaxChildren, strict: Bool = false,
+        searchPath: String? = nil
+    ) {
         do {
             let manifest = try ManifestLoader.load(directory: directory, maxChildren: maxChildren)
-            lines = [ValidationSummary(manifest).description]
-            exitStatus = 0
+            let found = ManifestWarnings.check(manifest, searchPath: searchPath).map(\.description)
+            if strict && !found.isEmpty {
+                lines = found.map { $0.replacingFirst("warning: ", with: "error: ") }
+                warnings = []
+                exitStatus = 1
+            } else {
+                lines = [ValidationSummary(manifest).description]
+                warnings = found
+                exitStatus = 0
+            }
         } catch {
             lines = error.errors.map(\.description)
+            warnings = []
             exitStatus = 1
         }
+    }
+}
+
+extension String {
+    fileprivate func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = firstRange(of: target) else { return self }
+        return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
     }
 }

@@ -8,6 +8,8 @@ import DirectorTable
 public enum ControlRequest: Sendable, Hashable {
     /// Stop children (they stay in the table).
     case stop(ids: [String])
+    /// Start children that are not running; a group given up by the root starts again.
+    case start(ids: [String])
     /// Restart children.
     case restart(ids: [String])
     /// Delete stopped or waiting children.
@@ -34,10 +36,10 @@ public enum ControlRequest: Sendable, Hashable {
     public static func parse(_ value: JSONValue) -> Result<ControlRequest, ControlFailure> {
         guard case .object = value else { return .failure(ControlFailure(.badRequest, "a request is a JSON object")) }
         guard let op = value["op"]?.stringValue else {
-            return .failure(ControlFailure(.badRequest, "missing \"op\" (stop, restart, delete, scale, reload, shutdown)"))
+            return .failure(ControlFailure(.badRequest, "missing \"op\" (start, stop, restart, delete, scale, reload, shutdown)"))
         }
         switch op {
-        case "stop", "restart", "delete":
+        case "start", "stop", "restart", "delete":
             guard let list = value["ids"]?.arrayValue, !list.isEmpty else {
                 return .failure(ControlFailure(.badRequest, "\(op) needs \"ids\": a non-empty array of child ids"))
             }
@@ -48,7 +50,12 @@ public enum ControlRequest: Sendable, Hashable {
                 }
                 ids.append(id)
             }
-            return .success(op == "stop" ? .stop(ids: ids) : op == "restart" ? .restart(ids: ids) : .delete(ids: ids))
+            switch op {
+            case "start": return .success(.start(ids: ids))
+            case "stop": return .success(.stop(ids: ids))
+            case "restart": return .success(.restart(ids: ids))
+            default: return .success(.delete(ids: ids))
+            }
         case "scale":
             guard let job = value["job"]?.stringValue, !job.isEmpty else {
                 return .failure(ControlFailure(.badRequest, "scale needs \"job\": \"group/job\""))
@@ -60,13 +67,14 @@ public enum ControlRequest: Sendable, Hashable {
         case "reload": return .success(.reload)
         case "shutdown": return .success(.shutdown)
         default:
-            return .failure(ControlFailure(.badRequest, "unknown op \"\(op)\" (stop, restart, delete, scale, reload, shutdown)"))
+            return .failure(ControlFailure(.badRequest, "unknown op \"\(op)\" (start, stop, restart, delete, scale, reload, shutdown)"))
         }
     }
 
     /// The request as JSON (what `ControlClient` sends).
     public var json: JSONValue {
         switch self {
+        case .start(let ids): .object([("op", .string("start")), ("ids", .array(ids.map(JSONValue.string)))])
         case .stop(let ids): .object([("op", .string("stop")), ("ids", .array(ids.map(JSONValue.string)))])
         case .restart(let ids): .object([("op", .string("restart")), ("ids", .array(ids.map(JSONValue.string)))])
         case .delete(let ids): .object([("op", .string("delete")), ("ids", .array(ids.map(JSONValue.string)))])

@@ -57,7 +57,9 @@ public struct DaemonLog: Sendable {
 
     /// Formats one line (without the newline). `id` is a child id, a group path, or empty for
     /// the daemon itself (then it is left out).
-    public func line(_ level: Level, id: String, _ message: String) -> String {
+    /// `fields` (an event's structured fields) are added to JSON lines after `msg`; the text
+    /// format has them in the message already.
+    public func line(_ level: Level, id: String, _ message: String, fields extra: [(String, JSONValue)] = []) -> String {
         let at = RFC3339.format(clock())
         switch format {
         case .text:
@@ -66,17 +68,18 @@ public struct DaemonLog: Sendable {
             var fields: [(String, JSONValue)] = [("at", .string(at)), ("level", .string(level.rawValue))]
             if !id.isEmpty { fields.append(("id", .string(id))) }
             fields.append(("msg", .string(message)))
+            fields += extra
             return JSONValue.object(fields).serialized()
         }
     }
 
     /// Writes one line: through the daemon's non-blocking buffer when it has one, else with a
     /// blocking write.
-    public func log(_ level: Level, id: String = "", _ message: String) {
+    public func log(_ level: Level, id: String = "", _ message: String, fields: [(String, JSONValue)] = []) {
         if let output {
-            output.write(line: line(level, id: id, message))
+            output.write(line: line(level, id: id, message, fields: fields))
         } else {
-            _ = FileDescriptors.writeAll(fd, Array((line(level, id: id, message) + "\n").utf8))
+            _ = FileDescriptors.writeAll(fd, Array((line(level, id: id, message, fields: fields) + "\n").utf8))
         }
     }
 }

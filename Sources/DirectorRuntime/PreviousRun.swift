@@ -25,20 +25,35 @@ struct PreviousRun {
         return run
     }
 
-    /// The engine's view: decisions whose job hash still matches are honoured (the engine
-    /// checks the hash), restart counters carry over.
-    func restoredState() -> RestoredState {
-        var stopped: [ChildID: String] = [:]
-        for (text, hash) in decisions.stopped {
-            if let id = ChildID(text) { stopped[id] = hash }
+    /// The engine's view: the decisions the previous engine carried over (`Engine.carryOver`,
+    /// stored as `meta.decisions`; the engine honours those whose job hash still matches),
+    /// plus the rows' restart counters and last exits. `instant` maps the table's wall-clock
+    /// times onto this run's monotonic clock.
+    func restoredState(instant: (UnixMillis) -> Instant) -> RestoredState {
+        func ids(_ texts: [String: String]) -> [ChildID: String] {
+            var result: [ChildID: String] = [:]
+            for (text, hash) in texts { if let id = ChildID(text) { result[id] = hash } }
+            return result
         }
         var scaled: [String: RestoredState.ScaledPool] = [:]
         for (job, s) in decisions.scaled { scaled[job] = .init(instances: s.instances, specHash: s.specHash) }
         var restarts: [ChildID: Int] = [:]
-        for row in children where row.restarts > 0 {
-            if let id = ChildID(row.id) { restarts[id] = row.restarts }
+        var lastExits: [ChildID: RestoredState.LastExit] = [:]
+        for row in children {
+            guard let id = ChildID(row.id) else { continue }
+            if row.restarts > 0 { restarts[id] = row.restarts }
+            if let exit = row.lastExit {
+                let status: ExitStatus
+                switch exit.reason {
+                case .code(let c): status = .code(c)
+                case .signal(let name): status = .signal(Signal(name: name) ?? .kill)
+                }
+                lastExits[id] = .init(status: status, at: instant(exit.at))
+            }
         }
-        return RestoredState(stopped: stopped, scaled: scaled, restarts: restarts)
+        return RestoredState(
+            stopped: ids(decisions.stopped), waiting: ids(decisions.waiting), scaled: scaled, restarts: restarts,
+            lastExits: lastExits)
     }
 
     /// Deletions for rows the new tree does not have (removed jobs, shrunk pools, old groups).
@@ -49,11 +64,14 @@ struct PreviousRun {
 }
 
 extension OperatorDecisions {
-    /// Drops decisions about jobs whose spec changed or that are gone from `manifest`.
-    mutating func prune(keeping manifest: Manifest) {
-        var hashes: [String: String] = [:]
-        for (key, job) in manifest.jobsByKey { hashes[key] = job.stableHash }
-        stopped = stopped.filter { id, hash in ChildID(id).map { hashes[$0.jobKey] == hash } ?? false }
-        scaled = scaled.filter { job, s in hashes[job] == s.specHash }
+    /// The engine's carry-over (`Engine.carryOver`) as stored in `meta.decisions`.
+    init(_ carried: RestoredState) {
+        var stopped: [String: String] = [:]
+        for (id, hash) in carried.stopped { stopped[id.description] = hash }
+        var waiting: [String: String] = [:]
+        for (id, hash) in carried.waiting { waiting[id.description] = hash }
+        var scaled: [String: Scale] = [:]
+        for (job, pool) in carried.scaled { scaled[job] = Scale(instances: pool.instances, specHash: pool.specHash) }
+        self.init(stopped: stopped, waiting: waiting, scaled: scaled)
     }
 }

@@ -14,7 +14,7 @@ extension Supervisor {
     func reply(to request: ControlRequest) -> ControlReply {
         let now = SystemClock.monotonic()
         switch request {
-        case .stop(let texts), .restart(let texts), .delete(let texts):
+        case .stop(let texts), .restart(let texts), .delete(let texts), .start(let texts):
             let ids: [ChildID]
             switch resolve(texts) {
             case .success(let found): ids = found
@@ -24,17 +24,17 @@ extension Supervisor {
             switch request {
             case .stop: command = .stop(ids)
             case .restart: command = .restart(ids)
+            case .start: command = .start(ids)
             default: command = .delete(ids)
             }
+            // What survives a restart is the engine's carry-over, saved by `drain`.
             let (answer, effects) = engine.command(command, at: now)
             perform(effects)
-            if case .ok(let done) = answer { remember(command, done) }
             return controlReply(answer)
         case .scale(let job, let n):
             if let refusal = scaleRefusal(job: job, to: n) { return .failure(refusal) }
             let (answer, effects) = engine.command(.scale(job: job, instances: n), at: now)
             perform(effects)
-            if case .ok = answer { remember(.scale(job: job, instances: n), []) }
             return controlReply(answer)
         case .reload:
             switch reload(trigger: "control") {
@@ -77,22 +77,6 @@ extension Supervisor {
         }
     }
 
-    /// Keeps the operator decisions that must survive a daemon restart.
-    func remember(_ command: OperatorCommand, _ ids: [ChildID]) {
-        switch command {
-        case .stop:
-            for id in ids { decisions.stopped[id.description] = engine.spec(of: id)?.stableHash }
-        case .restart, .delete:
-            for id in ids { decisions.stopped[id.description] = nil }
-        case .scale(let job, let n):
-            let hash = manifest.jobsByKey.first { $0.key == job }?.job.stableHash
-            if let hash { decisions.scaled[job] = .init(instances: n, specHash: hash) }
-        case .shutdown:
-            return
-        }
-        pendingChanges.append(.setMeta(.decisions, decisions.json))
-    }
-
     /// Loads the jobs directory and applies the difference. Any error leaves the running tree
     /// exactly as it was; the errors are logged and stored in `meta.reload`.
     func reload(trigger: String) -> Result<ReloadSummary, ManifestErrors> {
@@ -108,12 +92,11 @@ extension Supervisor {
             commitTable()
             return .failure(error)
         }
+        logWarnings(ManifestWarnings.check(new, searchPath: environment.path), context: "reload (\(trigger)): ")
         let (summary, effects) = engine.reload(new, at: now)
         pendingChanges += specChanges(old: manifest, new: new)
         manifest = new
-        decisions.prune(keeping: new)
         reloadGeneration += 1
-        pendingChanges.append(.setMeta(.decisions, decisions.json))
         pendingChanges.append(.setReload(ReloadInfo(generation: reloadGeneration, at: wall(now), ok: true)))
         perform(effects)
         // The reply to `director reload` promises the new state is in the table.

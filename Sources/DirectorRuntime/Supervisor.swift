@@ -29,7 +29,8 @@ public final class Supervisor {
 
     var engine: Engine
     var manifest: Manifest
-    var decisions: OperatorDecisions
+    /// The `Engine.carryOverRevision` last written to `meta.decisions`.
+    var savedCarryOver = -1
     var reloadGeneration: Int
     var pendingChanges: [TableChange] = []
     var queue: [EngineEvent] = []
@@ -40,9 +41,6 @@ public final class Supervisor {
     /// The table as the previous daemon left it, until start has reconciled it.
     var previous: PreviousRun
     var interruptCount = 0
-    /// The child whose exit is being handled, when that exit was asked for (the child was
-    /// stopping): it is logged as info, not as a warning like a crash.
-    var requestedExit: String?
 
     /// Children whose spawn failed, with the reason, fed to the engine in a later turn (at
     /// most `spawnFailuresPerTurn` a turn, oldest first; one entry per child).
@@ -95,11 +93,13 @@ public final class Supervisor {
         writer = TableWriter(table: table, log: log)
         reloadGeneration = previous.reloadGeneration
         let droppedScales = previous.decisions.dropScales(beyond: options.maxChildren, in: manifest)
-        decisions = previous.decisions
-        decisions.prune(keeping: manifest)
         let terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
+        let origin = clockOrigin
+        let restored = previous.restoredState { wallMillis in
+            Instant(nanoseconds: origin.mono.nanoseconds + (wallMillis - origin.wall) * 1_000_000)
+        }
         engine = Engine(
-            manifest: manifest, root: options.root, restored: previous.restoredState(),
+            manifest: manifest, root: options.root, restored: restored,
             seed: options.seed ?? UInt64.random(in: .min ... .max))
         if terminated > 0 {
             log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon")
@@ -146,10 +146,11 @@ public final class Supervisor {
         let current = Set(manifest.jobsByKey.map(\.key))
         pendingChanges += previous.specs.keys.sorted().filter { !current.contains($0) }.map { .deleteSpec(jobKey: $0) }
         log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(options.jobsDirectory) children=\(manifest.childCount)")
+        logWarnings(ManifestWarnings.check(manifest, searchPath: environment.path), context: "")
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
             children: Set(engine.children.map(\.id.description)), groups: Set(engine.groups.map(\.path)))
-        pendingChanges.append(.setMeta(.decisions, decisions.json))
+        saveCarryOver(force: true)
         previous = PreviousRun()
         commitTable()
         // Starting every child at once leaves the heap at its high-water mark (records, table
@@ -202,10 +203,8 @@ public final class Supervisor {
             let next = queue[i]
             i += 1
             let now = SystemClock.monotonic()
-            let subject = Engine.subject(of: next)
+            let subject = options.trace ? Engine.subject(of: next) : nil
             let before = subject.flatMap { engine.snapshot(of: $0)?.state }
-            if case .exited = next, before == .stopping { requestedExit = subject?.description }
-            defer { requestedExit = nil }
             let effects = engine.handle(next, at: now)
             if options.trace {
                 let after = subject.flatMap { engine.snapshot(of: $0)?.state }
@@ -214,6 +213,7 @@ public final class Supervisor {
             execute(effects)
         }
         queue.removeAll(keepingCapacity: true)
+        saveCarryOver()
     }
 
     /// Carries out effects: first what touches processes and timers, in order, then the
@@ -371,16 +371,17 @@ public final class Supervisor {
         let now = SystemClock.monotonic()
         pendingChanges.append(.appendEvent(NewEvent(at: wall(now), id: event.subject, kind: event.kind.rawValue, detail: event.detail)))
         guard event.log else { return }
-        let level: DaemonLog.Level
-        switch event.kind {
-        case .spawnFailed, .groupFailed: level = .error
-        case .exit where !event.detail.contains("code=0") && event.subject != requestedExit: level = .warning
-        default: level = .info
-        }
+        // The engine says how much it matters; nothing here reads the text.
+        let level: DaemonLog.Level =
+            switch event.severity {
+            case .info: .info
+            case .warning: .warning
+            case .error: .error
+            }
         let verb = EventWording.verb(event.kind)
         // Some details already start with the verb ("deleted by exit rule"): do not say it twice.
         let message = event.detail.isEmpty ? verb : event.detail.hasPrefix(verb) ? event.detail : "\(verb) \(event.detail)"
-        log.log(level, id: event.subject, message)
+        log.log(level, id: event.subject, message, fields: EventWording.fields(event))
     }
 }
 
@@ -401,6 +402,8 @@ enum EventWording {
         case .wait: "waiting"
         case .spawnFailed: "spawn failed"
         case .groupFailed: "group failed"
+        case .groupGivenUp: "given up:"
+        case .groupStarted: "group started:"
         case .scale: "scaled"
         case .reload: "reloaded"
         case .shutdown: "shutting down"

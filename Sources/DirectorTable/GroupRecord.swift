@@ -18,6 +18,9 @@ public struct GroupRecord: Sendable, Hashable {
         case restarting
         /// Stopped.
         case stopped
+        /// Given up by the root (`--root-failure give-up`): its children are stopped until an
+        /// operator starts it again or a reload changes it.
+        case failed
     }
 
     /// `web` or `web/cache`; the empty string is the root supervisor (stored under the key

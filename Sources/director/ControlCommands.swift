@@ -20,6 +20,27 @@ struct StopCommand: ParsableCommand {
     }
 }
 
+/// `director start ID|PREFIX...`.
+struct StartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Start children that are not running; start a group the root gave up again.",
+        discussion: """
+            Each argument is a child id or a prefix of whole path segments. Stopped and waiting \
+            children start; running ones are left alone. `director start GROUP` starts a group \
+            in state failed (given up by the root, see `run --root-failure`) again, with a \
+            fresh restart window.
+            """
+    )
+    @Argument(help: ArgumentHelp("Child ids, prefixes or groups.", valueName: "id"))
+    var ids: [String]
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        try sendStart()
+    }
+}
+
 /// `director restart ID|PREFIX...`.
 struct RestartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

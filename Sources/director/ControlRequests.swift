@@ -23,6 +23,10 @@ func exchange(_ state: String, _ request: ControlRequest) throws -> JSONValue {
     }
 }
 
+extension StartCommand {
+    func sendStart() throws { printIDs(try exchange(stateOptions.state, .start(ids: ids)), verb: "starting") }
+}
+
 extension StopCommand {
     func sendStop() throws { printIDs(try exchange(stateOptions.state, .stop(ids: ids)), verb: "stopping") }
 }

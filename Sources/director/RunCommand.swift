@@ -10,7 +10,10 @@ struct RunCommand: ParsableCommand {
             Starts every group of the jobs directory in file-name order, supervises the children, \
             records their state in <state>/table and serves <state>/control.sock. SIGTERM or SIGINT \
             stops the tree in reverse order and exits 0 (a second SIGINT kills at once); SIGHUP \
-            reloads the manifests. Exits 1 when the root supervisor fails.
+            reloads the manifests. A group that fails more often than the root allows \
+            (--intensity/--period) is given up by default (--root-failure give-up): its children \
+            stop, its state is failed, the other groups keep running, and `director start GROUP` \
+            starts it again. With --root-failure exit the whole tree stops and the exit status is 1.
             """
     )
 
@@ -31,6 +34,13 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Root restart period, e.g. 60s (default 60s).", valueName: "duration"))
     var period: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "When a group fails more often than the root allows: give-up (stop that group only) or exit (stop the tree, exit 1).",
+            valueName: "policy"))
+    var rootFailure: RootFailureOption = .giveUp
+
     @Option(name: .long, help: ArgumentHelp("Quiet time before a manifest change is applied, e.g. 200ms.", valueName: "duration"))
     var reloadDebounce: String = "200ms"
 
@@ -45,6 +55,12 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try runDaemon()
     }
+}
+
+/// `--root-failure`.
+enum RootFailureOption: String, ExpressibleByArgument, CaseIterable {
+    case giveUp = "give-up"
+    case exit
 }
 
 /// `--log-format`.

@@ -17,7 +17,7 @@ extension RunCommand {
 
     func runDaemon() throws {
         FileDescriptors.openStandardStreams()
-        var root = RootPolicy()
+        var root = RootPolicy(onFailure: rootFailure == .exit ? .exit : .giveUp)
         if let intensity { root.intensity = intensity }
         if let period, case .success(let d) = DurationText.parse(period) { root.period = d }
         var debounce: Duration = .milliseconds(200)

@@ -51,7 +51,16 @@ extension PsCommand {
             writeAll(fd: 1, out + "]\n")
         } else {
             let rows = sortedByChildID(try reading { try table.children(prefix: prefix) }, id: \.id)
-            writeAll(fd: 1, ChildListing.render(children: rows, now: SystemClock.wallMilliseconds()))
+            var text = ChildListing.render(children: rows, now: SystemClock.wallMilliseconds())
+            // Children of a group the root gave up are merely `stopped`: say why, and what to do.
+            let wanted = prefix.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            for group in try reading({ try table.groups() }) where group.state == .failed {
+                if let wanted, group.path != wanted, !group.path.hasPrefix(wanted + "/"), !wanted.hasPrefix(group.path + "/") {
+                    continue
+                }
+                text += "group \(group.path) failed: given up by the root; `director start \(group.path)` starts it again\n"
+            }
+            writeAll(fd: 1, text)
         }
     }
 }

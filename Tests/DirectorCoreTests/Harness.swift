@@ -138,6 +138,8 @@ struct Harness {
             case .childRemoved(let id): "removed \(id)"
             case .exit(let status): "exit \(status)"
             case .event(let r) where r.kind == .groupFailed: "failed \(r.subject)"
+            case .event(let r) where r.kind == .groupGivenUp: "given up \(r.subject)"
+            case .event(let r) where r.kind == .groupStarted: "started group \(r.subject)"
             default: nil
             }
         }

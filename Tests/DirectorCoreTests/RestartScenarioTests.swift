@@ -136,10 +136,11 @@ import Testing
         #expect(h.engine.groups.first { $0.path == "" }?.restartsInPeriod == 1)  // the root counted it
     }
 
+    /// `--root-failure exit`: OTP's root failure.
     @Test func rootFailureStopsEverythingAndExitsWithStatusOne() {
         var h = Harness(
             Manifest(groups: [group("g", [job("a")], intensity: 0), group("h", [job("b")])]),
-            root: RootPolicy(intensity: 1, period: .seconds(60)))
+            root: RootPolicy(intensity: 1, period: .seconds(60), onFailure: .exit))
         h.check([
             (.start, ["spawn g/a/0", "spawn h/b/0"]),
             (.exit("g/a/0", code: 1), ["failed g", "spawn g/a/0", "arm reset g/a/0 +60000ms"]),

@@ -73,10 +73,11 @@ import Testing
         var h = Harness(Manifest(groups: [group("g", [job("a"), nested(inner), job("b")], strategy: .restForOne)]))
         h.check([
             (.start, ["spawn g/a/0", "spawn g/inner/x/0", "spawn g/inner/y/0", "spawn g/b/0"]),
-            // inner allows no restart: it fails; g (rest_for_one) restarts inner and b.
+            // inner allows no restart: it fails; g (rest_for_one) restarts inner and b. As in
+            // OTP, inner stops its own children first, then g stops b.
             (.exit("g/inner/x/0", code: 1), [
-                "failed g/inner", "signal g/b/0 TERM", "arm kill g/b/0 +5000ms", "signal g/inner/y/0 TERM",
-                "arm kill g/inner/y/0 +5000ms",
+                "failed g/inner", "signal g/inner/y/0 TERM", "arm kill g/inner/y/0 +5000ms", "signal g/b/0 TERM",
+                "arm kill g/b/0 +5000ms",
             ]),
             (.killed("g/b/0", signal: .term), ["cancel kill g/b/0"]),
         ])

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DirectorCore
 import DirectorTable
 import Testing
 @testable import DirectorRuntime
@@ -44,6 +45,26 @@ import Testing
         let line = json.line(.warning, id: "web/api/0", "exited \"code=1\"")
         #expect(line == #"{"at":"2026-11-24T21:00:00.123Z","level":"warning","id":"web/api/0","msg":"exited \"code=1\""}"#)
         #expect(try JSONValue.parse(line)["msg"]?.stringValue == "exited \"code=1\"")
+    }
+
+    /// Events as data (issue 13): JSON lines carry the engine's structured fields, the
+    /// level comes from its severity, never from the text.
+    @Test func jsonLinesCarryTheEventsFields() throws {
+        let event = EventRecord(
+            subject: "web/api/0", kind: .exit, detail: "pid=12 signal=TERM", severity: .info,
+            fields: EventFields(pid: 12, status: .signal(.term), cause: .signal, requested: true))
+        let json = DaemonLog(format: .json, clock: { 0 })
+        let line = try JSONValue.parse(json.line(.info, id: event.subject, "exited", fields: EventWording.fields(event)))
+        #expect(line["kind"]?.stringValue == "exit")
+        #expect(line["pid"]?.intValue == 12)
+        #expect(line["signal"]?.stringValue == "TERM")
+        #expect(line["cause"]?.stringValue == "signal")
+        #expect(line["requested"]?.boolValue == true)
+        #expect(line["code"] == nil)
+        let restart = EventRecord(
+            subject: "web/api/0", kind: .restart, detail: "", fields: EventFields(restarts: 2, delay: .milliseconds(1500), ruleIndex: 1))
+        let fields = Dictionary(uniqueKeysWithValues: EventWording.fields(restart).map { ($0.0, $0.1) })
+        #expect(fields["restarts"] == .int(2) && fields["delay_ms"] == .int(1500) && fields["rule"] == .int(1))
     }
 
     @Test func linesAreWrittenToTheFd() throws {

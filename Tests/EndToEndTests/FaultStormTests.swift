@@ -38,7 +38,7 @@ import Testing
                 \(env)
             """)
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
-        try d.start(["--intensity", "1", "--period", "10s"])
+        try d.start(["--intensity", "1", "--period", "10s", "--root-failure", "exit"])
         #expect(d.waitExit(timeout: 60) == 1, "the root failed: exit status 1; stderr: \(d.daemonStderr.suffix(1500))")
         try d.eventually("every child process gone") { ProcScan.liveByID(marker: d.marker).isEmpty }
 

@@ -168,7 +168,7 @@ import Testing
                 command: ["sh", "-c", "sleep 0.2; exit 1"]
             """])
         defer { d.stop() }
-        try d.start(["--intensity", "1"])
+        try d.start(["--intensity", "1", "--root-failure", "exit"])
         let steady = try d.waitRunning(1, prefix: "a")
         #expect(d.waitExit(timeout: 30) == 1)
         #expect(ProcFS.waitGone(steady[0].pid!), "every child is stopped when the root fails")

@@ -85,7 +85,7 @@ import Testing
                 command: ["/nonexistent/director-test-bin"]
             """])
         defer { d.stop() }
-        try d.start(["--intensity", "0"])
+        try d.start(["--intensity", "0", "--root-failure", "exit"])
         #expect(d.waitExit(timeout: 20) == 1)
         let failures = d.daemonStderr.split(separator: "\n").filter { $0.contains("g/broken/0 spawn failed") }
         #expect(failures.count == 3, "two restarts allowed, the third failure fails the group: \(failures)")
