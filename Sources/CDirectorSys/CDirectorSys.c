@@ -128,6 +128,12 @@ static void close_from_3(void) {
     syscall(SYS_close, dir);
 }
 
+/* The soft RLIMIT_NOFILE children get (the daemon raises its own to the hard limit; programs
+ * that use select() expect the usual soft limit, as under systemd). 0: leave it as inherited. */
+static volatile unsigned long child_nofile_soft = 0;
+
+void director_spawn_set_child_nofile(unsigned long soft) { child_nofile_soft = soft; }
+
 static int spawn_child(void *argument) {
     struct spawn_request *r = argument;
     /* Every signal is blocked (the parent did it before clone). A handler must not run in this
@@ -140,6 +146,13 @@ static int spawn_child(void *argument) {
 
     r->step = DIRECTOR_SPAWN_STEP_SETUP;
     if (syscall(SYS_setpgid, 0, 0) != 0) goto fail;
+    if (child_nofile_soft != 0) {
+        struct rlimit lim;
+        if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) == 0 && child_nofile_soft < lim.rlim_cur) {
+            lim.rlim_cur = child_nofile_soft;
+            syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &lim, NULL);
+        }
+    }
     /* A private fd table with only the fds below `keep` (the slots among them). */
     if (r->full_copy || syscall(SYS_close_range, (unsigned)r->keep, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
         if (syscall(SYS_unshare, CLONE_FILES) != 0) goto fail;

@@ -114,6 +114,14 @@ public struct Engine: Sendable {
     /// The table row of one child, or nil when it is not in the table.
     public func snapshot(of id: ChildID) -> ChildSnapshot? { childRecords[id]?.snapshot }
 
+    /// True while `id` waits for the process the engine asked for (state `starting`) and
+    /// nothing has asked it to stop meanwhile: the runtime may still deliver that spawn. A
+    /// runtime that holds a spawn back (no descriptors) asks before it tries again.
+    public func awaitsSpawn(_ id: ChildID) -> Bool {
+        guard let rec = childRecords[id] else { return false }
+        return rec.state == .starting && rec.stopIntent == nil
+    }
+
     /// Every child in tree order (groups in manifest order, jobs in declaration order,
     /// instances by number).
     public var children: [ChildSnapshot] {

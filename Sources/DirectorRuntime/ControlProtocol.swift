@@ -108,6 +108,9 @@ public struct ControlFailure: Error, Sendable, Hashable, CustomStringConvertible
         public static let shuttingDown = Code(rawValue: "shutting_down")
         /// The request would make more children in all than `director run --max-children`.
         public static let tooManyChildren = Code(rawValue: "too_many_children")
+        /// The daemon cannot take another client now (every slot busy, or no file descriptor
+        /// to spare); the connection is closed after this reply.
+        public static let busy = Code(rawValue: "busy")
     }
 
     /// The code.

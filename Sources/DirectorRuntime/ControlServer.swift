@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CDirectorSys
+import DirectorCore
 
 /// The daemon's control socket: `<state>/control.sock`, mode 0600, one JSON object per line
 /// each way (DESIGN §5).
@@ -18,8 +19,11 @@ public final class ControlServer {
         public var maxLineBytes = 1 << 20
         /// Reply bytes a client may leave unread before it is dropped.
         public var maxPendingReplyBytes = 1 << 20
-        /// Simultaneous clients; more are accepted and closed at once.
+        /// Simultaneous clients. When all are taken, the longest-idle client is dropped for a
+        /// new one; when none is idle (all wait for replies), the new one gets a `busy` reply.
         public var maxClients = 128
+        /// A client that has sent nothing and awaits no reply for this long is dropped.
+        public var idleTimeout: Duration = .seconds(30)
         /// The defaults.
         public init() {}
     }
@@ -39,10 +43,16 @@ public final class ControlServer {
         var processing = false
         var closeWhenFlushed = false
         var peerClosed = false
-        init(fd: Int32, serial: UInt64) {
+        /// When it last sent bytes or was answered.
+        var lastActive: Instant
+        init(fd: Int32, serial: UInt64, now: Instant) {
             self.fd = fd
             self.serial = serial
+            self.lastActive = now
         }
+
+        /// Nothing in flight: no request being answered, no half-received line.
+        var isIdle: Bool { !awaitingReply && input.count == consumed && output.isEmpty }
     }
 
     private let loop: EventLoop
@@ -52,6 +62,18 @@ public final class ControlServer {
     private var connections: [Int32: Connection] = [:]
     private var lastSerial: UInt64 = 0
     private var closed = false
+    /// An fd kept open to be given up when accept fails for lack of descriptors: the waiting
+    /// client can then be accepted, told why, and closed, instead of staying in the backlog
+    /// and keeping the listener readable (a busy loop of failing `accept4`).
+    private var reserveFD: Int32 = -1
+    private var listenerPaused = false
+    private static let sweepKey = "director.control.idle-sweep"
+    private static let resumeKey = "director.control.resume-accept"
+
+    /// Clients dropped because they were idle too long or made room for a new one.
+    public private(set) var droppedIdle = 0
+    /// Clients refused with a `busy` reply.
+    public private(set) var refused = 0
 
     /// The socket's path.
     public let path: String
@@ -70,6 +92,7 @@ public final class ControlServer {
         self.limits = limits
         self.handler = handler
         self.path = path
+        reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
         try loop.watch(fd, for: .readable) { [weak self] _ in self?.acceptClients() }
     }
 
@@ -89,7 +112,10 @@ public final class ControlServer {
         closed = true
         for fd in Array(connections.keys) { drop(fd) }
         loop.unwatch(listenFD)
+        loop.cancelTimer(Self.sweepKey)
+        loop.cancelTimer(Self.resumeKey)
         Glibc.close(listenFD)
+        if reserveFD >= 0 { Glibc.close(reserveFD) }
         unlink(path)
     }
 
@@ -110,20 +136,85 @@ public final class ControlServer {
     private func acceptClients() {
         while true {
             let fd = director_accept(listenFD)
-            guard fd >= 0 else { return }
-            guard connections.count < limits.maxClients else {
-                Glibc.close(fd)
+            guard fd >= 0 else {
+                if DescriptorLimit.isExhaustion(-fd) { shedClientWithoutDescriptors() }
+                return
+            }
+            if connections.count >= limits.maxClients && !makeRoom() {
+                refuse(fd, "too many control clients (\(connections.count) busy); try again")
                 continue
             }
             lastSerial += 1
-            connections[fd] = Connection(fd: fd, serial: lastSerial)
+            connections[fd] = Connection(fd: fd, serial: lastSerial, now: loop.now)
             do {
                 try loop.watch(fd, for: .readable) { [weak self] ready in self?.service(fd, ready) }
             } catch {
                 connections[fd] = nil
                 Glibc.close(fd)
             }
+            armSweep()
         }
+    }
+
+    /// Drops the longest-idle client to make room for a new one; false when none is idle.
+    private func makeRoom() -> Bool {
+        guard let oldest = connections.values.filter(\.isIdle).min(by: { $0.lastActive < $1.lastActive }) else {
+            return false
+        }
+        droppedIdle += 1
+        drop(oldest.fd)
+        return true
+    }
+
+    /// Tells a client it cannot be served now, and closes it.
+    private func refuse(_ fd: Int32, _ message: String) {
+        refused += 1
+        var line = Array(ControlReply.failure(ControlFailure(.busy, message)).serialized().utf8)
+        line.append(0x0A)
+        _ = line.withUnsafeBytes { director_send(fd, $0.baseAddress, UInt($0.count)) }
+        // Read what the client already sent: closing with unread data would reset the
+        // connection and could lose the reply.
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        _ = read(fd, loop.scratch.baseAddress, loop.scratch.count)
+        Glibc.close(fd)
+    }
+
+    /// accept failed with EMFILE/ENFILE: give up the reserve fd for a moment to accept the
+    /// waiting client and refuse it; if even that fails, stop listening for 100 ms.
+    private func shedClientWithoutDescriptors() {
+        if reserveFD >= 0 {
+            Glibc.close(reserveFD)
+            reserveFD = -1
+            let fd = director_accept(listenFD)
+            if fd >= 0 { refuse(fd, "the daemon is out of file descriptors; try again") }
+            reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { return }
+        }
+        guard !listenerPaused else { return }
+        listenerPaused = true
+        loop.update(listenFD, interest: [])
+        loop.setTimer(Self.resumeKey, at: loop.now + .milliseconds(100)) { [weak self] in
+            guard let self, !self.closed else { return }
+            self.listenerPaused = false
+            if self.reserveFD < 0 { self.reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC) }
+            self.loop.update(self.listenFD, interest: .readable)
+        }
+    }
+
+    /// While clients are connected, drops those idle for longer than `idleTimeout`.
+    private func armSweep() {
+        guard !connections.isEmpty, !loop.isTimerArmed(Self.sweepKey) else { return }
+        let period = max(limits.idleTimeout / 2, .milliseconds(10))
+        loop.setTimer(Self.sweepKey, at: loop.now + period) { [weak self] in self?.sweep() }
+    }
+
+    private func sweep() {
+        let now = loop.now
+        for c in Array(connections.values) where c.isIdle && now - c.lastActive >= limits.idleTimeout {
+            droppedIdle += 1
+            drop(c.fd)
+        }
+        armSweep()
     }
 
     private func service(_ fd: Int32, _ ready: Readiness) {
@@ -134,6 +225,7 @@ public final class ControlServer {
             let scratch = loop.scratch
             let n = read(fd, scratch.baseAddress, scratch.count)
             if n > 0 {
+                c.lastActive = loop.now
                 c.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
             } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
                 c.peerClosed = true
@@ -193,6 +285,7 @@ public final class ControlServer {
         // The serial tells a reused fd number from the connection that asked.
         guard let c = connections[fd], c.serial == serial, c.awaitingReply else { return }
         c.awaitingReply = false
+        c.lastActive = loop.now
         send(reply, to: c)
         guard connections[fd] != nil, !c.processing else { return }
         processLines(c)

@@ -47,6 +47,10 @@ public final class Supervisor {
     var failedSpawns: [ChildID] = []
     var failedSpawnReasons: [ChildID: String] = [:]
     var failedSpawnFeedScheduled = false
+    /// Spawns held back while the daemon has no file descriptor to spare.
+    var held = HeldSpawns()
+    /// RLIMIT_NOFILE before and after the daemon raised its soft limit to the hard one.
+    var descriptorLimit: (before: UInt64, after: UInt64)?
     static let spawnFailuresPerTurn = 256
 
     var signals: SignalWatcher?
@@ -78,6 +82,7 @@ public final class Supervisor {
         do {
             loop = try EventLoop()
             try ProcessReaper.becomeSubreaper()
+            descriptorLimit = DescriptorLimit.raiseToHard()
         } catch {
             throw SupervisorError(code: .system, lines: [error.message])
         }
@@ -135,6 +140,7 @@ public final class Supervisor {
         } catch {
             throw SupervisorError(code: .system, lines: [error.message])
         }
+        loop.addEndOfTurnHook { [unowned self] in self.releaseHeldSpawnsAskedToStop() }
         loop.addEndOfTurnHook { [unowned self] in self.submitChanges() }
 
         let now = SystemClock.monotonic()
@@ -145,7 +151,7 @@ public final class Supervisor {
         // Specs of jobs the previous daemon ran that this manifest no longer has.
         let current = Set(manifest.jobsByKey.map(\.key))
         pendingChanges += previous.specs.keys.sorted().filter { !current.contains($0) }.map { .deleteSpec(jobKey: $0) }
-        log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(options.jobsDirectory) children=\(manifest.childCount)")
+        log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(options.jobsDirectory) children=\(manifest.childCount)\(descriptorLimit.map { " nofile=\($0.after)" + ($0.after > $0.before ? " (raised from \($0.before))" : "") } ?? "")")
         logWarnings(ManifestWarnings.check(manifest, searchPath: environment.path), context: "")
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
@@ -261,7 +267,11 @@ public final class Supervisor {
         let id = spec.id
         let process: SpawnedProcess
         do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {
-            deferSpawnFailure(id, reason: error.message)
+            if error.code == .system && DescriptorLimit.isExhaustion(error.errno) {
+                holdSpawn(spec, error: error)
+            } else {
+                deferSpawnFailure(id, reason: error.message)
+            }
             return
         }
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)

@@ -194,6 +194,55 @@ private func code(_ line: String) -> String? {
         #expect(try client.replies(2, loop: loop) == [#"{"ok":true,"result":"reloaded"}"#, #"{"ok":true,"result":"now"}"#])
     }
 
+    @Test func idleClientsTimeOutAndTheOldestIdleMakesRoomForANewOne() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let loop = try EventLoop()
+        var limits = ControlServer.Limits()
+        limits.maxClients = 3
+        limits.idleTimeout = .milliseconds(300)
+        let server = try echoServer(dir, loop: loop, limits: limits)
+        defer { server.close() }
+        let idle = try (0..<3).map { _ in try RawClient(path: server.path) }
+        for _ in 0..<5 { try loop.turn(notAfter: loop.now + .milliseconds(5)) }
+        #expect(server.clientCount == 3)
+        // A fourth client while all three slots are idle: the oldest idle one goes.
+        let operatorClient = try RawClient(path: server.path)
+        operatorClient.send(#"{"op":"restart","ids":["a/b/0"]}"# + "\n")
+        #expect(try operatorClient.replies(1, loop: loop) == [#"{"ok":true,"result":["a/b/0"]}"#])
+        #expect(server.droppedIdle == 1)
+        _ = try idle[0].replies(1, loop: loop)
+        #expect(idle[0].closedByServer, "the longest-idle client was dropped")
+        // Left alone, idle clients time out.
+        let deadline = loop.now + .seconds(3)
+        while server.clientCount > 0 && loop.now < deadline { try loop.turn(notAfter: loop.now + .milliseconds(50)) }
+        #expect(server.clientCount == 0)
+    }
+
+    @Test func whenEverySlotAwaitsAReplyANewClientIsToldItIsBusy() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let loop = try EventLoop()
+        var limits = ControlServer.Limits()
+        limits.maxClients = 2
+        var held: [ControlResponder] = []
+        let server = try ControlServer(path: ControlServer.socketPath(stateDirectory: dir.path), loop: loop, limits: limits) {
+            _, responder in held.append(responder)
+        }
+        defer { server.close() }
+        let busy = try (0..<2).map { _ in try RawClient(path: server.path) }
+        for c in busy { c.send(#"{"op":"reload"}"# + "\n") }
+        for _ in 0..<10 { try loop.turn(notAfter: loop.now + .milliseconds(5)) }
+        #expect(held.count == 2)
+        let late = try RawClient(path: server.path)
+        late.send(#"{"op":"reload"}"# + "\n")
+        let replies = try late.replies(2, loop: loop)
+        #expect(replies.map(code) == ["busy"])
+        #expect(replies.first?.contains("too many control clients") == true)
+        #expect(late.closedByServer)
+        #expect(server.refused == 1)
+    }
+
     @Test func aClientThatNeverReadsIsDropped() throws {
         let dir = TempDir()
         defer { dir.cleanup() }

@@ -144,6 +144,7 @@ import Testing
         print("fault: full disk in a storm: VmRSS \(rssAtFull) KiB -> peak \(peak) KiB over 5 s")
         #expect(peak < 48 * 1024, "VmRSS peak \(peak) KiB (the old writer grew to 100-190 MB)")
         #expect(peak - rssAtFull < 5 * 1024, "VmRSS \(rssAtFull) -> \(peak) KiB")
+        #expect(d.runningDaemonPID != nil, "the daemon lives: \(d.process.map { "\($0.terminationReason == .uncaughtSignal ? "signal" : "exit") \($0.isRunning ? 0 : $0.terminationStatus)" } ?? "")")
         let stalled = try d.eventRows().last?.seq ?? 0
 
         // Space returns: the table catches up within seconds and says what it dropped.
@@ -169,37 +170,74 @@ import Testing
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
-    func fileDescriptorExhaustionIsASpawnFailureNotFatal() throws {
+    func fileDescriptorExhaustionHoldsSpawnsBackWithoutFailingTheGroup() throws {
         let d = try DaemonHarness(files: [:])
+        // intensity 1: were a lack of descriptors counted as the children's failure, the group
+        // would fail at once.
         try d.write("fds.yaml", """
             group: fds
-            intensity: 1000000
-            period: 1s
+            intensity: 1
+            period: 60s
             jobs:
               - name: hog
                 command: ["sleep", "3600"]
                 instances: 40
-                delay: 200ms
                 env: {FAULT_RUN: "\(d.dir.path)"}
             """)
         let daemon = try WrappedDaemon(d, argv: ["/usr/bin/prlimit", "--nofile=64:64"] + WrappedDaemon.runArguments(d))
         defer { daemon.stop(); d.stop(); ProcScan.killAll(marker: d.marker) }
-        try d.eventually("spawn failures for lack of descriptors", timeout: 30) {
-            try d.eventRows().contains { $0.kind == "spawn_failed" && $0.detail.contains("Too many open files") }
+        try d.eventually("the daemon says it is out of descriptors", timeout: 30) {
+            d.daemonStderr.contains("out of file descriptors")
         }
+        #expect(d.daemonStderr.components(separatedBy: "out of file descriptors (").count == 2, "logged once per burst")
         #expect(daemon.process.isRunning)
-        let running = try d.children().filter { $0.state == "running" }.count
+        let rows = try d.children()
+        let running = rows.filter { $0.state == "running" }.count
         #expect(running > 0 && running < 40, "some children run, the rest wait for descriptors: \(running)")
-        // The daemon does not spin while descriptors are short.
+        #expect(rows.allSatisfy { $0.state == "running" || $0.state == "starting" }, "\(rows.map(\.state))")
+        #expect(try !d.eventRows().contains { $0.kind == "spawn_failed" || $0.kind == "group_failed" })
+        // The daemon does not spin while descriptors are short, also with clients waiting on
+        // the control socket (each is accepted through the reserve fd and told why).
+        var clients: [RawControlClient] = []
+        for _ in 0..<20 { if let c = try? RawControlClient(state: d.state) { clients.append(c) } }
         let before = try #require(ProcEntry.read(daemon.pid)).cpuTicks
         usleep(3_000_000)
         let used = Double(try #require(ProcEntry.read(daemon.pid)).cpuTicks - before) / Double(sysconf(Int32(_SC_CLK_TCK))) / 3
-        print("fault: fd exhaustion: daemon CPU \(Int(used * 100))% of one core")
-        #expect(used < 0.5, "daemon CPU \(used * 100)% of a core while descriptors are exhausted")
-        // Freeing descriptors: after a stop of the pool the daemon serves the operator again.
+        print("fault: fd exhaustion with 20 waiting clients: daemon CPU \(Int(used * 100))% of one core")
+        #expect(used < 0.3, "daemon CPU \(used * 100)% of a core while descriptors are exhausted")
+        let answered = clients.compactMap { c -> String? in
+            _ = c.send(#"{"op":"restart","ids":["fault-probe/nope"]}"# + "\n")
+            return c.readLine(timeout: 5)
+        }
+        #expect(!answered.isEmpty && answered.allSatisfy { $0.contains("\"ok\":false") }, "\(answered.prefix(3))")
+        clients.removeAll()
+        // Freeing descriptors: after a stop of the pool every child, held or running, is stopped.
         let stop = try d.cli("stop", ["fds/hog"])
         #expect(stop.status == 0, "\(stop.stderr)")
         try d.waitFor("all stopped", timeout: 30) { $0.count == 40 && $0.allSatisfy { $0.state == "stopped" } }
         #expect(daemon.process.isRunning)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func theSoftDescriptorLimitIsRaisedForTheDaemonButNotItsChildren() throws {
+        let d = try DaemonHarness(files: [:])
+        // 100 children need over 300 descriptors in the daemon: more than the soft limit.
+        try d.write("many.yaml", """
+            group: many
+            jobs:
+              - name: s
+                command: ["sleep", "3600"]
+                instances: 100
+                env: {FAULT_RUN: "\(d.dir.path)"}
+            """)
+        let daemon = try WrappedDaemon(d, argv: ["/usr/bin/prlimit", "--nofile=256:4096"] + WrappedDaemon.runArguments(d))
+        defer { daemon.stop(); d.stop(); ProcScan.killAll(marker: d.marker) }
+        let rows = try d.waitRunning(100, timeout: 30)
+        #expect(d.daemonStderr.contains("nofile=4096 (raised from 256)"), "\(d.daemonStderr.prefix(600))")
+        #expect(!d.daemonStderr.contains("out of file descriptors"))
+        let pid = try #require(rows.first?.pid)
+        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") } ?? ""
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).prefix(2) == ["256", "4096"], "child: \(line)")
     }
 }
