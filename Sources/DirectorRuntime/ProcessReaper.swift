@@ -42,6 +42,9 @@ public final class ProcessReaper {
     /// How many children are tracked.
     public var trackedCount: Int { tracked.count }
 
+    /// True when `pid` is a tracked child (spawned, not reaped yet).
+    public func isTracked(_ pid: Int32) -> Bool { tracked[pid] != nil }
+
     /// Tracks a spawned child: `onExit` runs once, on the loop, when it has exited and been
     /// reaped. Takes ownership of `pidfd` (may be -1: then only `collectExited` sees the exit).
     public func track(pid: Int32, pidfd: Int32, onExit: @escaping (ExitStatus) -> Void) throws(RuntimeError) {

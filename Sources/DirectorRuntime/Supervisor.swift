@@ -49,6 +49,8 @@ public final class Supervisor {
     var failedSpawnFeedScheduled = false
     /// Spawns held back while the daemon has no file descriptor to spare.
     var held = HeldSpawns()
+    /// Escaped descendants being stopped.
+    var orphans = OrphanSweep()
     /// RLIMIT_NOFILE before and after the daemon raised its soft limit to the hard one.
     var descriptorLimit: (before: UInt64, after: UInt64)?
     static let spawnFailuresPerTurn = 256
@@ -91,14 +93,22 @@ public final class Supervisor {
         logPump = OutputSink(output: log.output!, loop: loop)
         // Ignore SIGPIPE before recording which signals children must get back at default.
         SignalWatcher.ignoreBrokenPipes()
-        environment = SpawnEnvironment(ProcessSpawner.currentEnvironment())
+        // The marker every child and its descendants carry (MarkedProcesses).
+        var baseEnvironment = ProcessSpawner.currentEnvironment()
+        baseEnvironment[MarkedProcesses.variable] = absolutePath(state)
+        environment = SpawnEnvironment(baseEnvironment)
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
         previous = PreviousRun.read(from: table)
         writer = TableWriter(table: table, log: log)
         reloadGeneration = previous.reloadGeneration
         let droppedScales = previous.decisions.dropScales(beyond: options.maxChildren, in: manifest)
-        let terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
+        var terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
+        // Then whatever a dead daemon started that the table does not know: spawned in its
+        // last moments before a commit, or escaped from its child's process group.
+        let marked = MarkedProcesses.scan(marker: absolutePath(state))
+        MarkedProcesses.terminate(marked, grace: .seconds(2))
+        terminated += marked.count
         let origin = clockOrigin
         let restored = previous.restoredState { wallMillis in
             Instant(nanoseconds: origin.mono.nanoseconds + (wallMillis - origin.wall) * 1_000_000)
@@ -107,7 +117,7 @@ public final class Supervisor {
             manifest: manifest, root: options.root, restored: restored,
             seed: options.seed ?? UInt64.random(in: .min ... .max))
         if terminated > 0 {
-            log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon")
+            log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon (\(marked.count) found by the \(MarkedProcesses.variable) marker)")
         }
         if let droppedScales {
             log.log(.warning, "operator pool sizes of the previous run dropped: with them the tree would have \(droppedScales) children, over the limit of \(options.maxChildren)")
@@ -169,6 +179,7 @@ public final class Supervisor {
                 throw SupervisorError(code: .system, lines: [error.message])
             }
         }
+        stopRemainingOrphans()
         commitTable()
         writer.close()
         control?.close()
@@ -233,6 +244,9 @@ public final class Supervisor {
             case .signal(_, let pid, let signal):
                 // The child leads its own process group: the signal reaches its descendants too.
                 if kill(-pid, signal.number) != 0 && errno == ESRCH { _ = kill(pid, signal.number) }
+                // As systemd does: a stopped (SIGSTOP, Ctrl-Z) child acts on its stop signal
+                // only once continued; without this it would wait for the SIGKILL timeout.
+                if signal.number != SIGKILL && signal.number != SIGCONT { _ = kill(-pid, SIGCONT) }
             case .armTimer(let id, let at):
                 loop.setTimer(id, at: at) { [unowned self] in self.feed(.timerFired(id)) }
             case .cancelTimer(let id):
@@ -277,7 +291,10 @@ public final class Supervisor {
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
         let name = id.description
         let pid = process.pid
-        let onExit: (ExitStatus) -> Void = { [unowned self] status in self.feed(.exited(id, pid: pid, status: status)) }
+        let onExit: (ExitStatus) -> Void = { [unowned self] status in
+            self.feed(.exited(id, pid: pid, status: status))
+            self.scheduleOrphanSweep()
+        }
         do {
             try reaper.track(pid: pid, pidfd: process.pidfd, onExit: onExit)
         } catch {

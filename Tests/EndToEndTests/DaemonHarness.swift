@@ -150,7 +150,12 @@ final class DaemonHarness: @unchecked Sendable {
             }
         }
         _ = try? children()
-        for pgid in knownGroups where pgid > 1 { kill(-pgid, SIGKILL) }
+        // Only processes that carry this daemon's marker: pids are reused within seconds in a
+        // storm (pid_max is 32768 here), and a recorded group id may name another test's
+        // process by now.
+        let stateMarker = "DIRECTOR_STATE=" + state
+        for pgid in knownGroups where pgid > 1 && ProcScan.environment(pgid).contains(stateMarker) { kill(-pgid, SIGKILL) }
+        for pid in ProcScan.allPids() where ProcScan.environment(pid).contains(stateMarker) { kill(pid, SIGKILL) }
     }
 
     deinit { stop() }

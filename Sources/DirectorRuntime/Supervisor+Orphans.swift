@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DirectorCore
+import DirectorManifest
+
+/// Descendants that left their child's process group, found and stopped with their child.
+///
+/// `kill(-pgid)` reaches a child's process group only; a descendant that ran `setsid` or
+/// `setpgid` (a self-daemonizing server) escapes it, and once the process in between exits
+/// the subreaper makes it the daemon's own child. A sweep, at most every 100 ms after a
+/// child's exit, lists the daemon's children (`/proc/self/task/*/children`), takes those it
+/// did not spawn and that carry this state directory's marker, and reads their `DIRECTOR_ID`:
+/// - the child id has no live process, or its live process started after the orphan (the
+///   orphan is left from an earlier run of that id): the orphan gets the stop signal and
+///   SIGCONT, and SIGKILL 5 s later if it still runs;
+/// - otherwise it belongs to the running process (a service's own worker whose parent
+///   exited) and is kept until that process ends.
+/// At the end of the run whatever is left gets the same treatment, bounded by 2 s.
+struct OrphanSweep {
+    struct Dying {
+        var process: MarkedProcesses.Process
+        var killAt: Instant
+    }
+    var dying: [Dying] = []
+    var stopped = 0
+
+    static let timerKey = "director.orphan-sweep"
+    static let interval: Duration = .milliseconds(100)
+    static let grace: Duration = .seconds(5)
+}
+
+extension Supervisor {
+    /// The marker every child carries (`DIRECTOR_STATE`).
+    var stateMarker: String { absolutePath(options.stateDirectory) }
+
+    /// Asks for a sweep soon (a child exited: its escaped descendants are now ours).
+    func scheduleOrphanSweep() {
+        guard !loop.isTimerArmed(OrphanSweep.timerKey) else { return }
+        loop.setTimer(OrphanSweep.timerKey, at: SystemClock.monotonic() + OrphanSweep.interval) { [unowned self] in
+            self.sweepOrphans()
+        }
+    }
+
+    func sweepOrphans() {
+        let now = SystemClock.monotonic()
+        orphans.dying.removeAll { d in
+            guard MarkedProcesses.isAlive(d.process) else { return true }
+            if now >= d.killAt {
+                MarkedProcesses.send(SIGKILL, to: d.process)
+                return true
+            }
+            return false
+        }
+        let known = Set(orphans.dying.map(\.process.pid))
+        let candidates = MarkedProcesses.ownChildren().filter { !reaper.isTracked($0) && !known.contains($0) }
+        if !candidates.isEmpty {
+            for orphan in MarkedProcesses.scan(marker: stateMarker, pids: candidates) where shouldStop(orphan) {
+                MarkedProcesses.send(SIGTERM, to: orphan)
+                orphans.dying.append(.init(process: orphan, killAt: now + OrphanSweep.grace))
+                orphans.stopped += 1
+                log.log(.info, id: orphan.childID ?? "", "stopping pid=\(orphan.pid): a descendant that left the process group of a process that has ended")
+            }
+        }
+        if !orphans.dying.isEmpty { scheduleOrphanSweep() }
+    }
+
+    private func shouldStop(_ orphan: MarkedProcesses.Process) -> Bool {
+        guard let text = orphan.childID, let id = ChildID(text), let snapshot = engine.snapshot(of: id),
+            let pid = snapshot.pid, let ticks = startTicks[id]
+        else { return true }
+        _ = pid
+        return orphan.startTicks < ticks
+    }
+
+    /// At the end of the run: every process the daemon took in and still has is stopped.
+    func stopRemainingOrphans() {
+        let candidates = MarkedProcesses.ownChildren().filter { !reaper.isTracked($0) }
+        let left = MarkedProcesses.scan(marker: stateMarker, pids: candidates) + orphans.dying.map(\.process)
+        guard !left.isEmpty else { return }
+        log.log(.info, "stopping \(Set(left.map(\.pid)).count) descendant(s) that left their child's process group")
+        MarkedProcesses.terminate(Array(Set(left)), grace: .seconds(2))
+    }
+
+    /// At start, after the table's leftovers: whatever still carries this state directory's
+    /// marker was started by a daemon that died, also in its last moments before a commit.
+    func terminateMarkedLeftovers() -> Int {
+        let left = MarkedProcesses.scan(marker: stateMarker)
+        MarkedProcesses.terminate(left, grace: .seconds(2))
+        return left.count
+    }
+}
