@@ -49,6 +49,8 @@ extension Supervisor {
     func retryHeldSpawns() {
         let waiting = held.specs
         held.specs = []
+        // The next retry, if one is needed, waits longer (a spawn held again below re-arms).
+        held.delay = min(held.delay * 2, HeldSpawns.maxDelay)
         var exhausted = false
         for spec in waiting {
             if !engine.awaitsSpawn(spec.id) {
@@ -70,7 +72,6 @@ extension Supervisor {
             }
             held = HeldSpawns()
         } else {
-            held.delay = min(held.delay * 2, HeldSpawns.maxDelay)
             armHeldSpawnRetry()
         }
     }

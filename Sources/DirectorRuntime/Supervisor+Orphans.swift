@@ -66,10 +66,9 @@ extension Supervisor {
     }
 
     private func shouldStop(_ orphan: MarkedProcesses.Process) -> Bool {
-        guard let text = orphan.childID, let id = ChildID(text), let snapshot = engine.snapshot(of: id),
-            let pid = snapshot.pid, let ticks = startTicks[id]
+        guard let text = orphan.childID, let id = ChildID(text), engine.snapshot(of: id)?.pid != nil,
+            let ticks = startTicks[id]
         else { return true }
-        _ = pid
         return orphan.startTicks < ticks
     }
 
