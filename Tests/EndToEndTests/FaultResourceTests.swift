@@ -48,6 +48,12 @@ import Testing
         #expect(RawControlClient.probe(state: d.state) != nil)
     }
 
+    /// Puts the harness's state directory on a 4 MiB tmpfs of its own (unmounted by the test).
+    static func mountSmallStateDirectory(_ d: DaemonHarness) throws {
+        mkdir(d.state, 0o700)
+        #expect(try CommandResult.run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", d.state]).status == 0)
+    }
+
     static let canMount: Bool = {
         guard getuid() == 0 else { return false }
         let probe = "/tmp/director-fault-mount-probe-\(getpid())"
@@ -66,8 +72,7 @@ import Testing
                 command: ["sleep", "3600"]
                 env: {FAULT_RUN: "\(d.dir.path)"}
             """))
-        mkdir(d.state, 0o700)
-        #expect(try CommandResult.run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", d.state]).status == 0)
+        try Self.mountSmallStateDirectory(d)
         defer {
             d.stop()
             ProcScan.killAll(marker: d.marker)
@@ -121,8 +126,7 @@ import Testing
                 instances: 50
                 env: {FAULT_RUN: "\(d.dir.path)"}
             """)
-        mkdir(d.state, 0o700)
-        #expect(try CommandResult.run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", d.state]).status == 0)
+        try Self.mountSmallStateDirectory(d)
         defer {
             d.stop()
             ProcScan.killAll(marker: d.marker)
