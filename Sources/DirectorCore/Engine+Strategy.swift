@@ -116,7 +116,7 @@ extension Engine {
     /// The root gives the top-level group `key` up: plans in it are void, its children stop
     /// (reverse order) and stay `stopped`, its groups are `failed`. Nothing else changes.
     mutating func giveUp(_ key: String, failures: Int, below: [String] = []) {
-        let period = Self.format(rootPolicy.period)
+        let period = DurationText.format(rootPolicy.period)
         record(
             key, .groupGivenUp,
             "group failed \(failures) times within \(period), more than the root allows (intensity "
