@@ -131,8 +131,12 @@ static void close_from_3(void) {
 /* The soft RLIMIT_NOFILE children get (the daemon raises its own to the hard limit; programs
  * that use select() expect the usual soft limit, as under systemd). 0: leave it as inherited. */
 static volatile unsigned long child_nofile_soft = 0;
+static volatile unsigned long child_nofile_hard = 0;
 
-void director_spawn_set_child_nofile(unsigned long soft) { child_nofile_soft = soft; }
+void director_spawn_set_child_nofile(unsigned long soft, unsigned long hard) {
+    child_nofile_soft = soft;
+    child_nofile_hard = hard;
+}
 
 static int spawn_child(void *argument) {
     struct spawn_request *r = argument;
@@ -150,6 +154,7 @@ static int spawn_child(void *argument) {
         struct rlimit lim;
         if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) == 0 && child_nofile_soft < lim.rlim_cur) {
             lim.rlim_cur = child_nofile_soft;
+            if (child_nofile_hard >= child_nofile_soft && child_nofile_hard < lim.rlim_max) lim.rlim_max = child_nofile_hard;
             syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &lim, NULL);
         }
     }

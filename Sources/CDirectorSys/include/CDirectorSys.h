@@ -52,9 +52,9 @@ struct director_spawned {
 /// every signal the caller ignores or handles (`director_signals_to_reset`). NULL resets all.
 /// Returns 0 and fills `out`, or an errno value and, in `step_out`, the step that failed
 /// (a failed child has been reaped already).
-/// Children started from now on get this soft RLIMIT_NOFILE (when it is below the daemon's);
-/// 0 leaves the inherited one.
-void director_spawn_set_child_nofile(unsigned long soft);
+/// Children started from now on get this RLIMIT_NOFILE (when the soft one is below the
+/// daemon's; the hard one only lowers); soft 0 leaves the inherited one.
+void director_spawn_set_child_nofile(unsigned long soft, unsigned long hard);
 
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
