@@ -21,7 +21,8 @@ public final class Supervisor {
     let sink: OutputSink
     let table: LMDBTable
     let writer: TableWriter
-    let lock: DaemonLock
+    /// The checked state directory; holds the lock (see StateDirectory.swift).
+    let stateDirectory: StateDirectory
     let environment: SpawnEnvironment
     let clockOrigin: (mono: Instant, wall: UnixMillis)
 
@@ -45,6 +46,7 @@ public final class Supervisor {
     var signals: SignalWatcher?
     var control: ControlServer?
     var watcher: DirectoryWatcher?
+    var stateWatcher: StateDirectoryWatcher?
 
     /// Prepares the daemon: takes the lock, opens the table, loads and validates the manifests,
     /// terminates process groups a dead daemon left behind. Starts nothing yet.
@@ -53,20 +55,15 @@ public final class Supervisor {
         self.log = DaemonLog(format: options.logFormat)
         let state = options.stateDirectory
 
-        if mkdir(state, 0o700) != 0 && errno != EEXIST {
-            throw SupervisorError(code: .system, lines: ["cannot create state directory \(state): \(String(cString: strerror(errno)))"])
-        }
-        do { lock = try DaemonLock(stateDirectory: state) } catch {
-            throw SupervisorError(code: .lockHeld, lines: [error.message])
-        }
+        // Refused when another user owns it or others may write it; takes the lock.
+        stateDirectory = try StateDirectory(path: state)
 
         do { manifest = try ManifestLoader.load(directory: options.jobsDirectory) } catch {
             throw SupervisorError(code: .invalidManifest, lines: error.errors.map(\.description))
         }
 
-        do { table = try LMDBTable(path: state + "/table", options: Self.tableOptions()) } catch {
-            throw SupervisorError(code: .table, lines: [error.message])
-        }
+        // A damaged table is moved aside (logged), never mapped.
+        table = try stateDirectory.openTable(options: Self.tableOptions(), checkCommand: options.tableCheckCommand, log: log)
 
         do {
             loop = try EventLoop()
@@ -110,9 +107,7 @@ public final class Supervisor {
     public func run() throws(SupervisorError) -> Int32 {
         do {
             signals = try SignalWatcher(loop: loop, signals: SignalWatcher.daemonSignals) { [unowned self] in self.onSignal($0) }
-            control = try ControlServer(
-                path: ControlServer.socketPath(stateDirectory: options.stateDirectory), loop: loop
-            ) { [unowned self] request, responder in self.onControl(request, responder) }
+            try listenOnControlSocket()
             if options.watch {
                 watcher = try DirectoryWatcher(directory: options.jobsDirectory, loop: loop, debounce: options.reloadDebounce) {
                     [unowned self] in _ = self.reload(trigger: "watch")
@@ -122,6 +117,7 @@ public final class Supervisor {
             throw SupervisorError(code: .system, lines: [error.message])
         }
         loop.addEndOfTurnHook { [unowned self] in self.submitChanges() }
+        watchStateDirectory()
 
         let now = SystemClock.monotonic()
         pendingChanges.append(.setMeta(.format, .string(tableFormatVersion)))
@@ -154,7 +150,8 @@ public final class Supervisor {
         unlink(ControlServer.socketPath(stateDirectory: options.stateDirectory))
         sink.flush()
         log.log(.info, "director stopped status=\(exitStatus ?? 0)")
-        lock.release()
+        stateWatcher?.stop()
+        stateDirectory.release()
         return exitStatus ?? 0
     }
 
