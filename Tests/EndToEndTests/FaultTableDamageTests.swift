@@ -122,10 +122,15 @@ import Testing
                     failures.append("case \(n) (\(what)): director \(args.joined(separator: " ")): not one line: \(r.stderr)")
                 }
             }
+            try TableFiles.copyTree(d.state, d.dir.path + "/damaged")
             let run = try Self.runDaemonBriefly(d)
             outcomes["run exit \(run.exitStatus.map(String.init) ?? "signal")", default: 0] += 1
             if run.diedBySignal || (run.exitStatus != 0 && run.exitStatus != 1) {
-                failures.append("case \(n) (\(what)): director run: \(run)")
+                // Kept for a post-mortem: the state directory as damaged, before the run.
+                let kept = "/tmp/director-fuzz-failure-\(seed)-\(n)"
+                _ = try? CommandResult.run(["/bin/rm", "-rf", kept])
+                try TableFiles.copyTree(d.dir.path + "/damaged", kept)
+                failures.append("case \(n) (\(what)): director run (state kept in \(kept)): \(run)")
             }
             d.stop()
             ProcScan.killAll(marker: d.marker)
@@ -157,7 +162,7 @@ import Testing
                 let bytes = (0..<(1 + Int(rng.next() % 8))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
                 let offset = min(page * pageSize + within, size - bytes.count)
                 TableFiles.overwrite(data, at: offset, with: bytes)
-                spots.append("\(offset):\(bytes.count)")
+                spots.append("\(offset):" + bytes.map { String($0, radix: 16) }.joined(separator: "."))
             }
             return "corrupt data.mdb at \(spots.joined(separator: ","))"
         }
