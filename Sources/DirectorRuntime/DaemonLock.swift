@@ -15,10 +15,28 @@ public final class DaemonLock {
     public static func lockPath(stateDirectory: String) -> String { stateDirectory + "/director.lock" }
 
     /// Takes the lock without waiting, or throws `lock_held` naming the holder's pid.
-    public init(stateDirectory: String) throws(RuntimeError) {
+    public convenience init(stateDirectory: String) throws(RuntimeError) {
+        try self.init(directoryFD: AT_FDCWD, stateDirectory: stateDirectory)
+    }
+
+    /// Takes the lock in the state directory open on `directoryFD` (named `stateDirectory`
+    /// in messages). The file is opened relative to that descriptor with O_NOFOLLOW and
+    /// created 0600: a planted `director.lock -> /victim` is refused, never truncated.
+    public init(directoryFD: Int32, stateDirectory: String) throws(RuntimeError) {
         path = Self.lockPath(stateDirectory: stateDirectory)
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("open \(path)", errno: errno) }
+        let name = directoryFD == AT_FDCWD ? path : "director.lock"
+        fd = openat(directoryFD, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ELOOP { throw RuntimeError(.system, "\(path) is a symbolic link: refusing to follow it", errno: e) }
+            throw .system("open \(path)", errno: e)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else {
+            close(fd)
+            throw RuntimeError(.system, "\(path) is not a regular file of this daemon's user: refusing it")
+        }
+        fchmod(fd, 0o600)
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno
             let holder = Self.readPID(fd)
@@ -44,6 +62,13 @@ public final class DaemonLock {
         _ = flock(fd, LOCK_UN)
         close(fd)
         fd = -1
+    }
+
+    /// The lock file's device and inode while it is held, to notice it was removed.
+    var identity: (dev: UInt64, ino: UInt64)? {
+        var st = stat()
+        guard fd >= 0, fstat(fd, &st) == 0, st.st_nlink > 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
     }
 
     private static func readPID(_ fd: Int32) -> Int32? {

@@ -23,7 +23,8 @@ public final class Supervisor {
     let logPump: OutputSink
     let table: LMDBTable
     let writer: TableWriter
-    let lock: DaemonLock
+    /// The checked state directory; holds the lock (see StateDirectory.swift).
+    let stateDirectory: StateDirectory
     let environment: SpawnEnvironment
     let clockOrigin: (mono: Instant, wall: UnixMillis)
 
@@ -58,6 +59,7 @@ public final class Supervisor {
     var signals: SignalWatcher?
     var control: ControlServer?
     var watcher: DirectoryWatcher?
+    var stateWatcher: StateDirectoryWatcher?
 
     /// Prepares the daemon: takes the lock, opens the table, loads and validates the manifests,
     /// terminates process groups a dead daemon left behind. Starts nothing yet.
@@ -66,20 +68,15 @@ public final class Supervisor {
         self.log = DaemonLog.daemon(format: options.logFormat)
         let state = options.stateDirectory
 
-        if mkdir(state, 0o700) != 0 && errno != EEXIST {
-            throw SupervisorError(code: .system, lines: ["cannot create state directory \(state): \(String(cString: strerror(errno)))"])
-        }
-        do { lock = try DaemonLock(stateDirectory: state) } catch {
-            throw SupervisorError(code: .lockHeld, lines: [error.message])
-        }
+        // Refused when another user owns it or others may write it; takes the lock.
+        stateDirectory = try StateDirectory(path: state)
 
         do { manifest = try ManifestLoader.load(directory: options.jobsDirectory, maxChildren: options.maxChildren) } catch {
             throw SupervisorError(code: .invalidManifest, lines: error.errors.map(\.description))
         }
 
-        do { table = try LMDBTable(path: state + "/table", options: Self.tableOptions()) } catch {
-            throw SupervisorError(code: .table, lines: [error.message])
-        }
+        // A damaged table is moved aside (logged), never mapped.
+        table = try stateDirectory.openTable(options: Self.tableOptions(), checkCommand: options.tableCheckCommand, log: log)
 
         do {
             loop = try EventLoop()
@@ -139,9 +136,7 @@ public final class Supervisor {
     public func run() throws(SupervisorError) -> Int32 {
         do {
             signals = try SignalWatcher(loop: loop, signals: SignalWatcher.daemonSignals) { [unowned self] in self.onSignal($0) }
-            control = try ControlServer(
-                path: ControlServer.socketPath(stateDirectory: options.stateDirectory), loop: loop
-            ) { [unowned self] request, responder in self.onControl(request, responder) }
+            try listenOnControlSocket()
             if options.watch {
                 watcher = try DirectoryWatcher(directory: options.jobsDirectory, loop: loop, debounce: options.reloadDebounce) {
                     [unowned self] in _ = self.reload(trigger: "watch")
@@ -152,6 +147,7 @@ public final class Supervisor {
         }
         loop.addEndOfTurnHook { [unowned self] in self.releaseHeldSpawnsAskedToStop() }
         loop.addEndOfTurnHook { [unowned self] in self.submitChanges() }
+        watchStateDirectory()
 
         let now = SystemClock.monotonic()
         pendingChanges.append(.setMeta(.format, .string(tableFormatVersion)))
@@ -186,8 +182,9 @@ public final class Supervisor {
         unlink(ControlServer.socketPath(stateDirectory: options.stateDirectory))
         sink.finish()
         log.log(.info, "director stopped status=\(exitStatus ?? 0)")
+        stateWatcher?.stop()
+        stateDirectory.release()
         logPump.finish()
-        lock.release()
         return exitStatus ?? 0
     }
 

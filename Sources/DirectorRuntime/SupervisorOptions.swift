@@ -24,6 +24,11 @@ public struct SupervisorOptions: Sendable {
     /// The most children the tree may have in all (`--max-children`): manifests over it are
     /// refused at start and at every reload, and so is a `scale` that would cross it.
     public var maxChildren: Int
+    /// A command that checks a table before the daemon maps it, given the table directory as
+    /// its last argument: exit 0 when sound, 1 with one line on stderr when damaged (a death
+    /// by signal counts as damaged). `director run` sets it to itself with the hidden
+    /// `__check-table` subcommand; nil (an embedded supervisor) relies on the header check.
+    public var tableCheckCommand: [String]? = nil
 
     /// Creates options with the documented defaults.
     public init(

@@ -11,14 +11,15 @@ enum LMDBEnvironment {
     static let maxDatabases: MDB_dbi = 16
 
     /// Creates and opens an environment on directory `path`.
-    static func open(path: String, flags: Int32, mapSize: Int?) throws(TableError) -> OpaquePointer {
+    /// `displayPath` names the environment in errors when `path` is a `/proc/self/fd` alias.
+    static func open(path: String, flags: Int32, mapSize: Int?, displayPath: String? = nil) throws(TableError) -> OpaquePointer {
         var envOut: OpaquePointer?
         try LMDB.check(mdb_env_create(&envOut), "create LMDB environment")
         guard let env = envOut else { throw TableError(.storage, "create LMDB environment: no handle") }
         do {
             try LMDB.check(mdb_env_set_maxdbs(env, maxDatabases), "set maxdbs")
             if let mapSize { try LMDB.check(mdb_env_set_mapsize(env, mapSize), "set map size") }
-            try LMDB.check(mdb_env_open(env, path, UInt32(bitPattern: flags), 0o600), "open \(path)")
+            try LMDB.check(mdb_env_open(env, path, UInt32(bitPattern: flags), 0o600), "open \(displayPath ?? path)")
         } catch {
             mdb_env_close(env)
             throw error

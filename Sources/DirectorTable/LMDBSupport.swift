@@ -38,6 +38,9 @@ enum LMDB {
         case EACCES, EPERM: return TableError(.permissionDenied, "\(what): \(text)")
         case ENOENT: return TableError(.notFound, "\(what): \(text)")
         case MDB_BAD_VALSIZE: return TableError(.invalidKey, "\(what): \(text)")
+        // What LMDB says when the pages it follows are not what they should be.
+        case MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH, MDB_PANIC, MDB_BAD_TXN, MDB_CURSOR_FULL:
+            return TableError(.damaged, "\(what): \(text)")
         default: return TableError(.storage, "\(what): \(text)")
         }
     }

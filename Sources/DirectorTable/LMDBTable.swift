@@ -76,13 +76,16 @@ public final class LMDBTable: ChildTable {
         self.options = options
         self.eventCapacity = options.eventCapacity
         try LMDBEnvironment.makeDirectories(path)
+        // The directory and its files are checked and created here, without following links
+        // (files 0600 whatever the umask, the lock file's blocks allocated, the header of
+        // data.mdb validated); LMDB then opens the very directory checked.
+        let dir = try EnvironmentDirectory.openForWriting(path)
+        defer { dir.close() }
         let env = try LMDBEnvironment.open(
-            path: path, flags: MDB_NOTLS | options.durability.flags, mapSize: options.initialMapSize)
+            path: dir.lmdbPath, flags: MDB_NOTLS | options.durability.flags, mapSize: options.initialMapSize,
+            displayPath: path)
         var s: WriterState
         do {
-            // mdb_env_open applies the umask; the table holds pids and commands, so be explicit.
-            chmod(LMDB.dataFile(path), 0o600)
-            chmod(LMDB.lockFile(path), 0o600)
             LMDBEnvironment.clearStaleReaders(env)
             s = WriterState(handle: LMDBEnvHandle(pointer: env), dbs: try LMDBEnvironment.openDatabases(env, create: true))
             try LMDBTable.checkFormat(&s)
@@ -117,6 +120,30 @@ public final class LMDBTable: ChildTable {
             return
         }
         _ = try commit([.setMeta(.format, .string(tableFormatVersion))], &s, eventCapacity: 1)
+    }
+
+    /// Runs `body` with the environment, under the state lock.
+    func withEnvironment<R>(_ body: (OpaquePointer) -> R) -> R {
+        state.withLock { body($0.env) }
+    }
+
+    /// The durability flags the environment was opened with.
+    var durabilityFlags: Int32 { options.durability.flags }
+
+    /// Swaps the environment for the one `open` returns (given the old one), under the state
+    /// lock; the pid index is kept, the old environment closed. On error nothing changes.
+    func replaceEnvironment(_ open: (OpaquePointer) throws(TableError) -> OpaquePointer) throws(TableError) {
+        try state.withLock { (s) throws(TableError) in
+            let env = try open(s.env)
+            let dbs: DatabaseHandles
+            do throws(TableError) { dbs = try LMDBEnvironment.openDatabases(env, create: true) } catch {
+                mdb_env_close(env)
+                throw error
+            }
+            let old = s.env
+            s = WriterState(handle: LMDBEnvHandle(pointer: env), dbs: dbs, idByPid: s.idByPid, pidByID: s.pidByID, grownTimes: s.grownTimes)
+            mdb_env_close(old)
+        }
     }
 
     /// How many times the map has doubled since open (for tests and diagnostics).

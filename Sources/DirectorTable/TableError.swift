@@ -12,6 +12,10 @@ public struct TableError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidRecord = "invalid_record"
         /// The map could not grow any further (disk full or the size limit reached).
         case mapFull = "map_full"
+        /// The environment's files are damaged (truncated, corrupted pages, a wrong header)
+        /// or are not what they must be (a symbolic link, another user's file); `message`
+        /// names the file.
+        case damaged = "damaged"
         /// Any other LMDB or system failure; `message` carries LMDB's text.
         case storage = "storage"
     }

@@ -58,18 +58,26 @@ public final class TableReader: Sendable {
         guard access(data, R_OK) == 0 else {
             throw TableError(.permissionDenied, "cannot read the state table \(data): permission denied")
         }
+        // Opened without following links, data.mdb's header checked against its size (a
+        // truncated file would be a SIGBUS inside LMDB), the lock file used only when it is
+        // ours: a reader creates nothing and follows no planted link.
+        let (dir, lockUsable): (EnvironmentDirectory, Bool)
+        do { (dir, lockUsable) = try EnvironmentDirectory.openForReading(path) } catch {
+            throw Self.naming(error, data)
+        }
+        defer { dir.close() }
         let base = MDB_RDONLY | MDB_NOTLS
-        let lock = LMDB.lockFile(path)
-        let lockUsable = LMDBEnvironment.exists(lock) ? access(lock, R_OK | W_OK) == 0 : access(path, W_OK) == 0
         var lockless = !lockUsable || lockMode == .withoutLock
         var env: OpaquePointer
         do throws(TableError) {
-            env = try LMDBEnvironment.open(path: path, flags: lockless ? base | MDB_NOLOCK : base, mapSize: nil)
+            env = try LMDBEnvironment.open(path: dir.lmdbPath, flags: lockless ? base | MDB_NOLOCK : base, mapSize: nil, displayPath: path)
         } catch {
             // LMDB only falls back by itself on a read-only filesystem, not on EACCES.
-            guard !lockless, error.code == .permissionDenied else { throw error }
+            guard !lockless, error.code == .permissionDenied else { throw Self.naming(error, data) }
             lockless = true
-            env = try LMDBEnvironment.open(path: path, flags: base | MDB_NOLOCK, mapSize: nil)
+            do { env = try LMDBEnvironment.open(path: dir.lmdbPath, flags: base | MDB_NOLOCK, mapSize: nil, displayPath: path) } catch {
+                throw Self.naming(error, data)
+            }
         }
         if !lockless { LMDBEnvironment.clearStaleReaders(env) }
         let dbs: DatabaseHandles
@@ -77,7 +85,7 @@ public final class TableReader: Sendable {
             dbs = try LMDBEnvironment.openDatabases(env, create: false)
         } catch {
             mdb_env_close(env)
-            throw error
+            throw Self.naming(error, data)
         }
         self.isLockless = lockless
         self.handle = Mutex(ReaderHandle(handle: LMDBEnvHandle(pointer: env), dbs: dbs))
@@ -103,10 +111,17 @@ public final class TableReader: Sendable {
             do throws(TableError) {
                 return try readOnce(body)
             } catch {
-                guard error.code == .invalidRecord, attempt < attempts else { throw error }
+                guard error.code == .invalidRecord, attempt < attempts else { throw Self.naming(error, LMDB.dataFile(path)) }
                 attempt += 1
             }
         }
+    }
+
+    /// A `.damaged` error whose message does not name the data file gets it: the one line a
+    /// reader prints must say which file is damaged.
+    static func naming(_ error: TableError, _ dataFile: String) -> TableError {
+        guard error.code == .damaged, !error.message.contains(dataFile) else { return error }
+        return TableError(.damaged, "the state table \(dataFile) is damaged (\(error.message))")
     }
 
     private func readOnce<R>(_ body: (TableSnapshot) throws(TableError) -> R) throws(TableError) -> R {

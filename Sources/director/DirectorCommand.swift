@@ -20,6 +20,7 @@ struct DirectorCommand: ParsableCommand {
             RunCommand.self, ValidateCommand.self, PsCommand.self, EventsCommand.self,
             CountCommand.self, SpecCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
             DeleteCommand.self, ScaleCommand.self, ReloadCommand.self, ShutdownCommand.self,
+            CheckTableCommand.self,
         ]
     )
 

@@ -22,10 +22,12 @@ extension RunCommand {
         if let period, case .success(let d) = DurationText.parse(period) { root.period = d }
         var debounce: Duration = .milliseconds(200)
         if case .success(let d) = DurationText.parse(reloadDebounce) { debounce = d }
-        let options = SupervisorOptions(
+        var options = SupervisorOptions(
             jobsDirectory: jobs, stateDirectory: stateOptions.state,
             logFormat: logFormat == .json ? .json : .text, trace: trace, root: root,
             reloadDebounce: debounce, watch: !noWatch, version: DirectorVersion.current, maxChildren: maxChildren)
+        // The table is checked by this very binary in a child process before it is mapped.
+        options.tableCheckCommand = ["/proc/self/exe", "__check-table"]
         do {
             let supervisor = try Supervisor(options: options)
             let status = try supervisor.run()

@@ -9,13 +9,49 @@ import DirectorTable
 // The commands that read the state table directly, with or without a daemon.
 
 /// Opens the table read-only, turning its errors into one-line user errors.
+///
+/// The header of data.mdb is checked before LMDB maps it; a page damaged further in can still
+/// send LMDB outside the file (SIGBUS) or the map (SIGSEGV), so from here on such a fault
+/// prints one line naming the file and exits 1 instead of killing the reader.
 func openTable(_ state: String) throws -> TableReader {
+    let data = state + "/table/data.mdb"
+    FaultExit.install(line: "director: the state table \(data) is damaged (reading it faulted); a new `director run` moves it aside")
     do { return try TableReader(stateDirectory: state) } catch { throw UserError(error.message) }
 }
 
 /// Runs a table read, turning its errors into one-line user errors.
 func reading<R>(_ body: () throws -> R) throws -> R {
     do { return try body() } catch let error as TableError { throw UserError(error.message) }
+}
+
+/// `director __check-table DIR` (hidden): reads every page of the environment `DIR` and
+/// exits 0 when it is sound or absent, 1 with one line when it is damaged. `director run`
+/// runs it in a child process before it maps a table, so that a fault kills the check and
+/// not the daemon.
+struct CheckTableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "__check-table", abstract: "Check every page of a state table (used by run).", shouldDisplay: false)
+
+    @Argument(help: ArgumentHelp("The table directory (<state>/table).", valueName: "dir"))
+    var table: String
+
+    func run() throws {
+        let data = table + "/data.mdb"
+        FaultExit.install(line: "director: the state table \(data) is damaged (reading it faulted)")
+        do {
+            // Without the lock file: a check changes nothing, not even lock.mdb.
+            try LMDBTable.verify(path: table)
+        } catch where error.code == .notFound {
+            return
+        } catch where error.code == .damaged {
+            throw UserError(error.message)
+        } catch {
+            // Not damage (permissions, memory...): status 2, and the daemon opens the table
+            // as usual, where such an error is reported as it is.
+            writeStandardError("director: cannot check the state table \(data): \(error.message)\n")
+            throw ExitCode(2)
+        }
+    }
 }
 
 /// Children in tree-ish order: group path, job, then instance by number (`api/10` after `api/9`).

@@ -113,4 +113,10 @@ void director_trim_heap(void);
 /// Sets the nice value of the calling thread only (Linux threads have their own). 0 or -1.
 int director_set_thread_nice(int nice);
 
+/// Installs SIGBUS and SIGSEGV handlers (on an alternate stack) that write `line` to fd 2
+/// and `_exit(1)`: a reader of a memory-mapped table that is damaged or truncated ends with
+/// one clear line instead of dying of the signal. `line` is copied (at most 2 047 bytes);
+/// calling again replaces it. 0 or -errno.
+int director_install_fault_exit(const char *line);
+
 #endif

@@ -19,6 +19,10 @@ import sys
 import jsonschema
 import lmdb
 
+import os
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "DirectorTableTests", "Scripts"))
+from lmdb_header import damage  # noqa: E402
+
 DATABASES = [("children", "child"), ("groups", "group"), ("events", "event"), ("specs", "spec")]
 
 
@@ -30,6 +34,11 @@ def main(table_dir, schemas_dir):
     validators = {db: load(name) for db, name in DATABASES}
     meta_validator = load("meta")
     problems, counts, children, seqs = [], {}, {}, []
+    # A truncated data.mdb would be a SIGBUS inside lmdb: one line and status 1 instead.
+    problem = damage(table_dir)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     env = lmdb.open(table_dir, readonly=True, max_dbs=16, lock=True)
     with env.begin() as txn:
         for db_name, validator in validators.items():
