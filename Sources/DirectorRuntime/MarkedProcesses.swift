@@ -22,6 +22,14 @@ package enum MarkedProcesses {
     /// The marker's variable.
     package static let variable = "DIRECTOR_STATE"
 
+    /// The marker of a state directory: its canonical absolute path (symbolic links and `..`
+    /// resolved, so two spellings of one directory mark alike).
+    package static func marker(forStateDirectory path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return absolutePath(path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// A marked process.
     package struct Process: Sendable, Hashable {
         /// Its pid.

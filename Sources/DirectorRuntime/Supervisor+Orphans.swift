@@ -32,7 +32,7 @@ struct OrphanSweep {
 
 extension Supervisor {
     /// The marker every child carries (`DIRECTOR_STATE`).
-    var stateMarker: String { absolutePath(options.stateDirectory) }
+    var stateMarker: String { MarkedProcesses.marker(forStateDirectory: options.stateDirectory) }
 
     /// Asks for a sweep soon (a child exited: its escaped descendants are now ours).
     func scheduleOrphanSweep() {
@@ -79,13 +79,5 @@ extension Supervisor {
         guard !left.isEmpty else { return }
         log.log(.info, "stopping \(Set(left.map(\.pid)).count) descendant(s) that left their child's process group")
         MarkedProcesses.terminate(Array(Set(left)), grace: .seconds(2))
-    }
-
-    /// At start, after the table's leftovers: whatever still carries this state directory's
-    /// marker was started by a daemon that died, also in its last moments before a commit.
-    func terminateMarkedLeftovers() -> Int {
-        let left = MarkedProcesses.scan(marker: stateMarker)
-        MarkedProcesses.terminate(left, grace: .seconds(2))
-        return left.count
     }
 }

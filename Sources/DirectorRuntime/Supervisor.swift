@@ -92,7 +92,7 @@ public final class Supervisor {
         SignalWatcher.ignoreBrokenPipes()
         // The marker every child and its descendants carry (MarkedProcesses).
         var baseEnvironment = ProcessSpawner.currentEnvironment()
-        baseEnvironment[MarkedProcesses.variable] = absolutePath(state)
+        baseEnvironment[MarkedProcesses.variable] = MarkedProcesses.marker(forStateDirectory: state)
         environment = SpawnEnvironment(baseEnvironment)
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
@@ -103,7 +103,7 @@ public final class Supervisor {
         var terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
         // Then whatever a dead daemon started that the table does not know: spawned in its
         // last moments before a commit, or escaped from its child's process group.
-        let marked = MarkedProcesses.scan(marker: absolutePath(state))
+        let marked = MarkedProcesses.scan(marker: MarkedProcesses.marker(forStateDirectory: state))
         MarkedProcesses.terminate(marked, grace: .seconds(2))
         terminated += marked.count
         let origin = clockOrigin
