@@ -97,7 +97,7 @@ public final class Supervisor {
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
         previous = PreviousRun.read(from: table)
-        writer = TableWriter(table: table, log: log)
+        writer = TableWriter(table: table, log: log, eventWindow: Self.backlogEventWindow())
         reloadGeneration = previous.reloadGeneration
         let droppedScales = previous.decisions.dropScales(beyond: options.maxChildren, in: manifest)
         var terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
@@ -119,6 +119,14 @@ public final class Supervisor {
         if let droppedScales {
             log.log(.warning, "operator pool sizes of the previous run dropped: with them the tree would have \(droppedScales) children, over the limit of \(options.maxChildren)")
         }
+    }
+
+    /// The most events the table writer keeps while the table cannot be written: 10 000 (what
+    /// the table keeps), or `DIRECTOR_TABLE_BACKLOG_EVENTS`, a testing knob like the map size
+    /// below (the full-disk test makes the window small so that dropping is certain).
+    static func backlogEventWindow() -> Int {
+        if let text = getenv("DIRECTOR_TABLE_BACKLOG_EVENTS"), let n = Int(String(cString: text)), n > 0 { return n }
+        return 10_000
     }
 
     /// The table's options. `DIRECTOR_TABLE_MAP_SIZE` (bytes) sets the initial map size of a

@@ -32,7 +32,7 @@ import Synchronization
 /// fsync, on the same cores the children and the loop need. `flush` and `close` skip the wait.
 final class TableWriter: Sendable {
     private struct State {
-        var backlog = TableBacklog()
+        var backlog: TableBacklog
         /// Submits so far, and the last submit whose changes are all in the table.
         var submitted = 0
         var committed = 0
@@ -46,7 +46,7 @@ final class TableWriter: Sendable {
     private let table: LMDBTable
     private let log: DaemonLog
     private let commitInterval: Duration
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let wake = DispatchSemaphore(value: 0)
     /// Signalled by `flush` and `close`: commit now, do not wait out the interval.
     private let urgent = DispatchSemaphore(value: 0)
@@ -55,7 +55,8 @@ final class TableWriter: Sendable {
 
     /// Starts the writer thread. `commitInterval`: the shortest time between the starts of
     /// two commits (readers see a change at most this much later during a burst).
-    init(table: LMDBTable, log: DaemonLog, commitInterval: Duration = .milliseconds(5)) {
+    init(table: LMDBTable, log: DaemonLog, commitInterval: Duration = .milliseconds(5), eventWindow: Int = 10_000) {
+        self.state = Mutex(State(backlog: TableBacklog(eventWindow: eventWindow)))
         self.table = table
         self.log = log
         self.commitInterval = commitInterval
