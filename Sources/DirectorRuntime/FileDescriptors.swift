@@ -35,20 +35,6 @@ public enum FileDescriptors {
         }
     }
 
-    /// Writes what the fd accepts without blocking: the count written, 0 when it would block,
-    /// or nil when the fd is broken (EPIPE, EBADF, ...).
-    static func writeSome(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int? {
-        while true {
-            let n = write(fd, bytes.baseAddress, bytes.count)
-            if n >= 0 { return n }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return 0
-            default: return nil
-            }
-        }
-    }
-
     /// Writes everything, retrying on EINTR and waiting on EAGAIN (stderr may share a
     /// non-blocking file description with stdout, e.g. one terminal); false on error.
     @discardableResult
