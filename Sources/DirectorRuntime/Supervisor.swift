@@ -54,7 +54,7 @@ public final class Supervisor {
     var orphans = OrphanSweep()
     /// RLIMIT_NOFILE before and after the daemon raised its soft limit to the hard one.
     var descriptorLimit: (before: UInt64, after: UInt64)?
-    static let spawnFailuresPerTurn = 256
+    static let spawnFailuresPerTurn = 64
 
     var signals: SignalWatcher?
     var control: ControlServer?
