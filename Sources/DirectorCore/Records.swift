@@ -149,3 +149,43 @@ struct GroupRecord: Sendable {
             restartsInPeriod: window.count(at: now), state: state)
     }
 }
+
+/// The engine's child records: stored densely in an array and found through an index by id.
+///
+/// A `[ChildID: ChildRecord]` dictionary keeps up to twice as many slots as children (its
+/// storage is a power of two at most 3/4 full), and each slot is as large as a record
+/// (~180 bytes). Here the index's spare slots hold only an `Int`, and the records array
+/// grows by the usual doubling. Order is arbitrary, as a dictionary's was.
+struct ChildRecordStore: Sendable, Sequence {
+    private var records: [ChildRecord] = []
+    private var index: [ChildID: Int] = [:]
+
+    var count: Int { records.count }
+
+    subscript(id: ChildID) -> ChildRecord? {
+        get { index[id].map { records[$0] } }
+        set {
+            if let newValue {
+                if let i = index[id] {
+                    records[i] = newValue
+                } else {
+                    index[id] = records.count
+                    records.append(newValue)
+                }
+            } else if let i = index.removeValue(forKey: id) {
+                let last = records.count - 1
+                if i != last {
+                    records.swapAt(i, last)
+                    index[records[i].id] = i
+                }
+                records.removeLast()
+            }
+        }
+    }
+
+    /// Iterates over a snapshot: the body may change the store.
+    func makeIterator() -> AnyIterator<(key: ChildID, value: ChildRecord)> {
+        var inner = records.makeIterator()
+        return AnyIterator { inner.next().map { (key: $0.id, value: $0) } }
+    }
+}

@@ -181,9 +181,9 @@ final class TableWriter: Sendable {
     private static let maxRetryDelay: Duration = .seconds(1)
     /// The most changes one transaction applies. LMDB keeps every page a write transaction
     /// dirtied in a malloc'd cache for the life of the environment, so one transaction over
-    /// 10 000 new child rows left ~7 MB of anonymous memory behind for good; pieces of 1 000
+    /// 10 000 new child rows left ~7 MB of anonymous memory behind for good; pieces of 250
     /// (a few hundred pages) cost a few more commits at the start of a large pool only.
-    static let largestPiece = 1000
+    static let largestPiece = 250
 
     private static func format(_ seconds: Double) -> String {
         String(Int(seconds * 10) / 10) + "." + String(Int(seconds * 10) % 10)
