@@ -52,7 +52,8 @@ class Config:
         self.scale_ns = [2000] if quick else [10000, 30000]
         self.scale_reps = 1 if quick else 3
         self.rate_children = 50
-        self.rate_s = 3 if quick else 10
+        self.rate_s = 2 if quick else 5
+        self.rate_reps = 1 if quick else 5
 
 
 class Plots:

@@ -197,12 +197,13 @@ def _sum_restarts(ws):
 def storm_rate(cfg, root, results):
     """CFG.rate_children children of /bin/true, restarted at once on every exit, for
     CFG.rate_s seconds: restarts per second of Director against floor_storm (C: waitpid(-1) +
-    posix_spawn), alternating, CFG.scale_reps times each. Director's count is the sum of the
+    posix_spawn), alternating, CFG.rate_reps times each (the machine's load moves both by
+    ±30 % between reps, so each rep's ratio is recorded). Director's count is the sum of the
     table's `restarts` between two `director ps --json` (the table commits within 5 ms); its CPU
     share is the daemon's utime + stime over the same interval."""
     n, secs = cfg.rate_children, cfg.rate_s
     floor_rates, floor_cpu, dir_rates, dir_cpu = [], [], [], []
-    for rep in range(cfg.scale_reps):
+    for rep in range(cfg.rate_reps):
         out = subprocess.run([probe.tool("floor_storm"), str(n), str(secs), TRUE],
                              capture_output=True, text=True, timeout=secs + 60)
         try:
@@ -234,7 +235,7 @@ def storm_rate(cfg, root, results):
     ratios = [round(d / f, 3) for f, d in zip(floor_rates, dir_rates)]
     results.add(f"director {name}", "restarts/s", median(dir_rates), floor=fr,
                 samples=[round(x) for x in dir_rates], tool="director",
-                note=f"per-rep ratios {ratios}")
+                note=f"per-rep ratios {ratios}, median {median(ratios)}")
     results.add(f"director storm CPU share ({n} children of /bin/true)", "% of a core", median(dir_cpu),
                 samples=[round(x, 1) for x in dir_cpu], tool="director",
                 note=f"floor_storm used {median(floor_cpu):.0f} % of a core")
