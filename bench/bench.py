@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from benchlib import director as director_figures  # noqa: E402
 from benchlib import probe  # noqa: E402
+from benchlib import scale  # noqa: E402
 from benchlib.figures import run_tool  # noqa: E402
 from benchlib.procs import become_subreaper  # noqa: E402
 from benchlib.report import Results, plot  # noqa: E402
@@ -46,6 +47,13 @@ class Config:
         self.storm_children = 50 if quick else 200
         self.storm_s = 5 if quick else 20
         self.reload_children = 100 if quick else 1000
+        # Scale: the largest pools that fit (bench/benchlib/scale.py reads the limits), the
+        # RssAnon reps, and the /bin/true storm rate against floor_storm.
+        self.scale_ns = [2000] if quick else [10000, 30000]
+        self.scale_reps = 1 if quick else 3
+        self.rate_children = 50
+        self.rate_s = 2 if quick else 5
+        self.rate_reps = 1 if quick else 5
 
 
 class Plots:
@@ -71,6 +79,9 @@ def peer_versions():
     versions = {}
     venv_python = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv", "bin", "python")
     for pkg in ("supervisor", "circus"):
+        if not os.access(venv_python, os.X_OK):
+            versions[pkg] = None
+            continue
         out = subprocess.run([venv_python, "-c", f"import importlib.metadata as m; print(m.version('{pkg}'))"],
                              capture_output=True, text=True)
         versions[pkg] = out.stdout.strip() or None
@@ -83,7 +94,8 @@ def peer_versions():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer children and samples (< 2 minutes)")
-    parser.add_argument("--only", help="comma-separated tools: floor,director,supervisord,circus,s6,runit")
+    parser.add_argument("--only", help="comma-separated: floor,director,scale,supervisord,circus,s6,runit "
+                                       "(scale: only the scale figures, floors included)")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
     cfg = Config(args.quick)
@@ -96,17 +108,25 @@ def main():
     root = tempfile.mkdtemp(prefix="director-bench-")
 
     # The floors run first: every ratio in this run divides by them.
+    # (`--only scale` skips them: the scale figures measure their own floors.)
     floor = Floor()
-    run_tool(floor, cfg, root, results, floors, plots)
-    out = subprocess.run([probe.tool("floor_restart"), str(cfg.restarts), _marker_copy(root)],
-                         capture_output=True, text=True)
-    inproc = json.loads(out.stdout)
-    results.add("floor restart p50 (in-process)", "ms", inproc["p50_us"] / 1000.0,
-                samples=[round(s / 1000.0, 4) for s in inproc["samples_us"]], tool="floor",
-                note="timed inside floor_restart, no outside observer")
+    if only != {"scale"}:
+        run_tool(floor, cfg, root, results, floors, plots)
+        out = subprocess.run([probe.tool("floor_restart"), str(cfg.restarts), _marker_copy(root)],
+                             capture_output=True, text=True)
+        inproc = json.loads(out.stdout)
+        results.add("floor restart p50 (in-process)", "ms", inproc["p50_us"] / 1000.0,
+                    samples=[round(s / 1000.0, 4) for s in inproc["samples_us"]], tool="floor",
+                    note="timed inside floor_restart, no outside observer")
 
     director = director_figures.Director()
-    if only is None or "director" in only:
+    if only == {"scale"}:
+        ok, why = director.available(root)
+        if ok:
+            scale.run(cfg, root, results)
+        else:
+            print(f"bench: skipping scale: {why}", flush=True)
+    elif only is None or "director" in only:
         ok, why = director.available(root)
         if ok:
             run_tool(director, cfg, root, results, floors, plots)
@@ -116,6 +136,7 @@ def main():
             director_figures.spawn_cost(cfg, root, results)
             director_figures.reload_latency(director, cfg, root, results, jobs_count=10)
             director_figures.reload_latency(director, cfg, root, results, jobs_count=100)
+            scale.run(cfg, root, results)
         else:
             print(f"bench: skipping director: {why}", flush=True)
             for name, unit in (("director spawn 1000 to running", "s"), ("director restart p50", "ms"),

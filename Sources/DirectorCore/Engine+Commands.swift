@@ -173,7 +173,7 @@ extension Engine {
         }
         for i in 0..<size where childRecords[id(i)] == nil {
             let cid = id(i)
-            childRecords[cid] = ChildRecord(id: cid, groupKey: groupKey, spec: job.spec, specHash: job.specHash)
+            childRecords[cid] = ChildRecord(id: cid, groupKey: groupKey, shared: job.shared)
             affected.append(cid)
             created.append(cid)
         }

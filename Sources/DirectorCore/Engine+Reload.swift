@@ -115,18 +115,15 @@ extension Engine {
         guard var job = jobRecords[jobKey], job.spec != new else { return }
         let old = job.spec
         let processChanged = new.processDiffers(from: old)
-        job.spec = new
-        job.specHash = new.stableHash
+        job.shared = SharedSpec(new)
         jobRecords[jobKey] = job
         // The job's manifest changed: decisions taken under the old one end.
         rememberScale(jobKey, nil)
         for i in 0..<job.slots {
             let id = ChildID(groupPath: groupPath, job: new.name, instance: i)
             guard var rec = childRecords[id] else { continue }
-            rec.spec = new
-            rec.specHash = job.specHash
+            rec.setSpec(job.shared)
             forget(&rec)
-            if processChanged { rec.launch = LaunchSpec(job: new, id: id) }
             guard processChanged else {
                 childRecords[id] = rec
                 publish(rec)

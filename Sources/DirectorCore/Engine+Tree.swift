@@ -33,20 +33,20 @@ extension Engine {
             size = scaled.instances
             carryOver.scaled[jobKey] = scaled  // still the operator's decision
         }
-        jobRecords[jobKey] = JobRecord(spec: job, specHash: hash, size: size, slots: size)
+        let shared = SharedSpec(job, hash: hash)
+        jobRecords[jobKey] = JobRecord(shared: shared, size: size, slots: size)
+        let groupKey = groupPath.joined(separator: "/")  // one string for all instances
         for i in 0..<size {
             let id = ChildID(groupPath: groupPath, job: job.name, instance: i)
             if var leaving = childRecords[id], leaving.isLive {
                 // A reload brought back a job whose old process is still exiting: keep the
                 // record and start the new spec once the old process is gone.
-                leaving.spec = job
-                leaving.specHash = hash
-                leaving.launch = LaunchSpec(job: job, id: id)
+                leaving.setSpec(shared)
                 childRecords[id] = leaving
                 requestStop(id, intent: .restart(resetCount: false))
                 continue
             }
-            var rec = ChildRecord(id: id, groupKey: groupPath.joined(separator: "/"), spec: job, specHash: hash)
+            var rec = ChildRecord(id: id, groupKey: groupKey, shared: shared)
             if useRestored { rec.restarts = restored.restarts[id] ?? 0 }
             childRecords[id] = rec
         }

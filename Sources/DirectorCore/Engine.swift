@@ -9,7 +9,7 @@ import DirectorManifest
 public struct Engine: Sendable {
     // The tree. Children and groups are keyed for O(1) access per event; the order of the
     // tree lives in `GroupRecord.entries` and `JobRecord.slots`.
-    var childRecords: [ChildID: ChildRecord] = [:]
+    var childRecords = ChildRecordStore()
     var groupRecords: [String: GroupRecord] = [:]
     var jobRecords: [String: JobRecord] = [:]
     /// The manifest currently applied (the base of the next reload's diff).

@@ -6,7 +6,9 @@ extension LaunchSpec {
     public init(job: JobSpec, id: ChildID) {
         let argv: [String]
         switch job.command {
-        case .argv(let words): argv = words.map { Template.expand($0, for: id) }
+        case .argv(let words):
+            // Without a template every instance shares the job's array (and its strings).
+            argv = words.contains(where: { $0.contains("{{") }) ? words.map { Template.expand($0, for: id) } : words
         case .shell(let text): argv = ["/bin/sh", "-c", Template.expand(text, for: id)]
         }
         var env = job.env.map { EnvVar(name: $0.name, value: Template.expand($0.value, for: id)) }

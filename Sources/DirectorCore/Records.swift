@@ -26,16 +26,32 @@ enum Remembered: Sendable, Hashable {
     case waiting
 }
 
+/// One job's spec and its hash, held once and shared by reference by the job's record and
+/// every instance's record. A `JobSpec` is ~300 bytes inline: stored by value in each
+/// `ChildRecord` it cost that much again per child in the `childRecords` dictionary (whose
+/// storage has up to twice as many slots as children), 10 000 copies of one spec.
+final class SharedSpec: Sendable {
+    let spec: JobSpec
+    let hash: String
+
+    init(_ spec: JobSpec, hash: String) {
+        self.spec = spec
+        self.hash = hash
+    }
+
+    convenience init(_ spec: JobSpec) { self.init(spec, hash: spec.stableHash) }
+}
+
 /// Everything the engine knows about one child (one instance of a job).
 struct ChildRecord: Sendable {
     let id: ChildID
     /// The key of the group that supervises the child.
     let groupKey: String
-    /// The job as currently configured (kept per child so removed jobs can still finish).
-    var spec: JobSpec
-    var specHash: String
-    /// The resolved launch spec, built once per spec rather than per restart.
-    var launch: LaunchSpec
+    /// The job as currently configured (kept per child so removed jobs can still finish);
+    /// shared with the job's record and its other instances.
+    private(set) var shared: SharedSpec
+    var spec: JobSpec { shared.spec }
+    var specHash: String { shared.hash }
 
     var state: ChildState = .stopped
     var pid: Int32?
@@ -58,13 +74,18 @@ struct ChildRecord: Sendable {
     /// spawn path only touches the carry-over when there is something to forget).
     var remembered: Remembered?
 
-    init(id: ChildID, groupKey: String, spec: JobSpec, specHash: String) {
+    init(id: ChildID, groupKey: String, shared: SharedSpec) {
         self.id = id
         self.groupKey = groupKey
-        self.spec = spec
-        self.specHash = specHash
-        self.launch = LaunchSpec(job: spec, id: id)
+        self.shared = shared
     }
+
+    /// Switches to another spec (a reload).
+    mutating func setSpec(_ shared: SharedSpec) { self.shared = shared }
+
+    /// The resolved launch spec, built at each spawn: stored per child it was ~100 bytes in
+    /// the dictionary plus an env array of its own, for a few hundred nanoseconds a spawn.
+    var launch: LaunchSpec { LaunchSpec(job: shared.spec, id: id) }
 
     /// Has (or is about to have) a process.
     var isLive: Bool { state == .starting || state == .running || state == .stopping }
@@ -79,8 +100,10 @@ struct ChildRecord: Sendable {
 
 /// A job inside its group: the spec and the pool's current size.
 struct JobRecord: Sendable {
-    var spec: JobSpec
-    var specHash: String
+    /// The spec, shared with the job's child records.
+    var shared: SharedSpec
+    var spec: JobSpec { shared.spec }
+    var specHash: String { shared.hash }
     /// The pool size wanted now (manifest or operator).
     var size: Int
     /// Instances `0 ..< slots` may exist in the table (scaled-down ones linger until exited).
@@ -124,5 +147,45 @@ struct GroupRecord: Sendable {
         GroupSnapshot(
             path: key, strategy: strategy, intensity: window.intensity, period: window.period,
             restartsInPeriod: window.count(at: now), state: state)
+    }
+}
+
+/// The engine's child records: stored densely in an array and found through an index by id.
+///
+/// A `[ChildID: ChildRecord]` dictionary keeps up to twice as many slots as children (its
+/// storage is a power of two at most 3/4 full), and each slot is as large as a record
+/// (~180 bytes). Here the index's spare slots hold only an `Int`, and the records array
+/// grows by the usual doubling. Order is arbitrary, as a dictionary's was.
+struct ChildRecordStore: Sendable, Sequence {
+    private var records: [ChildRecord] = []
+    private var index: [ChildID: Int] = [:]
+
+    var count: Int { records.count }
+
+    subscript(id: ChildID) -> ChildRecord? {
+        get { index[id].map { records[$0] } }
+        set {
+            if let newValue {
+                if let i = index[id] {
+                    records[i] = newValue
+                } else {
+                    index[id] = records.count
+                    records.append(newValue)
+                }
+            } else if let i = index.removeValue(forKey: id) {
+                let last = records.count - 1
+                if i != last {
+                    records.swapAt(i, last)
+                    index[records[i].id] = i
+                }
+                records.removeLast()
+            }
+        }
+    }
+
+    /// Iterates over a snapshot: the body may change the store.
+    func makeIterator() -> AnyIterator<(key: ChildID, value: ChildRecord)> {
+        var inner = records.makeIterator()
+        return AnyIterator { inner.next().map { (key: $0.id, value: $0) } }
     }
 }

@@ -32,15 +32,18 @@ public struct Readiness: OptionSet, Sendable, Hashable {
 /// turn does not see stale events, because epoll carries a registration token, not the fd.
 public final class EventLoop {
     private struct Registration {
-        var fd: Int32
+        /// What epoll carries for the fd: a generation in the high 32 bits, the fd in the low.
+        var token: UInt64
         var urgent: Bool
         var handler: (Readiness) -> Void
     }
 
     private let epollFD: Int32
-    private var registrations: [UInt64: Registration] = [:]
-    private var tokenByFD: [Int32: UInt64] = [:]
-    private var lastToken: UInt64 = 0
+    /// Registrations indexed by fd (fds are small and dense). Two dictionaries (token → entry,
+    /// fd → token) cost ~80 bytes per fd with their spare slots, three fds per child.
+    private var registrations: [Registration?] = []
+    private var registrationCount = 0
+    private var lastGeneration: UInt64 = 0
     private var timers = TimerQueue<AnyHashable>()
     private var timerHandlers: [AnyHashable: (sequence: UInt64, run: () -> Void)] = [:]
     private var endOfTurnHooks: [() -> Void] = []
@@ -81,35 +84,48 @@ public final class EventLoop {
     /// urgent, so a crashed child is reaped and restarted before the end-of-file of its own
     /// output pipes (which becomes ready at the same moment) is handled.
     public func watch(_ fd: Int32, for interest: Readiness, urgent: Bool = false, handler: @escaping (Readiness) -> Void) throws(RuntimeError) {
-        if let token = tokenByFD[fd] {
+        if let token = entry(for: fd)?.token {
             let rc = director_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, interest.rawValue, token)
             guard rc == 0 else { throw .system("epoll_ctl(MOD, fd \(fd))", errno: -rc) }
-            registrations[token]?.handler = handler
-            registrations[token]?.urgent = urgent
+            registrations[Int(fd)]?.handler = handler
+            registrations[Int(fd)]?.urgent = urgent
             return
         }
-        lastToken += 1
-        let rc = director_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, interest.rawValue, lastToken)
+        guard fd >= 0 else { throw .system("epoll_ctl(ADD, fd \(fd))", errno: EBADF) }
+        // A new generation per registration: an event queued for an fd unwatched (and maybe
+        // reused) earlier in the same turn carries the old token and is skipped.
+        lastGeneration = (lastGeneration &+ 1) & 0xffff_ffff
+        let token = lastGeneration << 32 | UInt64(UInt32(fd))
+        let rc = director_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, interest.rawValue, token)
         guard rc == 0 else { throw .system("epoll_ctl(ADD, fd \(fd))", errno: -rc) }
-        tokenByFD[fd] = lastToken
-        registrations[lastToken] = Registration(fd: fd, urgent: urgent, handler: handler)
+        let index = Int(fd)
+        if index >= registrations.count {
+            registrations.append(contentsOf: repeatElement(nil, count: index + 1 - registrations.count))
+        }
+        registrations[index] = Registration(token: token, urgent: urgent, handler: handler)
+        registrationCount += 1
+    }
+
+    private func entry(for fd: Int32) -> Registration? {
+        fd >= 0 && Int(fd) < registrations.count ? registrations[Int(fd)] : nil
     }
 
     /// Changes the interest of a watched fd, keeping its handler.
     public func update(_ fd: Int32, interest: Readiness) {
-        guard let token = tokenByFD[fd] else { return }
+        guard let token = entry(for: fd)?.token else { return }
         _ = director_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, interest.rawValue, token)
     }
 
     /// Stops watching `fd` (call before closing it). Unknown fds are ignored.
     public func unwatch(_ fd: Int32) {
-        guard let token = tokenByFD.removeValue(forKey: fd) else { return }
-        registrations[token] = nil
+        guard entry(for: fd) != nil else { return }
+        registrations[Int(fd)] = nil
+        registrationCount -= 1
         _ = director_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
     }
 
     /// How many fds are watched.
-    public var watchedCount: Int { registrations.count }
+    public var watchedCount: Int { registrationCount }
 
     // MARK: Timers
 
@@ -172,7 +188,10 @@ public final class EventLoop {
         for pass in 0..<2 {
             for i in 0..<count {
                 // Looked up per event: an earlier handler may have unwatched this registration.
-                guard let registration = registrations[readyData[i]], registration.urgent == (pass == 0) else { continue }
+                let token = readyData[i]
+                guard let registration = entry(for: Int32(truncatingIfNeeded: token & 0xffff_ffff)),
+                    registration.token == token, registration.urgent == (pass == 0)
+                else { continue }
                 registration.handler(Readiness(rawValue: readyEvents[i]))
             }
         }

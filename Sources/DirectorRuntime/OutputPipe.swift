@@ -20,7 +20,11 @@ public enum ChildStream: String, Sendable, Hashable {
 /// other ready fd had its turn: one noisy child cannot starve the others or the loop.
 public final class OutputPipe {
     private let fd: Int32
-    private let prefix: String
+    private let id: String
+    private let stream: ChildStream
+    /// `<id> <stream>: `, built at the first line: most children never write one, and two
+    /// prefixes per child were two heap strings per child.
+    private lazy var prefix = "\(id) \(stream.rawValue): "
     private let filter: LineFilter
     private let sink: OutputSink
     private let loop: EventLoop
@@ -38,7 +42,8 @@ public final class OutputPipe {
         maxLineBytes: Int = 64 * 1024, onClose: (() -> Void)? = nil
     ) throws(RuntimeError) {
         self.fd = fd
-        self.prefix = "\(id) \(stream.rawValue): "
+        self.id = id
+        self.stream = stream
         self.filter = filter
         self.sink = sink
         self.loop = loop

@@ -55,6 +55,9 @@ public final class Supervisor {
     /// RLIMIT_NOFILE before and after the daemon raised its soft limit to the hard one.
     var descriptorLimit: (before: UInt64, after: UInt64)?
     static let spawnFailuresPerTurn = 64
+    /// Per-turn buffers (`queue`, `pendingChanges`) keep their storage up to this many
+    /// elements between turns; a larger one (the start of a big pool) is given back.
+    static let keptBufferCapacity = 1024
 
     var signals: SignalWatcher?
     var control: ControlServer?
@@ -234,7 +237,8 @@ public final class Supervisor {
             }
             execute(effects)
         }
-        queue.removeAll(keepingCapacity: true)
+        // Keep a small buffer for the next turn, not the one start left (an event per child).
+        queue.removeAll(keepingCapacity: queue.capacity <= Self.keptBufferCapacity)
         saveCarryOver()
     }
 
@@ -384,7 +388,9 @@ public final class Supervisor {
     func submitChanges() {
         guard !pendingChanges.isEmpty else { return }
         writer.submit(pendingChanges)
-        pendingChanges.removeAll(keepingCapacity: true)
+        // The first turn has two changes per child (~200 bytes each); a storm's turns have a
+        // few dozen. Keeping the first turn's capacity was ~0.4 KB per child for good.
+        pendingChanges.removeAll(keepingCapacity: pendingChanges.capacity <= Self.keptBufferCapacity)
     }
 
     /// Submits and waits (bounded) until the table holds everything so far: at start, after

@@ -111,7 +111,9 @@ final class TableWriter: Sendable {
         // Below the event loop: on a busy machine, restarting a child comes before recording it.
         _ = director_set_thread_nice(10)
         var lastCommit = Instant(nanoseconds: .min / 2)
-        var pieceLimit = Int.max
+        var pieceLimit = Self.largestPiece
+        // A piece left changes behind (the start of a large pool): commit the rest at once.
+        var moreWaiting = false
         var retryDelay = Self.firstRetryDelay
         var failingSince: Instant?
         while true {
@@ -124,7 +126,7 @@ final class TableWriter: Sendable {
             if failing && !stopping {
                 // Retry later (or at once when flush or close asks).
                 _ = urgent.wait(timeout: .now() + .nanoseconds(Int(retryDelay.nanosecondsClamped)))
-            } else if !failing {
+            } else if !failing && !moreWaiting {
                 let due = lastCommit + commitInterval
                 let now = SystemClock.monotonic()
                 if now < due {
@@ -138,6 +140,7 @@ final class TableWriter: Sendable {
                 // Only a piece that empties the backlog completes the submits so far.
                 return (piece, s.backlog.isEmpty ? s.submitted : nil)
             }
+            moreWaiting = generation == nil
             lastCommit = SystemClock.monotonic()
             do {
                 _ = try table.apply(piece.changes)
@@ -151,7 +154,7 @@ final class TableWriter: Sendable {
                     log.log(.info, "state table writes resumed after \(Self.format(seconds)) s")
                     failingSince = nil
                 }
-                pieceLimit = pieceLimit == .max ? .max : (pieceLimit >= Self.wholePiece / 2 ? .max : pieceLimit * 2)
+                pieceLimit = min(Self.largestPiece, pieceLimit * 2)
                 retryDelay = Self.firstRetryDelay
             } catch {
                 let left = state.withLock { s -> Int in
@@ -177,8 +180,11 @@ final class TableWriter: Sendable {
 
     private static let firstRetryDelay: Duration = .milliseconds(100)
     private static let maxRetryDelay: Duration = .seconds(1)
-    /// Pieces this large or more count as "everything" again once commits succeed.
-    private static let wholePiece = 1 << 16
+    /// The most changes one transaction applies. LMDB keeps every page a write transaction
+    /// dirtied in a malloc'd cache for the life of the environment, so one transaction over
+    /// 10 000 new child rows left ~7 MB of anonymous memory behind for good; pieces of 250
+    /// (a few hundred pages) cost a few more commits at the start of a large pool only.
+    static let largestPiece = 250
 
     private static func format(_ seconds: Double) -> String {
         String(Int(seconds * 10) / 10) + "." + String(Int(seconds * 10) % 10)

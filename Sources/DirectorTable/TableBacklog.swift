@@ -106,6 +106,12 @@ package struct TableBacklog: Sendable {
             piece.changes.reserveCapacity(min(limit, count))
             for key in rowOrder.prefix(rowTake) { piece.changes.append(rows.removeValue(forKey: key)!) }
             rowOrder.removeFirst(rowTake)
+            // A dictionary never shrinks: after the start of a large pool (a row per child)
+            // its storage would stay at that size for good. Give it back once drained.
+            if rows.isEmpty && rows.capacity > 1024 {
+                rows = [:]
+                rowOrder = []
+            }
         }
         if piece.changes.count < limit, droppedEvents > 0 {
             piece.changes.append(.appendEvent(NewEvent(

@@ -19,7 +19,8 @@ REPO = os.path.dirname(HERE)
 
 
 def release_bin(name):
-    return os.path.join(REPO, ".build", "release", name)
+    # DIRECTOR_BENCH_BUILD: another build directory (an A/B run against an older build).
+    return os.path.join(os.environ.get("DIRECTOR_BENCH_BUILD") or os.path.join(REPO, ".build", "release"), name)
 
 
 def write_manifest(ws, jobs_yaml, name="bench.yaml"):
