@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DirectorCore
 
 /// One daemon per state directory: an exclusive flock on `<state>/director.lock`, which holds
 /// the owner's pid so that the refusal can name it. The kernel releases the lock when the
@@ -37,7 +38,7 @@ public final class DaemonLock {
             throw RuntimeError(.system, "\(path) is not a regular file of this daemon's user: refusing it")
         }
         fchmod(fd, 0o600)
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        guard Self.takeLock(fd) else {
             let e = errno
             let holder = Self.readPID(fd)
             close(fd)
@@ -51,6 +52,26 @@ public final class DaemonLock {
     }
 
     deinit { release() }
+
+    /// flock, waiting up to 2 s while the pid recorded in the file is dead. A daemon killed
+    /// with SIGKILL in the middle of a spawn leaves its vfork-style child holding the shared
+    /// fd table, lock included, until that child reaches its `close_range` a moment later
+    /// (longer on a loaded machine): a daemon started right after the kill must not take that
+    /// for a live daemon. A live holder is refused at once.
+    private static func takeLock(_ fd: Int32) -> Bool {
+        let deadline = SystemClock.monotonic() + .seconds(2)
+        while true {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            let e = errno
+            guard e == EWOULDBLOCK, let holder = readPID(fd), holder != getpid(), !ProcStat.isRunning(pid: holder),
+                SystemClock.monotonic() < deadline
+            else {
+                errno = e
+                return false
+            }
+            usleep(10_000)
+        }
+    }
 
     /// Releases the lock (also on deinit). Idempotent.
     public func release() {

@@ -59,6 +59,39 @@ import Testing
         try Self.expectOneProcessPerID(d, count: 100)
     }
 
+    /// A daemon killed with SIGKILL in the middle of a spawn leaves its vfork-style child
+    /// holding the shared fd table (the lock with it) for a moment: the next daemon waits for
+    /// it instead of taking it for a live daemon. Simulated: a process holds the lock for
+    /// 0.5 s while the file names a pid that is gone.
+    @Test func aLockHeldBrieflyForADeadDaemonIsWaitedFor() throws {
+        let d = try DaemonHarness(files: [:])
+        try d.write("pool.yaml", Self.pool(d.dir.path, instances: 2))
+        defer { d.stop(); ProcScan.killAll(marker: d.marker) }
+        mkdir(d.state, 0o700)
+        let dead = Process()
+        dead.executableURL = URL(fileURLWithPath: "/bin/true")
+        try dead.run()
+        dead.waitUntilExit()
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["python3", "-c", """
+            import fcntl, os, sys, time
+            fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0); os.write(fd, (sys.argv[2] + "\\n").encode())
+            print("held", flush=True)
+            time.sleep(0.5)
+            """, d.state + "/director.lock", String(dead.processIdentifier)]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        _ = out.fileHandleForReading.availableData  // "held"
+        try d.start()
+        try d.waitRunning(2, timeout: 20)
+        #expect(!d.daemonStderr.contains("another director daemon"), "\(d.daemonStderr.prefix(400))")
+    }
+
     @Test func descendantsThatLeaveTheProcessGroupDieWithTheirChild() throws {
         let d = try DaemonHarness(files: [:])
         // `escape` leaves a session-leading sleep behind at every run; `keeper` keeps one
