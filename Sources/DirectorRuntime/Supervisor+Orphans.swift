@@ -23,7 +23,6 @@ struct OrphanSweep {
         var killAt: Instant
     }
     var dying: [Dying] = []
-    var stopped = 0
 
     static let timerKey = "director.orphan-sweep"
     static let interval: Duration = .milliseconds(100)
@@ -58,7 +57,6 @@ extension Supervisor {
             for orphan in MarkedProcesses.scan(marker: stateMarker, pids: candidates) where shouldStop(orphan) {
                 MarkedProcesses.send(SIGTERM, to: orphan)
                 orphans.dying.append(.init(process: orphan, killAt: now + OrphanSweep.grace))
-                orphans.stopped += 1
                 log.log(.info, id: orphan.childID ?? "", "stopping pid=\(orphan.pid): a descendant that left the process group of a process that has ended")
             }
         }

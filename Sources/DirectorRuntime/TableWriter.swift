@@ -66,12 +66,6 @@ final class TableWriter: Sendable {
     /// Transactions committed so far (each holds one or more turns' changes).
     var commits: Int { state.withLock { $0.commits } }
 
-    /// True while the table cannot be written and changes wait in the backlog.
-    var isFailing: Bool { state.withLock { $0.failing } }
-
-    /// Changes waiting (rows after coalescing, events, a pending `events_dropped` note).
-    var backlogCount: Int { state.withLock { $0.backlog.count } }
-
     /// Hands over the changes of one loop turn.
     func submit(_ changes: [TableChange]) {
         guard !changes.isEmpty else { return }
