@@ -74,11 +74,7 @@ extension Engine {
                 default: requestStop(id, intent: .restart(resetCount: true))
                 }
             case .backoff, .waiting, .stopped:
-                detachFromPlan(&rec)
-                rec.restarts = 0
-                childRecords[id] = rec
-                record(id.description, .restart, "restarted by operator", log: rec.spec.log.events.restart)
-                spawn(id)
+                startByOperator(&rec, id, "restarted by operator")
             }
         }
         return .ok(ids)
@@ -92,13 +88,19 @@ extension Engine {
         for id in ids {
             if reviveGroup(of: id, revived: &revived) { continue }
             guard var rec = childRecords[id], !rec.isLive else { continue }
-            detachFromPlan(&rec)
-            rec.restarts = 0
-            childRecords[id] = rec
-            record(id.description, .restart, "started by operator", log: rec.spec.log.events.restart)
-            spawn(id)
+            startByOperator(&rec, id, "started by operator")
         }
         return .ok(ids)
+    }
+
+    /// An operator starts a child that has no process (`start`, or `restart` of one in
+    /// backoff, waiting or stopped): out of any restart plan, its count back to 0, spawned.
+    private mutating func startByOperator(_ rec: inout ChildRecord, _ id: ChildID, _ detail: String) {
+        detachFromPlan(&rec)
+        rec.restarts = 0
+        childRecords[id] = rec
+        record(id.description, .restart, detail, log: rec.spec.log.events.restart)
+        spawn(id)
     }
 
     /// Starts the given-up group of `id` again; true when there was one (also when an
