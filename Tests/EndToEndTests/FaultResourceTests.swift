@@ -54,6 +54,13 @@ import Testing
         #expect(try CommandResult.run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", d.state]).status == 0)
     }
 
+    /// Stops what the test started, then unmounts the small state directory.
+    static func stopAndUnmount(_ d: DaemonHarness) {
+        d.stop()
+        ProcScan.killAll(marker: d.marker)
+        _ = try? CommandResult.run(["/bin/umount", "-l", d.state])
+    }
+
     static let canMount: Bool = {
         guard getuid() == 0 else { return false }
         let probe = "/tmp/director-fault-mount-probe-\(getpid())"
@@ -73,11 +80,7 @@ import Testing
                 env: {FAULT_RUN: "\(d.dir.path)"}
             """))
         try Self.mountSmallStateDirectory(d)
-        defer {
-            d.stop()
-            ProcScan.killAll(marker: d.marker)
-            _ = try? CommandResult.run(["/bin/umount", "-l", d.state])
-        }
+        defer { Self.stopAndUnmount(d) }
         try d.start()
         try d.waitRunning(11, timeout: 30)
 
@@ -127,11 +130,7 @@ import Testing
                 env: {FAULT_RUN: "\(d.dir.path)"}
             """)
         try Self.mountSmallStateDirectory(d)
-        defer {
-            d.stop()
-            ProcScan.killAll(marker: d.marker)
-            _ = try? CommandResult.run(["/bin/umount", "-l", d.state])
-        }
+        defer { Self.stopAndUnmount(d) }
         // A window of 300 events: five seconds of this storm make more on any machine, so the
         // dropped-events note is certain (the default window is 10 000).
         let daemon = try WrappedDaemon(d, argv: WrappedDaemon.runArguments(d), environment: ["DIRECTOR_TABLE_BACKLOG_EVENTS": "300"])
