@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -25,17 +27,25 @@ let package = Package(
         .target(name: "DirectorTableTesting", dependencies: ["DirectorTable"]),
         .target(
             name: "DirectorRuntime",
-            dependencies: ["DirectorCore", "DirectorManifest", "DirectorTable", "CDirectorSys"]
+            dependencies: [
+                "DirectorCore", "DirectorManifest", "DirectorTable", "CDirectorSys",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Director",
-            dependencies: ["DirectorRuntime", "DirectorCore", "DirectorManifest", "DirectorTable"]
+            dependencies: [
+                "DirectorRuntime", "DirectorCore", "DirectorManifest", "DirectorTable",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "director",
             dependencies: [
-                "DirectorRuntime", "DirectorManifest", "DirectorTable",
+                "Director", "DirectorRuntime", "DirectorManifest", "DirectorTable",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "director-bench", dependencies: ["DirectorCore", "DirectorTable", "DirectorManifest", "CLMDB"], path: "Sources/director-bench"),
@@ -44,7 +54,9 @@ let package = Package(
         .testTarget(name: "DirectorFuzzTests", dependencies: ["DirectorFuzz", "DirectorManifest", "DirectorCore"]),
         .testTarget(name: "DirectorCoreTests", dependencies: ["DirectorCore", "DirectorManifest"]),
         .testTarget(name: "DirectorTableTests", dependencies: ["DirectorTable", "DirectorTableTesting"], exclude: ["Scripts"]),
-        .testTarget(name: "DirectorRuntimeTests", dependencies: ["DirectorRuntime", "CDirectorSys"]),
+        .testTarget(
+            name: "DirectorRuntimeTests",
+            dependencies: ["DirectorRuntime", "CDirectorSys", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable", "DirectorCore"], exclude: ["Scripts"]),
     ]
 )

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -475,4 +476,8 @@ int director_install_fault_exit(const char *line) {
     if (sigaction(SIGBUS, &action, NULL) != 0) return -errno;
     if (sigaction(SIGSEGV, &action, NULL) != 0) return -errno;
     return 0;
+}
+
+int director_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }

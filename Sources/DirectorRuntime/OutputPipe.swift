@@ -11,6 +11,16 @@ public enum ChildStream: String, Sendable, Hashable {
     case stderr
 }
 
+/// Where a pipe's lines go.
+package enum LineDestination {
+    /// A bounded non-blocking output (the daemon's stdout).
+    case sink(OutputSink)
+    /// A function, called on the loop.
+    case lines(@Sendable (ChildOutputLine) -> Void)
+    /// Nowhere.
+    case discard
+}
+
 /// Reads one child stream, splits it into lines, filters them and writes them to the sink as
 /// `<child id> <stream>: <line>` (e.g. `web/api/0 stdout: listening on :8080`); a cut line
 /// ends with ` [cut]`.
@@ -26,7 +36,7 @@ public final class OutputPipe {
     /// prefixes per child were two heap strings per child.
     private lazy var prefix = "\(id) \(stream.rawValue): "
     private let filter: LineFilter
-    private let sink: OutputSink
+    private let destination: LineDestination
     private let loop: EventLoop
     private var splitter: LineSplitter
     private var onClose: (() -> Void)?
@@ -37,15 +47,25 @@ public final class OutputPipe {
 
     /// Starts reading `fd` (taking ownership of it). `onClose` runs once at EOF, after the last
     /// line was flushed and the fd closed.
-    public init(
+    public convenience init(
         fd: Int32, id: String, stream: ChildStream, filter: LineFilter, sink: OutputSink, loop: EventLoop,
+        maxLineBytes: Int = 64 * 1024, onClose: (() -> Void)? = nil
+    ) throws(RuntimeError) {
+        try self.init(
+            fd: fd, id: id, stream: stream, filter: filter, destination: .sink(sink), loop: loop,
+            maxLineBytes: maxLineBytes, onClose: onClose)
+    }
+
+    /// Starts reading `fd` (taking ownership of it); lines go to `destination`.
+    package init(
+        fd: Int32, id: String, stream: ChildStream, filter: LineFilter, destination: LineDestination, loop: EventLoop,
         maxLineBytes: Int = 64 * 1024, onClose: (() -> Void)? = nil
     ) throws(RuntimeError) {
         self.fd = fd
         self.id = id
         self.stream = stream
         self.filter = filter
-        self.sink = sink
+        self.destination = destination
         self.loop = loop
         self.splitter = LineSplitter(maxLineBytes: maxLineBytes)
         self.onClose = onClose
@@ -72,10 +92,17 @@ public final class OutputPipe {
     }
 
     private func emitLine(_ bytes: ArraySlice<UInt8>, _ cut: Bool) {
+        // Nobody reads them: no decoding, no filtering (the pipe is still drained, so the child
+        // never blocks on a full pipe).
+        if case .discard = destination { return }
         let text = String(decoding: bytes, as: UTF8.self)
         guard filter.passes(text[...]) else { return }
         linesWritten += 1
-        sink.write(line: prefix + text + (cut ? Self.cutMarker : ""))
+        switch destination {
+        case .sink(let sink): sink.write(line: prefix + text + (cut ? Self.cutMarker : ""))
+        case .lines(let handler): handler(ChildOutputLine(id: id, stream: stream, text: text, cut: cut))
+        case .discard: break
+        }
     }
 
     /// Flushes the last line, stops reading and closes the fd. Idempotent.

@@ -13,7 +13,7 @@ struct PreviousRun {
     var reloadGeneration = 0
 
     /// Reads everything in one snapshot; an unreadable table means a fresh start.
-    static func read(from table: LMDBTable) -> PreviousRun {
+    static func read(from table: any ChildTable) -> PreviousRun {
         var run = PreviousRun()
         run.children = (try? table.children()) ?? []
         run.groups = (try? table.groups()) ?? []

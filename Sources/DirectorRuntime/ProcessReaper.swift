@@ -31,8 +31,20 @@ public final class ProcessReaper {
     /// How many orphans were reaped so far.
     public private(set) var orphansReaped = 0
 
+    /// True when this reaper also collects orphans on SIGCHLD (the process is a subreaper);
+    /// false for an embedded supervisor, which reaps only the pids it started, each with
+    /// `waitid(P_PID)` when its pidfd says it has exited, so a host's own children
+    /// (`Foundation.Process`, swift-subprocess) keep their exit statuses.
+    public let collectsOrphans: Bool
+
     /// Creates a reaper on `loop`.
-    public init(loop: EventLoop) { self.loop = loop }
+    public init(loop: EventLoop, collectsOrphans: Bool = true) {
+        self.loop = loop
+        self.collectsOrphans = collectsOrphans
+    }
+
+    /// Without a pidfd and without SIGCHLD collection, an exit is looked for this often.
+    static let pollInterval: Duration = .milliseconds(20)
 
     /// Makes this process a child subreaper. Call once at daemon start.
     public static func becomeSubreaper() throws(RuntimeError) {
@@ -49,7 +61,10 @@ public final class ProcessReaper {
     /// reaped. Takes ownership of `pidfd` (may be -1: then only `collectExited` sees the exit).
     public func track(pid: Int32, pidfd: Int32, onExit: @escaping (ExitStatus) -> Void) throws(RuntimeError) {
         tracked[pid] = Tracked(pidfd: pidfd, onExit: onExit)
-        guard pidfd >= 0 else { return }
+        guard pidfd >= 0 else {
+            if !collectsOrphans { poll(pid) }
+            return
+        }
         try loop.watch(pidfd, for: .readable, urgent: true) { [weak self] _ in self?.reapTracked(pid) }
     }
 
@@ -94,6 +109,15 @@ public final class ProcessReaper {
     public func reapIfExited(_ pid: Int32) {
         guard tracked[pid] != nil else { return }
         reapTracked(pid)
+    }
+
+    /// Looks for the exit of a tracked child that has no pidfd, until it is reaped.
+    private func poll(_ pid: Int32) {
+        loop.setTimer("reaper-poll-\(pid)", at: loop.now + Self.pollInterval) { [weak self] in
+            guard let self, self.tracked[pid] != nil else { return }
+            self.reapTracked(pid)
+            if self.tracked[pid] != nil { self.poll(pid) }
+        }
     }
 
     private func reapTracked(_ pid: Int32) {

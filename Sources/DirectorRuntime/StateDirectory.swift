@@ -36,7 +36,7 @@ final class StateDirectory {
     }
 
     /// Opens (creating) and checks the directory, then takes the lock.
-    init(path: String) throws(SupervisorError) {
+    init(path: String) throws(RuntimeStartError) {
         self.path = path
         let (fd, identity) = try Self.openChecked(path)
         self.fd = fd
@@ -47,7 +47,7 @@ final class StateDirectory {
         }
         do { lock = try DaemonLock(directoryFD: fd, stateDirectory: path) } catch {
             close(fd)
-            throw SupervisorError(code: error.code == .lockHeld ? .lockHeld : .system, lines: [error.message])
+            throw RuntimeStartError(code: error.code == .lockHeld ? .lockHeld : .system, lines: [error.message])
         }
     }
 
@@ -61,18 +61,18 @@ final class StateDirectory {
 
     /// mkdir (0700), open with O_NOFOLLOW, owner and mode checks. Throws one line naming
     /// the path and why.
-    private static func openChecked(_ path: String) throws(SupervisorError) -> (Int32, (UInt64, UInt64)) {
-        func refuse(_ why: String) -> SupervisorError {
-            SupervisorError(code: .system, lines: ["refusing state directory \(path): \(why)"])
+    private static func openChecked(_ path: String) throws(RuntimeStartError) -> (Int32, (UInt64, UInt64)) {
+        func refuse(_ why: String) -> RuntimeStartError {
+            RuntimeStartError(code: .system, lines: ["refusing state directory \(path): \(why)"])
         }
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
-            throw SupervisorError(code: .system, lines: ["cannot create state directory \(path): \(errorText(errno))"])
+            throw RuntimeStartError(code: .system, lines: ["cannot create state directory \(path): \(errorText(errno))"])
         }
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
             if e == ELOOP || e == ENOTDIR { throw refuse("it is a symbolic link or not a directory (give the real path of a directory)") }
-            throw SupervisorError(code: .system, lines: ["cannot open state directory \(path): \(errorText(e))"])
+            throw RuntimeStartError(code: .system, lines: ["cannot open state directory \(path): \(errorText(e))"])
         }
         var st = stat()
         guard fstat(fd, &st) == 0 else { close(fd); throw refuse(errorText(errno)) }
@@ -91,11 +91,11 @@ final class StateDirectory {
 
     /// The names in the directory that must not be symbolic links, checked before anything
     /// opens them (the lock and the table's files are also opened with O_NOFOLLOW).
-    private static func refuseLinks(fd: Int32, path: String) throws(SupervisorError) {
+    private static func refuseLinks(fd: Int32, path: String) throws(RuntimeStartError) {
         for name in ["director.lock", "table", "control.sock", "table/data.mdb", "table/lock.mdb"] {
             var st = stat()
             if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == S_IFLNK {
-                throw SupervisorError(code: .system, lines: ["refusing state directory \(path): \(path)/\(name) is a symbolic link"])
+                throw RuntimeStartError(code: .system, lines: ["refusing state directory \(path): \(path)/\(name) is a symbolic link"])
             }
         }
     }
@@ -106,21 +106,21 @@ final class StateDirectory {
     /// (`checkCommand`, a child process that reads every page, so that a fault kills it and
     /// not the daemon; or LMDB's own checks at open) is moved aside to
     /// `table.damaged-<UTC time>` and a fresh table is created. Logged as a warning.
-    func openTable(options: LMDBTable.Options, checkCommand: [String]?, log: DaemonLog) throws(SupervisorError) -> LMDBTable {
+    func openTable(options: LMDBTable.Options, checkCommand: [String]?, log: RuntimeLog) throws(RuntimeStartError) -> LMDBTable {
         if let checkCommand, let damage = TableCheck.run(checkCommand + [tablePath]) {
             try moveTableAside(damage, log: log)
         }
         do { return try LMDBTable(path: tablePath, options: options) } catch where error.code == .damaged && !error.message.contains("refusing") {
             try moveTableAside(error.message, log: log)
         } catch {
-            throw SupervisorError(code: .table, lines: [error.message])
+            throw RuntimeStartError(code: .table, lines: [error.message])
         }
         do { return try LMDBTable(path: tablePath, options: options) } catch {
-            throw SupervisorError(code: .table, lines: [error.message])
+            throw RuntimeStartError(code: .table, lines: [error.message])
         }
     }
 
-    private func moveTableAside(_ damage: String, log: DaemonLog) throws(SupervisorError) {
+    private func moveTableAside(_ damage: String, log: RuntimeLog) throws(RuntimeStartError) {
         var now = time(nil)
         var parts = tm()
         gmtime_r(&now, &parts)
@@ -135,7 +135,7 @@ final class StateDirectory {
             name = "table.damaged-" + stamp + "-\(n)"
         }
         guard renameat(fd, "table", fd, name) == 0 else {
-            throw SupervisorError(code: .table, lines: ["\(damage); cannot move it aside to \(path)/\(name): \(errorText(errno))"])
+            throw RuntimeStartError(code: .table, lines: ["\(damage); cannot move it aside to \(path)/\(name): \(errorText(errno))"])
         }
         log.log(.warning, "\(damage): moved it aside to \(path)/\(name) and starting with a fresh table; processes a previous daemon left cannot be identified from it")
     }
@@ -143,13 +143,14 @@ final class StateDirectory {
     // MARK: - Removed while running
 
     /// What is gone or replaced: the directory (removed, or another one at its path), the
-    /// lock file, the control socket, the table's data file.
-    func missingParts(table: LMDBTable) -> Missing {
+    /// lock file, the control socket, the table's data file (when the table is the state
+    /// directory's own: another table kept elsewhere is not this directory's to repair).
+    func missingParts(table: LMDBTable?) -> Missing {
         var missing: Missing = []
         var st = stat()
         if fstat(fd, &st) != 0 || st.st_nlink == 0 || lstat(path, &st) != 0
             || UInt64(st.st_dev) != identity.dev || UInt64(st.st_ino) != identity.ino {
-            return [.directory, .lock, .socket, .table]
+            return table == nil ? [.directory, .lock, .socket] : [.directory, .lock, .socket, .table]
         }
         if let held = lock.identity, fstatat(fd, "director.lock", &st, AT_SYMLINK_NOFOLLOW) == 0,
             UInt64(st.st_dev) == held.dev, UInt64(st.st_ino) == held.ino {
@@ -161,13 +162,13 @@ final class StateDirectory {
                 missing.insert(.socket)
             }
         }
-        if !table.isAtItsPath { missing.insert(.table) }
+        if let table, !table.isAtItsPath { missing.insert(.table) }
         return missing
     }
 
     /// Creates the directory again (0700, the same checks as at start) after it was removed,
     /// and takes the lock in it.
-    func recreate() throws(SupervisorError) {
+    func recreate() throws(RuntimeStartError) {
         // Parents a cleaner removed too come back 0700.
         var built = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/").dropLast() {
@@ -184,13 +185,13 @@ final class StateDirectory {
 
     /// Takes the lock again in the directory (its file was removed). The old lock is let go
     /// only once the new one is held, so there is no moment without one.
-    func retakeLock() throws(SupervisorError) {
+    func retakeLock() throws(RuntimeStartError) {
         do {
             let fresh = try DaemonLock(directoryFD: fd, stateDirectory: path)
             lock.release()
             lock = fresh
         } catch {
-            throw SupervisorError(code: error.code == .lockHeld ? .lockHeld : .system, lines: [error.message])
+            throw RuntimeStartError(code: error.code == .lockHeld ? .lockHeld : .system, lines: [error.message])
         }
     }
 

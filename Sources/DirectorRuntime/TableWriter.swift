@@ -43,8 +43,8 @@ final class TableWriter: Sendable {
         var stopping = false
     }
 
-    private let table: LMDBTable
-    private let log: DaemonLog
+    private let table: any ChildTable
+    private let log: RuntimeLog
     private let commitInterval: Duration
     private let state: Mutex<State>
     private let wake = DispatchSemaphore(value: 0)
@@ -55,7 +55,7 @@ final class TableWriter: Sendable {
 
     /// Starts the writer thread. `commitInterval`: the shortest time between the starts of
     /// two commits (readers see a change at most this much later during a burst).
-    init(table: LMDBTable, log: DaemonLog, commitInterval: Duration = .milliseconds(5), eventWindow: Int = 10_000) {
+    init(table: any ChildTable, log: RuntimeLog, commitInterval: Duration = .milliseconds(5), eventWindow: Int = 10_000) {
         self.state = Mutex(State(backlog: TableBacklog(eventWindow: eventWindow)))
         self.table = table
         self.log = log

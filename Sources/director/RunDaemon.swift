@@ -1,7 +1,9 @@
 import ArgumentParser
 import DirectorCore
 import DirectorManifest
+import Director
 import DirectorRuntime
+import Logging
 
 extension RunCommand {
     func validate() throws {
@@ -22,20 +24,30 @@ extension RunCommand {
         if let period, case .success(let d) = DurationText.parse(period) { root.period = d }
         var debounce: Duration = .milliseconds(200)
         if case .success(let d) = DurationText.parse(reloadDebounce) { debounce = d }
-        var options = SupervisorOptions(
-            jobsDirectory: jobs, stateDirectory: stateOptions.state,
-            logFormat: logFormat == .json ? .json : .text, trace: trace, root: root,
-            reloadDebounce: debounce, watch: !noWatch, version: DirectorVersion.current, maxChildren: maxChildren)
+        // `director run` is the public embedding API with every process-wide behaviour on.
+        var options = SupervisorOptions()
+        options.root = root
+        options.stateDirectory = stateOptions.state
+        options.trace = trace
+        options.reloadDebounce = debounce
+        options.watchesDirectory = !noWatch
+        options.version = DirectorVersion.current
+        options.maxChildren = maxChildren
+        options.processWide = .daemon
+        options.childOutput = .standardOutput
         // The table is checked by this very binary in a child process before it is mapped.
         options.tableCheckCommand = ["/proc/self/exe", "__check-table"]
+        var handler = DaemonLogHandler(format: logFormat == .json ? .json : .text)
+        handler.logLevel = trace ? .debug : .info
+        let logger = Logger(label: "director") { _ in handler }
         do {
-            let supervisor = try Supervisor(options: options)
-            let status = try supervisor.run()
+            let supervisor = try Supervisor(manifest: .directory(jobs), logger: logger, options: options)
+            let status = try supervisor.runOnCurrentThread()
             throw ExitCode(status)
         } catch let error as SupervisorError {
             // Manifest errors are already FILE:LINE:COL lines; the others get the usual prefix.
             let prefix = error.code == .invalidManifest ? "" : "director: "
-            writeStandardError(error.lines.map { prefix + $0 + "\n" }.joined())
+            writeStandardError(error.message.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 + "\n" }.joined())
             throw ExitCode(1)
         }
     }

@@ -4,6 +4,7 @@ import Glibc
 import DirectorTable
 import Testing
 @testable import DirectorRuntime
+import Logging
 
 /// The writer thread on a real LMDB table: group commit and the flushes that skip it.
 @Suite struct TableWriterTests {
@@ -15,7 +16,7 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         let table = try LMDBTable(path: dir.path)
-        let writer = TableWriter(table: table, log: DaemonLog(fd: -1), commitInterval: .milliseconds(200))
+        let writer = TableWriter(table: table, log: RuntimeLog(Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }), commitInterval: .milliseconds(200))
         // 20 turns 1 ms apart: without group commit each would be a commit of its own (a
         // commit here takes well under a millisecond).
         for n in 0..<20 {
@@ -32,7 +33,7 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         let table = try LMDBTable(path: dir.path)
-        let writer = TableWriter(table: table, log: DaemonLog(fd: -1), commitInterval: .seconds(60))
+        let writer = TableWriter(table: table, log: RuntimeLog(Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }), commitInterval: .seconds(60))
         writer.submit(event(0))
         writer.submit(event(1))
         // The second change would wait a minute for its commit; flush asks for it now.

@@ -87,6 +87,10 @@ int director_epoll_wait(int epfd, uint64_t *datas, uint32_t *events, int max, in
 /// Returns the fd or -errno.
 int director_signalfd(const int *signals, int count);
 
+/// A non-blocking, close-on-exec eventfd counting from 0 (the loop's wake-up from other
+/// threads); -1 with errno on failure.
+int director_eventfd(void);
+
 /// Blocks (how = 0) or unblocks (how = 1) signals for the calling thread. 0 or -errno.
 int director_sigmask(int how, const int *signals, int count);
 

@@ -6,14 +6,17 @@ import DirectorTable
 // The loader checks the manifests' sum while decoding; what it cannot see are the pool sizes
 // an operator chose with `director scale`, which the running tree keeps. These checks add
 // them, so that no reload, scale or restart makes the tree want more children than allowed.
-extension Supervisor {
+extension SupervisorRuntime {
     /// Loads the jobs directory for a reload: every check of the loader (the limit included),
     /// then the limit again with the pools an operator scaled that this reload leaves at
     /// their size (those whose `instances` did not change).
     func loadForReload() throws(ManifestErrors) -> Manifest {
-        let new = try ManifestLoader.load(directory: options.jobsDirectory, maxChildren: options.maxChildren)
-        if let error = keptScaleError(new) { throw ManifestErrors([error]) }
-        return new
+        guard let jobsDirectory else {
+            throw ManifestErrors([ManifestError(
+                .invalidValue, at: SourceLocation(file: "(in code)", line: 1, column: 1),
+                "this supervisor's manifest was built in code: reload it with SupervisorHandle.reload(_:)")])
+        }
+        return try ManifestLoader.load(directory: jobsDirectory, maxChildren: options.maxChildren)
     }
 
     /// The error when the pool sizes kept through a reload of `new` take it over the limit,
@@ -35,11 +38,19 @@ extension Supervisor {
             total = overflow ? .max : sum
         }
         guard total > options.maxChildren, let kept = firstKept else { return nil }
-        let location = kept.job.location ?? SourceLocation(file: options.jobsDirectory, line: 1, column: 1)
+        let location = kept.job.location ?? SourceLocation(file: (jobsDirectory ?? "(in code)"), line: 1, column: 1)
         return ManifestError(.tooManyChildren, at: location,
             "job \(kept.key) keeps the \(kept.size) instances `director scale` gave it; with them this reload makes "
                 + "\(total) children in all, over the limit of \(options.maxChildren) "
                 + "(scale the job down first, or raise the limit with --max-children N)")
+    }
+
+    /// The error when a manifest built in code (the loader checks files itself) has more
+    /// children than the limit.
+    func totalError(_ new: Manifest) -> ManifestError? {
+        guard jobsDirectory == nil || !dynamicJobs.isEmpty, new.childCount > options.maxChildren else { return nil }
+        return ManifestError(.tooManyChildren, at: SourceLocation(file: jobsDirectory ?? "(in code)", line: 1, column: 1),
+            "the manifest has \(new.childCount) children in all, over the limit of \(options.maxChildren)")
     }
 
     /// The refusal of `director scale JOB N` when it would take the tree over the limit; nil

@@ -5,7 +5,7 @@ import DirectorTable
 // What the engine decides and the daemon only carries out: the carry-over it stores, the
 // warnings it logs, the structured fields of its log lines. (Kept out of Supervisor.swift,
 // whose event loop changes for other reasons.)
-extension Supervisor {
+extension SupervisorRuntime {
     /// Writes the engine's carry-over (what survives a daemon restart) when it changed: the
     /// engine decides what it holds, the runtime only stores it.
     func saveCarryOver(force: Bool = false) {

@@ -29,10 +29,7 @@ struct OrphanSweep {
     static let grace: Duration = .seconds(5)
 }
 
-extension Supervisor {
-    /// The marker every child carries (`DIRECTOR_STATE`).
-    var stateMarker: String { MarkedProcesses.marker(forStateDirectory: options.stateDirectory) }
-
+extension SupervisorRuntime {
     /// Asks for a sweep soon (a child exited: its escaped descendants are now ours).
     func scheduleOrphanSweep() {
         guard !loop.isTimerArmed(OrphanSweep.timerKey) else { return }

@@ -6,7 +6,7 @@ import DirectorManifest
 import DirectorTable
 
 // Operator commands from the control socket, and reloads (socket, SIGHUP, inotify).
-extension Supervisor {
+extension SupervisorRuntime {
     func onControl(_ request: ControlRequest, _ responder: ControlResponder) {
         responder.reply(reply(to: request))
     }
@@ -38,12 +38,7 @@ extension Supervisor {
             return controlReply(answer)
         case .reload:
             switch reload(trigger: "control") {
-            case .success(let summary):
-                return .ok(.object([
-                    ("generation", .int(Int64(reloadGeneration))), ("started", .int(Int64(summary.started))),
-                    ("stopped", .int(Int64(summary.stopped))), ("restarted", .int(Int64(summary.restarted))),
-                    ("scaled", .int(Int64(summary.scaled))), ("updated_in_place", .int(Int64(summary.updatedInPlace))),
-                ]))
+            case .success(let summary): return .ok(Self.summaryJSON(summary, generation: reloadGeneration))
             case .failure(let errors):
                 return .failure(ControlFailure(
                     ControlFailure.Code(rawValue: "invalid_manifest"), errors.errors.map(\.description).joined(separator: "\n")))
@@ -80,17 +75,31 @@ extension Supervisor {
     /// Loads the jobs directory and applies the difference. Any error leaves the running tree
     /// exactly as it was; the errors are logged and stored in `meta.reload`.
     func reload(trigger: String) -> Result<ReloadSummary, ManifestErrors> {
-        let now = SystemClock.monotonic()
         let new: Manifest
         do { new = try loadForReload() } catch {
-            for line in error.errors { log.log(.error, "reload (\(trigger)): \(line.description)") }
-            pendingChanges.append(.setReload(ReloadInfo(
-                generation: reloadGeneration, at: wall(now), ok: false, errors: error.errors.map(\.description))))
-            // The history shows refused reloads too; the errors themselves are in meta.reload.
-            record(EventRecord(
-                subject: "", kind: .reload, detail: "failed errors=\(error.errors.count): nothing changed", log: false))
-            commitTable()
+            refuseReload(error, trigger: trigger)
             return .failure(error)
+        }
+        return applyReload(withDynamicJobs(new), trigger: trigger)
+    }
+
+    func refuseReload(_ error: ManifestErrors, trigger: String) {
+        let now = SystemClock.monotonic()
+        for line in error.errors { log.log(.error, "reload (\(trigger)): \(line.description)") }
+        pendingChanges.append(.setReload(ReloadInfo(
+            generation: reloadGeneration, at: wall(now), ok: false, errors: error.errors.map(\.description))))
+        // The history shows refused reloads too; the errors themselves are in meta.reload.
+        record(EventRecord(
+            subject: "", kind: .reload, detail: "failed errors=\(error.errors.count): nothing changed", log: false))
+        commitTable()
+    }
+
+    /// Applies a loaded (or built) manifest: the difference only.
+    func applyReload(_ new: Manifest, trigger: String) -> Result<ReloadSummary, ManifestErrors> {
+        let now = SystemClock.monotonic()
+        if let error = keptScaleError(new) ?? totalError(new) {
+            refuseReload(ManifestErrors([error]), trigger: trigger)
+            return .failure(ManifestErrors([error]))
         }
         logWarnings(ManifestWarnings.check(new, searchPath: environment.path), context: "reload (\(trigger)): ")
         let (summary, effects) = engine.reload(new, at: now)

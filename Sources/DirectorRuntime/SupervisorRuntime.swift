@@ -6,30 +6,48 @@ import DirectorCore
 import DirectorManifest
 import DirectorTable
 
-/// The daemon: one event loop that owns the engine and executes its effects.
+/// The supervisor's event loop: it owns the engine and executes its effects.
 ///
 /// Everything that happens — a child exits (pidfd), a timer fires, output arrives, an operator
-/// sends a command, a signal or a manifest change comes in — becomes an `EngineEvent` fed to
-/// the pure `Engine`; the `Effect`s it returns are carried out here. The table changes of one
-/// loop turn are handed at its end to the `TableWriter` thread, which commits them in one
-/// write transaction (several turns may share one when the disk is slow).
-public final class Supervisor {
-    let options: SupervisorOptions
-    let log: DaemonLog
+/// sends a command (control socket or `SupervisorHandle`), a signal or a manifest change comes
+/// in — becomes an `EngineEvent` fed to the pure `Engine`; the `Effect`s it returns are
+/// carried out here. The table changes of one loop turn are handed at its end to the
+/// `TableWriter` thread, which commits them in one write transaction (several turns may share
+/// one when the disk is slow).
+///
+/// Built from `RuntimeParts` by the public `Director.Supervisor`, for `director run` and for
+/// embedding alike. What is process-wide (subreaper, signals, descriptor limit, heap trim) is
+/// done only when the options ask for it; without a state directory nothing is kept on disk.
+package final class SupervisorRuntime {
+    let options: RuntimeOptions
+    let log: RuntimeLog
     let loop: EventLoop
     let reaper: ProcessReaper
-    let sink: OutputSink
-    /// Drives the log's non-blocking buffer on stderr from the loop.
-    let logPump: OutputSink
-    let table: LMDBTable
+    /// Children's lines on a file descriptor (the daemon's stdout), when that is their target.
+    let sink: OutputSink?
+    let childOutput: ChildOutputTarget
+    /// Drives a `DaemonLogHandler`'s non-blocking buffer on stderr from the loop.
+    let logPump: OutputSink?
+    let table: any ChildTable
+    /// The state directory's own LMDB table (re-created if removed); nil for another table.
+    let ownTable: LMDBTable?
     let writer: TableWriter
     /// The checked state directory; holds the lock (see StateDirectory.swift).
-    let stateDirectory: StateDirectory
+    let stateDirectory: StateDirectory?
+    let jobsDirectory: String?
     let environment: SpawnEnvironment
     let clockOrigin: (mono: Instant, wall: UnixMillis)
+    let hooks: DelegateHooks?
+    let events: EventHub?
+    let inbox: LoopInbox<LoopRequest>?
+    /// The marker every child and its descendants carry (`DIRECTOR_STATE`).
+    let stateMarker: String
 
     var engine: Engine
     var manifest: Manifest
+    /// Jobs started through the handle (`startChild`), in no manifest: every reload keeps
+    /// them, as the Erlang library keeps children added with `start_child`.
+    var dynamicJobs: [(group: [String], job: JobSpec)] = []
     /// The `Engine.carryOverRevision` last written to `meta.decisions`.
     var savedCarryOver = -1
     var reloadGeneration: Int
@@ -42,6 +60,8 @@ public final class Supervisor {
     /// The table as the previous daemon left it, until start has reconciled it.
     var previous: PreviousRun
     var interruptCount = 0
+    /// Set by `kill()` (the host cancelled the supervisor): every child gets SIGKILL.
+    var killRequested = false
 
     /// Children whose spawn failed, with the reason, fed to the engine in a later turn (at
     /// most `spawnFailuresPerTurn` a turn, oldest first; one entry per child).
@@ -64,38 +84,59 @@ public final class Supervisor {
     var watcher: DirectoryWatcher?
     var stateWatcher: StateDirectoryWatcher?
 
-    /// Prepares the daemon: takes the lock, opens the table, loads and validates the manifests,
-    /// terminates process groups a dead daemon left behind. Starts nothing yet.
-    public init(options: SupervisorOptions) throws(SupervisorError) {
-        self.options = options
-        self.log = DaemonLog.daemon(format: options.logFormat)
-        let state = options.stateDirectory
+    /// Prepares the supervisor: takes the state directory's lock and opens its table (when it
+    /// has one), terminates process groups a dead daemon left behind. Starts nothing yet.
+    package init(_ parts: RuntimeParts) throws(RuntimeStartError) {
+        options = parts.options
+        log = RuntimeLog(parts.logger)
+        manifest = parts.manifest
+        jobsDirectory = parts.jobsDirectory
+        hooks = parts.hooks
+        events = parts.events
+        inbox = parts.inbox
+        childOutput = parts.childOutput
 
-        // Refused when another user owns it or others may write it; takes the lock.
-        stateDirectory = try StateDirectory(path: state)
-
-        do { manifest = try ManifestLoader.load(directory: options.jobsDirectory, maxChildren: options.maxChildren) } catch {
-            throw SupervisorError(code: .invalidManifest, lines: error.errors.map(\.description))
+        if let state = options.stateDirectory {
+            // Refused when another user owns it or others may write it; takes the lock.
+            let directory = try StateDirectory(path: state)
+            stateDirectory = directory
+            stateMarker = MarkedProcesses.marker(forStateDirectory: state)
+            if let given = parts.table {
+                table = given
+                ownTable = nil
+            } else {
+                // A damaged table is moved aside (logged), never mapped.
+                let lmdb = try directory.openTable(options: Self.tableOptions(), checkCommand: options.tableCheckCommand, log: log)
+                table = lmdb
+                ownTable = lmdb
+            }
+        } else {
+            stateDirectory = nil
+            // Unique to this process and this supervisor: the marker finds its own escaped
+            // descendants; there is no earlier run to find without a state directory.
+            stateMarker = "embedded:\(getpid()):\(ProcStat.startTicks(pid: getpid()) ?? 0):\(UInt64.random(in: 0 ... .max))"
+            table = parts.table ?? InMemoryTable()
+            ownTable = nil
         }
-
-        // A damaged table is moved aside (logged), never mapped.
-        table = try stateDirectory.openTable(options: Self.tableOptions(), checkCommand: options.tableCheckCommand, log: log)
 
         do {
             loop = try EventLoop()
-            try ProcessReaper.becomeSubreaper()
-            descriptorLimit = DescriptorLimit.raiseToHard()
+            if options.becomeSubreaper { try ProcessReaper.becomeSubreaper() }
+            if options.raiseDescriptorLimit { descriptorLimit = DescriptorLimit.raiseToHard() }
         } catch {
-            throw SupervisorError(code: .system, lines: [error.message])
+            throw RuntimeStartError(code: .system, lines: [error.message])
         }
-        reaper = ProcessReaper(loop: loop)
-        sink = OutputSink(fd: 1, loop: loop)
-        logPump = OutputSink(output: log.output!, loop: loop)
+        reaper = ProcessReaper(loop: loop, collectsOrphans: options.becomeSubreaper)
+        if case .file(let fd) = childOutput { sink = OutputSink(fd: fd, loop: loop) } else { sink = nil }
+        let loop = self.loop
+        logPump = log.daemonOutput.map { OutputSink(output: $0, loop: loop) }
         // Ignore SIGPIPE before recording which signals children must get back at default.
-        SignalWatcher.ignoreBrokenPipes()
+        // Only a process-wide supervisor does: an embedded one writes to no pipe it does not
+        // own, and its sockets are written with MSG_NOSIGNAL.
+        if options.handleSignals { SignalWatcher.ignoreBrokenPipes() }
         // The marker every child and its descendants carry (MarkedProcesses).
         var baseEnvironment = ProcessSpawner.currentEnvironment()
-        baseEnvironment[MarkedProcesses.variable] = MarkedProcesses.marker(forStateDirectory: state)
+        baseEnvironment[MarkedProcesses.variable] = stateMarker
         environment = SpawnEnvironment(baseEnvironment)
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
@@ -106,9 +147,12 @@ public final class Supervisor {
         var terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)
         // Then whatever a dead daemon started that the table does not know: spawned in its
         // last moments before a commit, or escaped from its child's process group.
-        let marked = MarkedProcesses.scan(marker: MarkedProcesses.marker(forStateDirectory: state))
-        MarkedProcesses.terminate(marked, grace: .seconds(2))
-        terminated += marked.count
+        var marked: [MarkedProcesses.Process] = []
+        if stateDirectory != nil {
+            marked = MarkedProcesses.scan(marker: stateMarker)
+            MarkedProcesses.terminate(marked, grace: .seconds(2))
+            terminated += marked.count
+        }
         let origin = clockOrigin
         let restored = previous.restoredState { wallMillis in
             Instant(nanoseconds: origin.mono.nanoseconds + (wallMillis - origin.wall) * 1_000_000)
@@ -142,33 +186,38 @@ public final class Supervisor {
         return options
     }
 
-    /// Runs until the tree has stopped; returns the daemon's exit status (0 after a shutdown,
-    /// 1 when the root failed).
-    public func run() throws(SupervisorError) -> Int32 {
+    /// Runs on the calling thread until the tree has stopped; returns the exit status (0
+    /// after a shutdown, 1 when the root failed).
+    package func run() throws(RuntimeStartError) -> Int32 {
         do {
-            signals = try SignalWatcher(loop: loop, signals: SignalWatcher.daemonSignals) { [unowned self] in self.onSignal($0) }
-            try listenOnControlSocket()
-            if options.watch {
-                watcher = try DirectoryWatcher(directory: options.jobsDirectory, loop: loop, debounce: options.reloadDebounce) {
+            if options.handleSignals {
+                signals = try SignalWatcher(loop: loop, signals: SignalWatcher.daemonSignals) { [unowned self] in self.onSignal($0) }
+            }
+            if stateDirectory != nil { try listenOnControlSocket() }
+            if options.watch, let jobsDirectory {
+                watcher = try DirectoryWatcher(directory: jobsDirectory, loop: loop, debounce: options.reloadDebounce) {
                     [unowned self] in _ = self.reload(trigger: "watch")
                 }
             }
+            if let inbox {
+                try loop.watch(inbox.fd, for: .readable) { [unowned self] _ in self.handleRequests() }
+            }
         } catch {
-            throw SupervisorError(code: .system, lines: [error.message])
+            throw RuntimeStartError(code: .system, lines: [error.message])
         }
         loop.addEndOfTurnHook { [unowned self] in self.releaseHeldSpawnsAskedToStop() }
         loop.addEndOfTurnHook { [unowned self] in self.submitChanges() }
-        watchStateDirectory()
+        if stateDirectory != nil { watchStateDirectory() }
 
         let now = SystemClock.monotonic()
         pendingChanges.append(.setMeta(.format, .string(tableFormatVersion)))
         pendingChanges.append(.setDaemon(DaemonInfo(
-            pid: getpid(), startedAt: wall(now), jobs: absolutePath(options.jobsDirectory), version: options.version)))
+            pid: getpid(), startedAt: wall(now), jobs: jobsDirectory.map(absolutePath) ?? "", version: options.version)))
         pendingChanges += specChanges(old: nil, new: manifest)
         // Specs of jobs the previous daemon ran that this manifest no longer has.
         let current = Set(manifest.jobsByKey.map(\.key))
         pendingChanges += previous.specs.keys.sorted().filter { !current.contains($0) }.map { .deleteSpec(jobKey: $0) }
-        log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(options.jobsDirectory) children=\(manifest.childCount)\(descriptorLimit.map { " nofile=\($0.after)" + ($0.after > $0.before ? " (raised from \($0.before))" : "") } ?? "")")
+        log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(jobsDirectory ?? "(in code)") children=\(manifest.childCount)\(descriptorLimit.map { " nofile=\($0.after)" + ($0.after > $0.before ? " (raised from \($0.before))" : "") } ?? "")")
         logWarnings(ManifestWarnings.check(manifest, searchPath: environment.path), context: "")
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
@@ -178,25 +227,37 @@ public final class Supervisor {
         commitTable()
         // Starting every child at once leaves the heap at its high-water mark (records, table
         // changes, log lines of 1 000 spawns); what is free goes back: 0.5-1 MB at 1 000.
-        director_trim_heap()
+        if options.trimHeap { director_trim_heap() }
 
         while exitStatus == nil {
             do { try loop.turn() } catch {
                 log.log(.error, "event loop: \(error.message)")
-                throw SupervisorError(code: .system, lines: [error.message])
+                finishRequests()
+                throw RuntimeStartError(code: .system, lines: [error.message])
             }
         }
-        stopRemainingOrphans()
+        if options.becomeSubreaper { stopRemainingOrphans() }
         commitTable()
         writer.close()
         control?.close()
-        unlink(ControlServer.socketPath(stateDirectory: options.stateDirectory))
-        sink.finish()
+        if let stateDirectory { unlink(ControlServer.socketPath(stateDirectory: stateDirectory.path)) }
+        sink?.finish()
+        finishRequests()
+        hooks?.finished(exitStatus ?? 0)
         log.log(.info, "director stopped status=\(exitStatus ?? 0)")
         stateWatcher?.stop()
-        stateDirectory.release()
-        logPump.finish()
+        stateDirectory?.release()
+        logPump?.finish()
         return exitStatus ?? 0
+    }
+
+    /// The host cancelled the supervisor: every child is killed at once (SIGKILL to its
+    /// process group) and the tree stops without waiting for shutdown timeouts.
+    func killTree() {
+        killRequested = true
+        log.log(.warning, "cancelled: killing every child now")
+        for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
+        feed(.command(.shutdown))
     }
 
     // MARK: - Feeding the engine
@@ -262,6 +323,7 @@ public final class Supervisor {
                 loop.cancelTimer(id)
             case .childRemoved(let id):
                 startTicks[id] = nil
+                hooks?.removed(id)
             case .exit(let status):
                 exitStatus = status
             case .childChanged, .groupChanged, .groupRemoved, .event:
@@ -284,6 +346,13 @@ public final class Supervisor {
                 continue
             }
         }
+    }
+
+    /// Where children's lines go, for a new pipe.
+    var lineDestination: LineDestination {
+        if let sink { return .sink(sink) }
+        if case .lines(let handler) = childOutput { return .lines(handler) }
+        return .discard
     }
 
     func spawn(_ spec: LaunchSpec) {
@@ -324,7 +393,7 @@ public final class Supervisor {
         }
         for (fd, stream, filter) in [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)] {
             do {
-                _ = try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, sink: sink, loop: loop, onClose: onClose)
+                _ = try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop, onClose: onClose)
             } catch {
                 // The child keeps running; its output on this stream is dropped (the pipe is
                 // closed, so it gets EPIPE rather than blocking on a full pipe).
@@ -407,8 +476,15 @@ public final class Supervisor {
 
     func record(_ event: EventRecord) {
         let now = SystemClock.monotonic()
-        pendingChanges.append(.appendEvent(NewEvent(at: wall(now), id: event.subject, kind: event.kind.rawValue, detail: event.detail)))
-        guard event.log else { return }
+        let at = wall(now)
+        pendingChanges.append(.appendEvent(NewEvent(at: at, id: event.subject, kind: event.kind.rawValue, detail: event.detail)))
+        if let events, events.hasSubscribers {
+            events.publish(SupervisorEvent(
+                at: at, subject: event.subject, kind: event.kind, detail: event.detail, fields: event.fields, severity: event.severity))
+        }
+        var shown = event.log
+        if let hooks { shown = askDelegate(hooks, about: event) && shown }
+        guard shown else { return }
         // The engine says how much it matters; nothing here reads the text.
         let level: DaemonLog.Level =
             switch event.severity {
@@ -420,6 +496,18 @@ public final class Supervisor {
         // Some details already start with the verb ("deleted by exit rule"): do not say it twice.
         let message = event.detail.isEmpty ? verb : event.detail.hasPrefix(verb) ? event.detail : "\(verb) \(event.detail)"
         log.log(level, id: event.subject, message, fields: EventWording.fields(event))
+    }
+}
+
+extension SupervisorRuntime {
+    /// The delegate's `handleStart` and `handleTerminate`, called for the events that report
+    /// them; their answer is whether the line is logged (the Erlang library's `{log, false}`).
+    func askDelegate(_ hooks: DelegateHooks, about event: EventRecord) -> Bool {
+        guard event.kind == .start || (event.kind == .exit && event.fields.requested == true),
+            let id = ChildID(event.subject), let child = engine.snapshot(of: id), let job = engine.spec(of: id)
+        else { return true }
+        if event.kind == .start { return hooks.started(child, job) }
+        return hooks.terminated(child, job, event.fields.status ?? .code(0))
     }
 }
 

@@ -24,7 +24,7 @@ struct HeldSpawns {
     static let timerKey = "director.held-spawns"
 }
 
-extension Supervisor {
+extension SupervisorRuntime {
     /// Holds `spec` back until descriptors are available (see `HeldSpawns`).
     func holdSpawn(_ spec: LaunchSpec, error: SpawnError) {
         held.specs.removeAll { $0.id == spec.id }

@@ -4,7 +4,7 @@ import DirectorTable
 
 // Engine snapshots → table records. The engine speaks monotonic instants; the table speaks
 // wall-clock milliseconds.
-extension Supervisor {
+extension SupervisorRuntime {
     func record(of s: ChildSnapshot) -> ChildRecord {
         let live = s.pid != nil
         return ChildRecord(

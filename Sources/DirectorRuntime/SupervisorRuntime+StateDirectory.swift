@@ -9,9 +9,10 @@ import DirectorTable
 // (inotify, `StateDirectoryWatcher`) and re-creates what is gone: the directory, the lock
 // (held again before the old one is let go), a full copy of the table, the control socket.
 
-extension Supervisor {
+extension SupervisorRuntime {
     /// Listens on the control socket and records its inode, so that its removal is noticed.
     func listenOnControlSocket() throws(RuntimeError) {
+        guard let stateDirectory else { return }
         control = try ControlServer(path: stateDirectory.socketPath, loop: loop) { [unowned self] request, responder in
             self.onControl(request, responder)
         }
@@ -20,6 +21,7 @@ extension Supervisor {
 
     /// Starts watching the state directory for removals (a warning when inotify cannot).
     func watchStateDirectory() {
+        guard let stateDirectory else { return }
         stateWatcher?.stop()
         let base = "/proc/self/fd/\(stateDirectory.fd)"
         do {
@@ -33,7 +35,8 @@ extension Supervisor {
 
     /// Re-creates whatever of the state directory is missing; logs what and why.
     func repairStateDirectory() {
-        let missing = stateDirectory.missingParts(table: table)
+        guard let stateDirectory else { return }
+        let missing = stateDirectory.missingParts(table: ownTable)
         guard !missing.isEmpty else { return }
         let path = stateDirectory.path
         if missing.contains(.directory) {
@@ -50,7 +53,7 @@ extension Supervisor {
         }
         if missing.contains(.table) {
             if !missing.contains(.directory) { log.log(.warning, "state table \(stateDirectory.tablePath) was removed: re-creating it") }
-            do { try table.recreate() } catch {
+            do { try ownTable?.recreate() } catch {
                 log.log(.error, "cannot re-create the state table \(stateDirectory.tablePath): \(error.message)")
             }
         }

@@ -2,8 +2,8 @@ import DirectorTable
 
 /// Renders a JSON value as block YAML for people (`director spec`). Lists of scalars stay on
 /// one line (`[a, b]`); strings are quoted whenever plain YAML could read them differently.
-enum YAMLText {
-    static func render(_ value: JSONValue) -> String {
+package enum YAMLText {
+    package static func render(_ value: JSONValue) -> String {
         var out = ""
         emit(value, indent: 0, into: &out)
         return out
