@@ -57,6 +57,13 @@ let package = Package(
         .testTarget(
             name: "DirectorRuntimeTests",
             dependencies: ["DirectorRuntime", "CDirectorSys", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "DirectorTests",
+            dependencies: [
+                "Director",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable", "DirectorCore"], exclude: ["Scripts"]),
     ]
 )
