@@ -7,20 +7,20 @@ import DirectorTable
 
 /// The CLI's side of the control socket: connect, send one request, read one reply line.
 /// Blocking, with a timeout for the reply.
-public struct ControlClient: Sendable {
+package struct ControlClient: Sendable {
     /// The daemon's state directory.
-    public var stateDirectory: String
+    package var stateDirectory: String
     /// How long to wait for the reply.
-    public var timeout: Duration
+    package var timeout: Duration
 
     /// A client for the daemon of `stateDirectory`.
-    public init(stateDirectory: String, timeout: Duration = .seconds(30)) {
+    package init(stateDirectory: String, timeout: Duration = .seconds(30)) {
         self.stateDirectory = stateDirectory
         self.timeout = timeout
     }
 
     /// Sends `request` and returns the daemon's reply.
-    public func send(_ request: ControlRequest) throws(RuntimeError) -> ControlReply {
+    package func send(_ request: ControlRequest) throws(RuntimeError) -> ControlReply {
         let line = try exchange(line: request.json.serialized())
         guard let reply = ControlReply.parse(line: line) else {
             throw RuntimeError(.protocolViolation, "the daemon sent an invalid reply: \(line.prefix(200))")
@@ -29,7 +29,7 @@ public struct ControlClient: Sendable {
     }
 
     /// Sends one raw line (a newline is added) and returns the reply line without its newline.
-    public func exchange(line: String) throws(RuntimeError) -> String {
+    package func exchange(line: String) throws(RuntimeError) -> String {
         let path = ControlServer.socketPath(stateDirectory: stateDirectory)
         let fd = director_unix_connect(path)
         guard fd >= 0 else {

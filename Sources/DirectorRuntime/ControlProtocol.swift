@@ -5,7 +5,7 @@ import DirectorTable
 ///
 /// `ids` are child ids or id prefixes (`web/api` means every instance); the supervisor resolves
 /// them.
-public enum ControlRequest: Sendable, Hashable {
+package enum ControlRequest: Sendable, Hashable {
     /// Stop children (they stay in the table).
     case stop(ids: [String])
     /// Start children that are not running; a group given up by the root starts again.
@@ -24,7 +24,7 @@ public enum ControlRequest: Sendable, Hashable {
     /// Parses one request line. Malformed JSON gives `bad_json` (a key twice in one object
     /// and numbers beyond a double's range included: the reader refuses them); valid JSON
     /// that is not a request (unknown op, missing or mistyped field) gives `bad_request`.
-    public static func parse(line: [UInt8]) -> Result<ControlRequest, ControlFailure> {
+    package static func parse(line: [UInt8]) -> Result<ControlRequest, ControlFailure> {
         let value: JSONValue
         do { value = try JSONValue.parse(bytes: line) } catch {
             return .failure(ControlFailure(.badJSON, error.description))
@@ -33,7 +33,7 @@ public enum ControlRequest: Sendable, Hashable {
     }
 
     /// Parses a request object.
-    public static func parse(_ value: JSONValue) -> Result<ControlRequest, ControlFailure> {
+    package static func parse(_ value: JSONValue) -> Result<ControlRequest, ControlFailure> {
         guard case .object = value else { return .failure(ControlFailure(.badRequest, "a request is a JSON object")) }
         guard let op = value["op"]?.stringValue else {
             return .failure(ControlFailure(.badRequest, "missing \"op\" (start, stop, restart, delete, scale, reload, shutdown)"))
@@ -72,7 +72,7 @@ public enum ControlRequest: Sendable, Hashable {
     }
 
     /// The request as JSON (what `ControlClient` sends).
-    public var json: JSONValue {
+    package var json: JSONValue {
         switch self {
         case .start(let ids): .object([("op", .string("start")), ("ids", .array(ids.map(JSONValue.string)))])
         case .stop(let ids): .object([("op", .string("stop")), ("ids", .array(ids.map(JSONValue.string)))])
@@ -86,58 +86,58 @@ public enum ControlRequest: Sendable, Hashable {
 }
 
 /// A refused request: a stable code and a message for people.
-public struct ControlFailure: Error, Sendable, Hashable, CustomStringConvertible {
+package struct ControlFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// A stable error code, sent as `error.code`.
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    package struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
         /// The code's text.
-        public var rawValue: String
+        package var rawValue: String
         /// Creates a code (the engine's codes such as `not_found` pass through as is).
-        public init(rawValue: String) { self.rawValue = rawValue }
+        package init(rawValue: String) { self.rawValue = rawValue }
         /// The text.
-        public var description: String { rawValue }
+        package var description: String { rawValue }
 
         /// The line is not valid JSON.
-        public static let badJSON = Code(rawValue: "bad_json")
+        package static let badJSON = Code(rawValue: "bad_json")
         /// Valid JSON, but not a valid request.
-        public static let badRequest = Code(rawValue: "bad_request")
+        package static let badRequest = Code(rawValue: "bad_request")
         /// The line exceeds the maximum length; the connection is closed.
-        public static let lineTooLong = Code(rawValue: "line_too_long")
+        package static let lineTooLong = Code(rawValue: "line_too_long")
         /// No such child or job.
-        public static let notFound = Code(rawValue: "not_found")
+        package static let notFound = Code(rawValue: "not_found")
         /// The daemon is stopping.
-        public static let shuttingDown = Code(rawValue: "shutting_down")
+        package static let shuttingDown = Code(rawValue: "shutting_down")
         /// The request would make more children in all than `director run --max-children`.
-        public static let tooManyChildren = Code(rawValue: "too_many_children")
+        package static let tooManyChildren = Code(rawValue: "too_many_children")
         /// The daemon cannot take another client now (every slot busy, or no file descriptor
         /// to spare); the connection is closed after this reply.
-        public static let busy = Code(rawValue: "busy")
+        package static let busy = Code(rawValue: "busy")
     }
 
     /// The code.
-    public var code: Code
+    package var code: Code
     /// For people.
-    public var message: String
+    package var message: String
 
     /// Creates a failure.
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
     /// `code: message`.
-    public var description: String { "\(code): \(message)" }
+    package var description: String { "\(code): \(message)" }
 }
 
 /// The answer to one request: `{"ok":true,"result":...}` or
 /// `{"ok":false,"error":{"code":"...","message":"..."}}`.
-public enum ControlReply: Sendable, Hashable {
+package enum ControlReply: Sendable, Hashable {
     /// Done, with a result (e.g. the affected ids).
     case ok(JSONValue)
     /// Refused.
     case failure(ControlFailure)
 
     /// The reply as one JSON line, without the newline.
-    public func serialized() -> String {
+    package func serialized() -> String {
         switch self {
         case .ok(let result):
             JSONValue.object([("ok", .bool(true)), ("result", result)]).serialized()
@@ -150,7 +150,7 @@ public enum ControlReply: Sendable, Hashable {
     }
 
     /// Parses a reply line (the client side).
-    public static func parse(line: String) -> ControlReply? {
+    package static func parse(line: String) -> ControlReply? {
         guard let value = try? JSONValue.parse(line), let ok = value["ok"]?.boolValue else { return nil }
         if ok { return .ok(value["result"] ?? .null) }
         guard let code = value["error"]?["code"]?.stringValue else { return nil }

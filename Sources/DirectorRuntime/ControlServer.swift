@@ -12,25 +12,25 @@ import DirectorCore
 /// is dropped once `maxPendingReplyBytes` pile up. Malformed lines get `bad_json` /
 /// `bad_request` replies and the connection stays usable. Requests of one client are answered
 /// in order: while one waits for its (possibly deferred) reply, later lines stay buffered.
-public final class ControlServer {
+package final class ControlServer {
     /// Limits per client.
-    public struct Limits: Sendable, Hashable {
+    package struct Limits: Sendable, Hashable {
         /// The longest request line.
-        public var maxLineBytes = 1 << 20
+        package var maxLineBytes = 1 << 20
         /// Reply bytes a client may leave unread before it is dropped.
-        public var maxPendingReplyBytes = 1 << 20
+        package var maxPendingReplyBytes = 1 << 20
         /// Simultaneous clients. When all are taken, the longest-idle client is dropped for a
         /// new one; when none is idle (all wait for replies), the new one gets a `busy` reply.
-        public var maxClients = 128
+        package var maxClients = 128
         /// A client that has sent nothing and awaits no reply for this long is dropped.
-        public var idleTimeout: Duration = .seconds(30)
+        package var idleTimeout: Duration = .seconds(30)
         /// The defaults.
-        public init() {}
+        package init() {}
     }
 
     /// Receives each request; must eventually call `responder.reply` exactly once (at once,
     /// or later on the loop, e.g. when a reload finished).
-    public typealias Handler = (ControlRequest, ControlResponder) -> Void
+    package typealias Handler = (ControlRequest, ControlResponder) -> Void
 
     private final class Connection {
         let fd: Int32
@@ -71,19 +71,19 @@ public final class ControlServer {
     private static let resumeKey = "director.control.resume-accept"
 
     /// Clients dropped because they were idle too long or made room for a new one.
-    public private(set) var droppedIdle = 0
+    package private(set) var droppedIdle = 0
     /// Clients refused with a `busy` reply.
-    public private(set) var refused = 0
+    package private(set) var refused = 0
 
     /// The socket's path.
-    public let path: String
+    package let path: String
 
     /// `<stateDirectory>/control.sock`.
-    public static func socketPath(stateDirectory: String) -> String { stateDirectory + "/control.sock" }
+    package static func socketPath(stateDirectory: String) -> String { stateDirectory + "/control.sock" }
 
     /// Listens on `path`. A socket file left by a dead daemon is replaced; one that a live
     /// daemon answers on is an `address_in_use` error.
-    public init(path: String, loop: EventLoop, limits: Limits = Limits(), handler: @escaping Handler) throws(RuntimeError) {
+    package init(path: String, loop: EventLoop, limits: Limits = Limits(), handler: @escaping Handler) throws(RuntimeError) {
         try Self.removeStaleSocket(path)
         let fd = director_unix_listen(path, 64)
         guard fd >= 0 else { throw .system("listen on \(path)", errno: -fd) }
@@ -97,17 +97,17 @@ public final class ControlServer {
     }
 
     /// A server whose handler answers synchronously.
-    public convenience init(path: String, loop: EventLoop, limits: Limits = Limits(), reply: @escaping (ControlRequest) -> ControlReply) throws(RuntimeError) {
+    package convenience init(path: String, loop: EventLoop, limits: Limits = Limits(), reply: @escaping (ControlRequest) -> ControlReply) throws(RuntimeError) {
         try self.init(path: path, loop: loop, limits: limits) { request, responder in responder.reply(reply(request)) }
     }
 
     deinit { close() }
 
     /// Connected clients.
-    public var clientCount: Int { connections.count }
+    package var clientCount: Int { connections.count }
 
     /// Stops listening, drops every client and removes the socket file. Idempotent.
-    public func close() {
+    package func close() {
         guard !closed else { return }
         closed = true
         for fd in Array(connections.keys) { drop(fd) }
@@ -328,13 +328,13 @@ public final class ControlServer {
 
 /// Answers one request. Copyable and cheap; replying twice or after the client left is
 /// ignored.
-public struct ControlResponder {
+package struct ControlResponder {
     fileprivate weak var server: ControlServer?
     fileprivate let fd: Int32
     fileprivate let serial: UInt64
 
     /// Sends the reply (on the loop's thread).
-    public func reply(_ reply: ControlReply) {
+    package func reply(_ reply: ControlReply) {
         server?.deliver(reply, fd: fd, serial: serial)
     }
 }

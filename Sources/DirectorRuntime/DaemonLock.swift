@@ -6,24 +6,24 @@ import DirectorCore
 /// One daemon per state directory: an exclusive flock on `<state>/director.lock`, which holds
 /// the owner's pid so that the refusal can name it. The kernel releases the lock when the
 /// process dies, so a crashed daemon never leaves a stale lock.
-public final class DaemonLock {
+package final class DaemonLock {
     private var fd: Int32
 
     /// The lock file's path.
-    public let path: String
+    package let path: String
 
     /// `<stateDirectory>/director.lock`.
-    public static func lockPath(stateDirectory: String) -> String { stateDirectory + "/director.lock" }
+    package static func lockPath(stateDirectory: String) -> String { stateDirectory + "/director.lock" }
 
     /// Takes the lock without waiting, or throws `lock_held` naming the holder's pid.
-    public convenience init(stateDirectory: String) throws(RuntimeError) {
+    package convenience init(stateDirectory: String) throws(RuntimeError) {
         try self.init(directoryFD: AT_FDCWD, stateDirectory: stateDirectory)
     }
 
     /// Takes the lock in the state directory open on `directoryFD` (named `stateDirectory`
     /// in messages). The file is opened relative to that descriptor with O_NOFOLLOW and
     /// created 0600: a planted `director.lock -> /victim` is refused, never truncated.
-    public init(directoryFD: Int32, stateDirectory: String) throws(RuntimeError) {
+    package init(directoryFD: Int32, stateDirectory: String) throws(RuntimeError) {
         path = Self.lockPath(stateDirectory: stateDirectory)
         let name = directoryFD == AT_FDCWD ? path : "director.lock"
         fd = openat(directoryFD, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -74,7 +74,7 @@ public final class DaemonLock {
     }
 
     /// Releases the lock (also on deinit). Idempotent.
-    public func release() {
+    package func release() {
         guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)
         // Unlock explicitly: a process forked elsewhere in this program that has not exec'd

@@ -30,14 +30,14 @@ public struct DaemonLog: Sendable {
     /// The format.
     public var format: Format
     /// Where lines go (normally 2).
-    public var fd: Int32
+    package var fd: Int32
     /// The wall clock, in ms since the epoch (injectable for tests).
-    public var clock: @Sendable () -> Int64
+    package var clock: @Sendable () -> Int64
     /// The daemon's bounded, non-blocking path to `fd`; nil: plain blocking writes.
     package var output: StreamOutput?
 
     /// A log on `fd` in `format`, written with blocking writes (tools and tests).
-    public init(format: Format = .text, fd: Int32 = 2, clock: @escaping @Sendable () -> Int64 = SystemClock.wallMilliseconds) {
+    package init(format: Format = .text, fd: Int32 = 2, clock: @escaping @Sendable () -> Int64 = SystemClock.wallMilliseconds) {
         self.format = format
         self.fd = fd
         self.clock = clock
@@ -59,7 +59,7 @@ public struct DaemonLog: Sendable {
     /// the daemon itself (then it is left out).
     /// `fields` (an event's structured fields) are added to JSON lines after `msg`; the text
     /// format has them in the message already.
-    public func line(_ level: Level, id: String, _ message: String, fields extra: [(String, JSONValue)] = []) -> String {
+    package func line(_ level: Level, id: String, _ message: String, fields extra: [(String, JSONValue)] = []) -> String {
         let at = RFC3339.format(clock())
         switch format {
         case .text:
@@ -75,7 +75,7 @@ public struct DaemonLog: Sendable {
 
     /// Writes one line: through the daemon's non-blocking buffer when it has one, else with a
     /// blocking write.
-    public func log(_ level: Level, id: String = "", _ message: String, fields: [(String, JSONValue)] = []) {
+    package func log(_ level: Level, id: String = "", _ message: String, fields: [(String, JSONValue)] = []) {
         if let output {
             output.write(line: line(level, id: id, message, fields: fields))
         } else {

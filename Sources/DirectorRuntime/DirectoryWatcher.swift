@@ -11,7 +11,7 @@ import DirectorCore
 /// `x.yaml`. A burst of events (an editor's write + rename, `git checkout`) produces one
 /// callback after `debounce` of quiet, through an event-loop timer. A queue overflow or the
 /// directory itself moving or vanishing also triggers the callback, so the caller rescans.
-public final class DirectoryWatcher {
+package final class DirectoryWatcher {
     private static let mask: UInt32 = 0x0000_0008 | 0x0000_0040 | 0x0000_0080 | 0x0000_0100 | 0x0000_0200
         | 0x0000_0004 | 0x0000_0400 | 0x0000_0800  // CLOSE_WRITE MOVED_FROM MOVED_TO CREATE DELETE ATTRIB DELETE_SELF MOVE_SELF
     private static let queueOverflow: UInt32 = 0x0000_4000
@@ -26,7 +26,7 @@ public final class DirectoryWatcher {
 
     /// Starts watching `directory`. `onChange` runs on the loop after each quiet period that
     /// follows relevant events.
-    public init(directory: String, loop: EventLoop, debounce: Duration = .milliseconds(200), onChange: @escaping () -> Void) throws(RuntimeError) {
+    package init(directory: String, loop: EventLoop, debounce: Duration = .milliseconds(200), onChange: @escaping () -> Void) throws(RuntimeError) {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw .system("inotify_init1", errno: errno) }
         guard inotify_add_watch(fd, directory, Self.mask) >= 0 else {
@@ -45,12 +45,12 @@ public final class DirectoryWatcher {
     deinit { stop() }
 
     /// True when `name` is a manifest file name worth reacting to.
-    public static func isManifestName(_ name: Substring) -> Bool {
+    package static func isManifestName(_ name: Substring) -> Bool {
         !name.hasPrefix(".") && !name.hasSuffix("~") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
     }
 
     /// Stops watching and closes the inotify fd. Idempotent.
-    public func stop() {
+    package func stop() {
         guard !stopped else { return }
         stopped = true
         loop.cancelTimer(timerKey)

@@ -5,19 +5,19 @@ import CDirectorSys
 import DirectorCore
 
 /// What an fd is ready for (a subset of the epoll event bits).
-public struct Readiness: OptionSet, Sendable, Hashable {
+package struct Readiness: OptionSet, Sendable, Hashable {
     /// The bits.
-    public var rawValue: UInt32
+    package var rawValue: UInt32
     /// Creates a set from epoll bits.
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    package init(rawValue: UInt32) { self.rawValue = rawValue }
     /// Data to read, or EOF.
-    public static let readable = Readiness(rawValue: 0x001)  // EPOLLIN
+    package static let readable = Readiness(rawValue: 0x001)  // EPOLLIN
     /// Room to write.
-    public static let writable = Readiness(rawValue: 0x004)  // EPOLLOUT
+    package static let writable = Readiness(rawValue: 0x004)  // EPOLLOUT
     /// An error on the fd (always reported).
-    public static let error = Readiness(rawValue: 0x008)  // EPOLLERR
+    package static let error = Readiness(rawValue: 0x008)  // EPOLLERR
     /// The peer hung up (always reported).
-    public static let hangup = Readiness(rawValue: 0x010)  // EPOLLHUP
+    package static let hangup = Readiness(rawValue: 0x010)  // EPOLLHUP
 }
 
 /// The daemon's single-threaded event loop: fd readiness, timers and an end-of-turn hook,
@@ -30,7 +30,7 @@ public struct Readiness: OptionSet, Sendable, Hashable {
 /// Handlers run on the loop's thread and may watch, unwatch, arm and cancel freely, also
 /// for fds and timers of the same turn: an fd unwatched (and maybe reused) earlier in the
 /// turn does not see stale events, because epoll carries a registration token, not the fd.
-public final class EventLoop {
+package final class EventLoop {
     private struct Registration {
         /// What epoll carries for the fd: a generation in the high 32 bits, the fd in the low.
         var token: UInt64
@@ -54,13 +54,13 @@ public final class EventLoop {
 
     /// One shared read buffer (64 KiB) for handlers that read and immediately consume: a
     /// per-pipe buffer would cost 64 KiB × 2 × children of resident memory.
-    public let scratch: UnsafeMutableRawBufferPointer
+    package let scratch: UnsafeMutableRawBufferPointer
 
     /// How many times `epoll_wait` returned: lets tests prove that an idle loop sleeps.
-    public private(set) var wakeups = 0
+    package private(set) var wakeups = 0
 
     /// Creates the loop (an epoll fd, close-on-exec).
-    public init() throws(RuntimeError) {
+    package init() throws(RuntimeError) {
         let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard fd >= 0 else { throw .system("epoll_create1", errno: errno) }
         epollFD = fd
@@ -73,7 +73,7 @@ public final class EventLoop {
     }
 
     /// Now on the monotonic clock.
-    public var now: Instant { SystemClock.monotonic() }
+    package var now: Instant { SystemClock.monotonic() }
 
     // MARK: File descriptors
 
@@ -83,7 +83,7 @@ public final class EventLoop {
     /// `urgent` handlers run before the others of the same turn: the reaper's pidfds are
     /// urgent, so a crashed child is reaped and restarted before the end-of-file of its own
     /// output pipes (which becomes ready at the same moment) is handled.
-    public func watch(_ fd: Int32, for interest: Readiness, urgent: Bool = false, handler: @escaping (Readiness) -> Void) throws(RuntimeError) {
+    package func watch(_ fd: Int32, for interest: Readiness, urgent: Bool = false, handler: @escaping (Readiness) -> Void) throws(RuntimeError) {
         if let token = entry(for: fd)?.token {
             let rc = director_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, interest.rawValue, token)
             guard rc == 0 else { throw .system("epoll_ctl(MOD, fd \(fd))", errno: -rc) }
@@ -111,13 +111,13 @@ public final class EventLoop {
     }
 
     /// Changes the interest of a watched fd, keeping its handler.
-    public func update(_ fd: Int32, interest: Readiness) {
+    package func update(_ fd: Int32, interest: Readiness) {
         guard let token = entry(for: fd)?.token else { return }
         _ = director_epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, interest.rawValue, token)
     }
 
     /// Stops watching `fd` (call before closing it). Unknown fds are ignored.
-    public func unwatch(_ fd: Int32) {
+    package func unwatch(_ fd: Int32) {
         guard entry(for: fd) != nil else { return }
         registrations[Int(fd)] = nil
         registrationCount -= 1
@@ -125,30 +125,30 @@ public final class EventLoop {
     }
 
     /// How many fds are watched.
-    public var watchedCount: Int { registrationCount }
+    package var watchedCount: Int { registrationCount }
 
     // MARK: Timers
 
     /// Arms the timer `key` to run `handler` once at `deadline`, replacing an armed timer with
     /// the same key. Keys are any hashable value, e.g. the engine's `TimerID`.
-    public func setTimer(_ key: AnyHashable, at deadline: Instant, handler: @escaping () -> Void) {
+    package func setTimer(_ key: AnyHashable, at deadline: Instant, handler: @escaping () -> Void) {
         let sequence = timers.arm(key, at: deadline)
         timerHandlers[key] = (sequence, handler)
     }
 
     /// Cancels the timer `key`; cancelling an unarmed key is fine.
-    public func cancelTimer(_ key: AnyHashable) {
+    package func cancelTimer(_ key: AnyHashable) {
         timers.cancel(key)
         timerHandlers[key] = nil
     }
 
     /// True when `key` is armed.
-    public func isTimerArmed(_ key: AnyHashable) -> Bool { timers.isArmed(key) }
+    package func isTimerArmed(_ key: AnyHashable) -> Bool { timers.isArmed(key) }
 
     // MARK: Turns
 
     /// Adds a hook run at the end of every turn, in the order added.
-    public func addEndOfTurnHook(_ hook: @escaping () -> Void) {
+    package func addEndOfTurnHook(_ hook: @escaping () -> Void) {
         endOfTurnHooks.append(hook)
     }
 
@@ -158,15 +158,15 @@ public final class EventLoop {
     /// For work that must not happen in the turn that caused it: a child that cannot be
     /// spawned is restarted at the earliest in the next turn, so a failing spawn can never loop
     /// inside one turn while signals, the control socket and the table wait.
-    public func runInNextTurn(_ work: @escaping () -> Void) {
+    package func runInNextTurn(_ work: @escaping () -> Void) {
         nextTurnWork.append(work)
     }
 
     /// Makes `run` return after the current turn.
-    public func stop() { stopRequested = true }
+    package func stop() { stopRequested = true }
 
     /// Runs turns until `stop()` is called or, when given, `deadline` passes.
-    public func run(until deadline: Instant? = nil) throws(RuntimeError) {
+    package func run(until deadline: Instant? = nil) throws(RuntimeError) {
         stopRequested = false
         while !stopRequested {
             if let deadline, now >= deadline { return }
@@ -175,7 +175,7 @@ public final class EventLoop {
     }
 
     /// Runs one turn, sleeping at most until `deadline` (and the earliest timer).
-    public func turn(notAfter deadline: Instant? = nil) throws(RuntimeError) {
+    package func turn(notAfter deadline: Instant? = nil) throws(RuntimeError) {
         let deferred = nextTurnWork
         nextTurnWork.removeAll()
         let timeout = deferred.isEmpty ? timeoutMilliseconds(until: [timers.nextDeadline(), deadline].compactMap { $0 }.min()) : 0

@@ -4,7 +4,7 @@ import Glibc
 import CDirectorSys
 
 /// Small fd helpers shared by the edges (and the CLI).
-public enum FileDescriptors {
+package enum FileDescriptors {
     /// Sets or clears O_NONBLOCK.
     static func setNonBlocking(_ fd: Int32, _ on: Bool = true) {
         let flags = fcntl(fd, F_GETFL)
@@ -27,7 +27,7 @@ public enum FileDescriptors {
     /// standard streams would otherwise hand those numbers to the next files it opens, and
     /// its log lines (written to fd 2) would land in whatever that is: a pipe, a socket, the
     /// state table. Call first thing, before anything else opens a file.
-    public static func openStandardStreams() {
+    package static func openStandardStreams() {
         for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 && errno == EBADF {
             // open returns the lowest free number, which is `fd` since the lower ones are open.
             let opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
@@ -38,7 +38,7 @@ public enum FileDescriptors {
     /// Writes everything, retrying on EINTR and waiting on EAGAIN (stderr may share a
     /// non-blocking file description with stdout, e.g. one terminal); false on error.
     @discardableResult
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }

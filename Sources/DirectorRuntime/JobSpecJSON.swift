@@ -4,7 +4,7 @@ import DirectorTable
 extension JobSpec {
     /// The job as stored in the table's `specs` database and printed by `director spec`: the
     /// manifest's own keys and spellings, with every default filled in, plus `spec_hash`.
-    public var json: JSONValue {
+    package var json: JSONValue {
         func d(_ x: Duration) -> JSONValue { .string(DurationText.format(x)) }
         func filter(_ f: LineFilter) -> JSONValue {
             .object([
@@ -58,7 +58,7 @@ extension JobSpec {
 
 extension Manifest {
     /// Every job with its key (`group/job`, nested groups included), in tree order.
-    public var jobsByKey: [(key: String, job: JobSpec)] {
+    package var jobsByKey: [(key: String, job: JobSpec)] {
         var out: [(String, JobSpec)] = []
         func walk(_ group: GroupSpec, _ path: [String]) {
             let here = path + [group.name]

@@ -3,18 +3,18 @@
 /// A line longer than `maxLineBytes` is emitted cut (its first `maxLineBytes` bytes, with
 /// `cut == true`) and the rest of it is dropped up to the next newline, so one runaway line
 /// costs bounded memory. `finish()` flushes a final line that has no newline.
-public struct LineSplitter: Sendable {
+package struct LineSplitter: Sendable {
     /// The longest line kept whole, in bytes (default 64 KiB).
-    public let maxLineBytes: Int
+    package let maxLineBytes: Int
     private var partial: [UInt8] = []
     private var discarding = false
 
     /// Creates a splitter.
-    public init(maxLineBytes: Int = 64 * 1024) { self.maxLineBytes = maxLineBytes }
+    package init(maxLineBytes: Int = 64 * 1024) { self.maxLineBytes = maxLineBytes }
 
     /// Feeds bytes; `emit` receives each complete line (without the newline) and whether it was
     /// cut.
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, emit: (ArraySlice<UInt8>, _ cut: Bool) -> Void) {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer, emit: (ArraySlice<UInt8>, _ cut: Bool) -> Void) {
         var start = 0
         let count = bytes.count
         while start < count {
@@ -40,12 +40,12 @@ public struct LineSplitter: Sendable {
     }
 
     /// Feeds bytes from an array.
-    public mutating func feed(_ bytes: [UInt8], emit: (ArraySlice<UInt8>, _ cut: Bool) -> Void) {
+    package mutating func feed(_ bytes: [UInt8], emit: (ArraySlice<UInt8>, _ cut: Bool) -> Void) {
         bytes.withUnsafeBytes { feed($0, emit: emit) }
     }
 
     /// Flushes the unterminated last line at end of stream.
-    public mutating func finish(emit: (ArraySlice<UInt8>, _ cut: Bool) -> Void) {
+    package mutating func finish(emit: (ArraySlice<UInt8>, _ cut: Bool) -> Void) {
         if !partial.isEmpty && !discarding { emit(partial[...], false) }
         partial.removeAll()
         discarding = false

@@ -28,7 +28,7 @@ package enum LineDestination {
 /// Fairness: each readiness event reads at most one 64 KiB chunk. The loop is
 /// level-triggered, so a child that writes without pause is read again next turn, after every
 /// other ready fd had its turn: one noisy child cannot starve the others or the loop.
-public final class OutputPipe {
+package final class OutputPipe {
     private let fd: Int32
     private let id: String
     private let stream: ChildStream
@@ -43,11 +43,11 @@ public final class OutputPipe {
     private var isClosed = false
 
     /// Lines that passed the filter and were handed to the sink.
-    public private(set) var linesWritten = 0
+    package private(set) var linesWritten = 0
 
     /// Starts reading `fd` (taking ownership of it). `onClose` runs once at EOF, after the last
     /// line was flushed and the fd closed.
-    public convenience init(
+    package convenience init(
         fd: Int32, id: String, stream: ChildStream, filter: LineFilter, sink: OutputSink, loop: EventLoop,
         maxLineBytes: Int = 64 * 1024, onClose: (() -> Void)? = nil
     ) throws(RuntimeError) {
@@ -74,12 +74,12 @@ public final class OutputPipe {
     }
 
     /// Formats one line as the daemon writes it.
-    public static func format(id: String, stream: ChildStream, line: Substring, cut: Bool) -> String {
+    package static func format(id: String, stream: ChildStream, line: Substring, cut: Bool) -> String {
         "\(id) \(stream.rawValue): \(line)\(cut ? cutMarker : "")"
     }
 
     /// Appended to a line cut at the length limit.
-    public static let cutMarker = " [cut]"
+    package static let cutMarker = " [cut]"
 
     private func readChunk() {
         let scratch = loop.scratch
@@ -106,7 +106,7 @@ public final class OutputPipe {
     }
 
     /// Flushes the last line, stops reading and closes the fd. Idempotent.
-    public func closeNow() {
+    package func closeNow() {
         // A flag of its own: `onClose` is optional, so it cannot double as "still open".
         guard !isClosed else { return }
         isClosed = true

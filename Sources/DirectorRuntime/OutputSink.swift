@@ -8,14 +8,14 @@ import Glibc
 /// Children's lines go through one of these on fd 1, the daemon's own log lines through one
 /// on fd 2. Neither ever blocks the loop: a stalled reader costs dropped (and counted) lines,
 /// reported by a notice once the reader is back.
-public final class OutputSink {
+package final class OutputSink {
     package let output: StreamOutput
     private let loop: EventLoop
     private var waitingForWritable = false
 
     /// Writes to `fd` (normally 1) through a buffer of at most `capacity` bytes; dropped
     /// lines are reported as `... N lines dropped`.
-    public convenience init(fd: Int32, loop: EventLoop, capacity: Int = 1 << 20) {
+    package convenience init(fd: Int32, loop: EventLoop, capacity: Int = 1 << 20) {
         self.init(output: StreamOutput(fd: fd, capacity: capacity) { "... \($0) lines dropped" }, loop: loop)
     }
 
@@ -27,25 +27,25 @@ public final class OutputSink {
     }
 
     /// Lines dropped in total because the buffer was full.
-    public var droppedLines: Int { output.droppedLines }
+    package var droppedLines: Int { output.droppedLines }
 
     /// Bytes queued and not yet written.
-    public var pendingBytes: Int { output.pendingBytes }
+    package var pendingBytes: Int { output.pendingBytes }
 
     /// Queues one line (a newline is added), or drops it when the buffer is full.
-    public func write(line: String) {
+    package func write(line: String) {
         output.write(line: line)
     }
 
     /// Writes as much as the fd takes now; called at the end of every turn.
-    public func flush() {
+    package func flush() {
         let waiting = output.flush()
         setWaitingForWritable(waiting && output.canStall)
     }
 
     /// At exit: gives the reader at most `timeout` to take what is queued, then lets go of
     /// the fd (restoring the inherited description's flags if they had to be changed).
-    public func finish(timeout: Duration = .seconds(1)) {
+    package func finish(timeout: Duration = .seconds(1)) {
         setWaitingForWritable(false)
         output.finish(timeout: timeout)
     }

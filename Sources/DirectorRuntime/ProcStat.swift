@@ -3,17 +3,17 @@ import Glibc
 #endif
 
 /// Reads `/proc/PID/stat`.
-public enum ProcStat {
+package enum ProcStat {
     /// The process start time in clock ticks since boot (field 22): with the pid it names one
     /// process for good, so a recorded pid can be checked against reuse after a daemon restart.
-    public static func startTicks(pid: Int32) -> UInt64? {
+    package static func startTicks(pid: Int32) -> UInt64? {
         guard let text = readSmallFile("/proc/\(pid)/stat") else { return nil }
         return startTicks(statLine: text)
     }
 
     /// Field 22 of a stat line. The command name (field 2) may hold spaces and parentheses, so
     /// fields are counted after the last `)`.
-    public static func startTicks(statLine: String) -> UInt64? {
+    package static func startTicks(statLine: String) -> UInt64? {
         guard let close = statLine.lastIndex(of: ")") else { return nil }
         let rest = statLine[statLine.index(after: close)...].split(separator: " ")
         // rest[0] is field 3 (state), so field 22 is rest[19].
@@ -23,12 +23,12 @@ public enum ProcStat {
 
     /// True while `pid` exists and has not exited. A zombie (exited, not yet reaped by its
     /// parent) counts as gone: `kill(pid, 0)` still succeeds on it, so it cannot tell.
-    public static func isRunning(pid: Int32) -> Bool {
+    package static func isRunning(pid: Int32) -> Bool {
         readSmallFile("/proc/\(pid)/stat").map(isRunning(statLine:)) ?? false
     }
 
     /// True when the state field of a stat line (field 3) is neither zombie nor dead.
-    public static func isRunning(statLine: String) -> Bool {
+    package static func isRunning(statLine: String) -> Bool {
         guard let close = statLine.lastIndex(of: ")") else { return false }
         let state = statLine[statLine.index(after: close)...].dropFirst().first
         return state != "Z" && state != "X"

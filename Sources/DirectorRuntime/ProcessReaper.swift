@@ -16,7 +16,7 @@ import DirectorManifest
 /// reaped by the peek): a tracked pid is reaped through the tracked path (its exit is
 /// delivered normally), a pid another spawner owns stops the collection (its owner reaps it
 /// soon; the next SIGCHLD resumes), anything else is an orphan and is reaped here.
-public final class ProcessReaper {
+package final class ProcessReaper {
     private struct Tracked {
         var pidfd: Int32
         var onExit: (ExitStatus) -> Void
@@ -26,19 +26,19 @@ public final class ProcessReaper {
     private var tracked: [Int32: Tracked] = [:]
 
     /// Called for every orphan reaped, with its status.
-    public var onOrphanReaped: ((Int32, ExitStatus) -> Void)?
+    package var onOrphanReaped: ((Int32, ExitStatus) -> Void)?
 
     /// How many orphans were reaped so far.
-    public private(set) var orphansReaped = 0
+    package private(set) var orphansReaped = 0
 
     /// True when this reaper also collects orphans on SIGCHLD (the process is a subreaper);
     /// false for an embedded supervisor, which reaps only the pids it started, each with
     /// `waitid(P_PID)` when its pidfd says it has exited, so a host's own children
     /// (`Foundation.Process`, swift-subprocess) keep their exit statuses.
-    public let collectsOrphans: Bool
+    package let collectsOrphans: Bool
 
     /// Creates a reaper on `loop`.
-    public init(loop: EventLoop, collectsOrphans: Bool = true) {
+    package init(loop: EventLoop, collectsOrphans: Bool = true) {
         self.loop = loop
         self.collectsOrphans = collectsOrphans
     }
@@ -47,19 +47,19 @@ public final class ProcessReaper {
     static let pollInterval: Duration = .milliseconds(20)
 
     /// Makes this process a child subreaper. Call once at daemon start.
-    public static func becomeSubreaper() throws(RuntimeError) {
+    package static func becomeSubreaper() throws(RuntimeError) {
         guard director_set_child_subreaper() == 0 else { throw .system("prctl(PR_SET_CHILD_SUBREAPER)", errno: errno) }
     }
 
     /// How many children are tracked.
-    public var trackedCount: Int { tracked.count }
+    package var trackedCount: Int { tracked.count }
 
     /// True when `pid` is a tracked child (spawned, not reaped yet).
-    public func isTracked(_ pid: Int32) -> Bool { tracked[pid] != nil }
+    package func isTracked(_ pid: Int32) -> Bool { tracked[pid] != nil }
 
     /// Tracks a spawned child: `onExit` runs once, on the loop, when it has exited and been
     /// reaped. Takes ownership of `pidfd` (may be -1: then only `collectExited` sees the exit).
-    public func track(pid: Int32, pidfd: Int32, onExit: @escaping (ExitStatus) -> Void) throws(RuntimeError) {
+    package func track(pid: Int32, pidfd: Int32, onExit: @escaping (ExitStatus) -> Void) throws(RuntimeError) {
         tracked[pid] = Tracked(pidfd: pidfd, onExit: onExit)
         guard pidfd >= 0 else {
             if !collectsOrphans { poll(pid) }
@@ -74,7 +74,7 @@ public final class ProcessReaper {
 
     /// Reaps every exited child: tracked ones through their `onExit`, orphans here.
     /// Bounded per call so a fork bomb of orphans cannot hold the loop.
-    public func collectExited() {
+    package func collectExited() {
         // Tracked exits are reported after the collection: an exit callback may start a
         // replacement (a restart storm), and collecting that one's exit in the same call
         // would keep the call — and the loop turn, table commits, the control socket — going
@@ -106,7 +106,7 @@ public final class ProcessReaper {
     /// Reaps a tracked child now if it has exited, delivering its `onExit`; does nothing while
     /// it runs or once it is reaped. For hints that an exit is near, such as both of its
     /// output pipes reaching end-of-file.
-    public func reapIfExited(_ pid: Int32) {
+    package func reapIfExited(_ pid: Int32) {
         guard tracked[pid] != nil else { return }
         reapTracked(pid)
     }
@@ -146,7 +146,7 @@ public final class ProcessReaper {
 
     /// Reaps `pid` if it has exited (or waits for it with `block`): its status, or nil when it
     /// still runs or is not our child. Also usable without a reaper (tests, shutdown).
-    public static func waitExited(_ pid: Int32, block: Bool) -> ExitStatus? {
+    package static func waitExited(_ pid: Int32, block: Bool) -> ExitStatus? {
         var kind: Int32 = 0, value: Int32 = 0
         guard director_wait_pid(pid, block ? 0 : 1, &kind, &value) == 1 else { return nil }
         OwnedChildren.remove(pid)

@@ -7,25 +7,25 @@ import DirectorManifest
 
 /// A started child: its pid (also its process group id) and the daemon's ends of its pipes.
 /// The caller owns the three fds.
-public struct SpawnedProcess: Sendable, Hashable {
+package struct SpawnedProcess: Sendable, Hashable {
     /// The pid; the child leads its own process group, so this is also the pgid.
-    public var pid: Int32
+    package var pid: Int32
     /// Read end of the child's stdout (non-blocking, close-on-exec).
-    public var stdoutFD: Int32
+    package var stdoutFD: Int32
     /// Read end of the child's stderr (non-blocking, close-on-exec).
-    public var stderrFD: Int32
+    package var stderrFD: Int32
     /// A pidfd for the child, readable once it exits; -1 on kernels without pidfd_open.
-    public var pidfd: Int32
+    package var pidfd: Int32
     /// Its start time as /proc/PID/stat field 22 shows it (clock ticks since boot), known
     /// from the clock around the spawn without reading /proc; nil in the rare case the spawn
     /// straddled a tick (then read it with `ProcStat.startTicks(pid:)`).
-    public var startTicks: UInt64? = nil
+    package var startTicks: UInt64? = nil
 }
 
 /// Why a child could not be started.
-public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A stable code to match on.
-    public enum Code: String, Sendable, Hashable {
+    package enum Code: String, Sendable, Hashable {
         /// The program does not exist (ENOENT), also after a PATH search.
         case notFound = "not_found"
         /// The program exists but cannot be executed (EACCES, ENOEXEC, ...).
@@ -37,29 +37,29 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// What went wrong, stable.
-    public var code: Code
+    package var code: Code
     /// For people, e.g. `cannot execute /x: No such file or directory`.
-    public var message: String
+    package var message: String
     /// The errno behind it.
-    public var errno: Int32
+    package var errno: Int32
 
     /// The message.
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Starts children with posix_spawn's semantics through our own vfork-style shim (see
 /// `director_spawn`): own process group, clean signal state, stdin from /dev/null,
 /// stdout/stderr into pipes, only fds 0-2 inherited.
-public enum ProcessSpawner {
+package enum ProcessSpawner {
     /// Starts `spec`. The environment is `baseEnvironment` (normally `currentEnvironment()`,
     /// read once at daemon start) with `spec.env` on top: the spec wins.
-    public static func spawn(_ spec: LaunchSpec, baseEnvironment: [String: String]) throws(SpawnError) -> SpawnedProcess {
+    package static func spawn(_ spec: LaunchSpec, baseEnvironment: [String: String]) throws(SpawnError) -> SpawnedProcess {
         try spawn(spec, environment: SpawnEnvironment(baseEnvironment))
     }
 
     /// Starts `spec` with a prepared base environment (the daemon builds one at start: the
     /// restart path then copies no dictionary and converts no string it did not change).
-    public static func spawn(_ spec: LaunchSpec, environment base: SpawnEnvironment) throws(SpawnError) -> SpawnedProcess {
+    package static func spawn(_ spec: LaunchSpec, environment base: SpawnEnvironment) throws(SpawnError) -> SpawnedProcess {
         guard let program = spec.argv.first, !program.isEmpty else {
             throw SpawnError(code: .notFound, message: "cannot execute an empty command", errno: ENOENT)
         }
@@ -110,7 +110,7 @@ public enum ProcessSpawner {
     }
 
     /// The daemon's environment, from `environ`.
-    public static func currentEnvironment() -> [String: String] {
+    package static func currentEnvironment() -> [String: String] {
         var result: [String: String] = [:]
         var cursor = environ
         while let entry = cursor.pointee {

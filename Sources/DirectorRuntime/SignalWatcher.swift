@@ -8,16 +8,16 @@ import CDirectorSys
 /// The signals are blocked first (on the calling thread: the daemon's only thread), so they
 /// queue for the signalfd instead of running default actions. Children do not inherit the
 /// mask: the spawner resets it.
-public final class SignalWatcher {
+package final class SignalWatcher {
     private let loop: EventLoop
     private let fd: Int32
     private let signals: [Int32]
 
     /// The daemon's set: SIGTERM, SIGINT, SIGHUP, SIGCHLD.
-    public static let daemonSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
+    package static let daemonSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
 
     /// Blocks `signals` and calls `handler` with each one received, on the loop.
-    public init(loop: EventLoop, signals: [Int32], handler: @escaping (Int32) -> Void) throws(RuntimeError) {
+    package init(loop: EventLoop, signals: [Int32], handler: @escaping (Int32) -> Void) throws(RuntimeError) {
         let rcMask = director_sigmask(0, signals, Int32(signals.count))
         guard rcMask == 0 else { throw .system("pthread_sigmask", errno: -rcMask) }
         let fd = director_signalfd(signals, Int32(signals.count))
@@ -44,12 +44,12 @@ public final class SignalWatcher {
     /// Ignores SIGPIPE for the daemon, so that a vanished stdout reader or control client
     /// surfaces as EPIPE instead of killing it. Children still start with the default
     /// disposition: the spawner resets every signal.
-    public static func ignoreBrokenPipes() {
+    package static func ignoreBrokenPipes() {
         signal(SIGPIPE, SIG_IGN)
     }
 
     /// Stops watching, closes the fd and unblocks the signals.
-    public func close() {
+    package func close() {
         loop.unwatch(fd)
         Glibc.close(fd)
         _ = director_sigmask(1, signals, Int32(signals.count))

@@ -10,13 +10,13 @@ import DirectorManifest
 /// A restart is on the path of restart latency: building the child's environment from a
 /// dictionary (copy, merge, sort, format, `strdup` every entry) cost more than the
 /// `posix_spawn` itself. Here only the child's own variables are converted per spawn.
-public final class SpawnEnvironment: @unchecked Sendable {
+package final class SpawnEnvironment: @unchecked Sendable {
     // Immutable after init; the C strings live as long as this object.
     private let names: [String]
     private let index: [String: Int]
     private let pointers: [UnsafeMutablePointer<CChar>?]
     /// The daemon's `PATH`, for the program search.
-    public let path: String?
+    package let path: String?
     /// The signals a child must get back at their default disposition: those the daemon
     /// ignores or handles when this value is made (SIGPIPE always). Make it after the daemon
     /// has set up its own signal handling.
@@ -24,7 +24,7 @@ public final class SpawnEnvironment: @unchecked Sendable {
 
     /// Prepares `variables` (normally `ProcessSpawner.currentEnvironment()`) and records the
     /// signals ignored or handled right now.
-    public init(_ variables: [String: String]) {
+    package init(_ variables: [String: String]) {
         director_signals_to_reset(&resetSignals)
         let sorted = variables.sorted { $0.key < $1.key }
         names = sorted.map(\.key)

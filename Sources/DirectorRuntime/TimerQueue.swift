@@ -5,7 +5,7 @@ import DirectorCore
 /// A binary min-heap with lazy deletion: cancelling or re-arming a key only forgets its live
 /// sequence number; stale heap entries are skipped when they surface, and the heap is rebuilt
 /// when stale entries outnumber live ones, so re-arming the same key forever stays bounded.
-public struct TimerQueue<Key: Hashable> {
+package struct TimerQueue<Key: Hashable> {
     private struct Entry {
         var deadline: Instant
         var sequence: UInt64
@@ -20,18 +20,18 @@ public struct TimerQueue<Key: Hashable> {
     private var lastSequence: UInt64 = 0
 
     /// An empty queue.
-    public init() {}
+    package init() {}
 
     /// How many timers are armed.
-    public var count: Int { live.count }
+    package var count: Int { live.count }
 
     /// True when `key` is armed.
-    public func isArmed(_ key: Key) -> Bool { live[key] != nil }
+    package func isArmed(_ key: Key) -> Bool { live[key] != nil }
 
     /// Arms `key` for `deadline`, replacing an earlier arming of the same key. Returns the
     /// arming's sequence number (ties fire in arming order).
     @discardableResult
-    public mutating func arm(_ key: Key, at deadline: Instant) -> UInt64 {
+    package mutating func arm(_ key: Key, at deadline: Instant) -> UInt64 {
         lastSequence += 1
         live[key] = lastSequence
         push(Entry(deadline: deadline, sequence: lastSequence, key: key))
@@ -40,16 +40,16 @@ public struct TimerQueue<Key: Hashable> {
     }
 
     /// Forgets `key`; cancelling an unarmed key is fine.
-    public mutating func cancel(_ key: Key) { live[key] = nil }
+    package mutating func cancel(_ key: Key) { live[key] = nil }
 
     /// The earliest live deadline.
-    public mutating func nextDeadline() -> Instant? {
+    package mutating func nextDeadline() -> Instant? {
         dropStaleTop()
         return heap.first?.deadline
     }
 
     /// Removes and returns every timer due at `now`, earliest first, with its sequence number.
-    public mutating func popDue(now: Instant) -> [(key: Key, sequence: UInt64)] {
+    package mutating func popDue(now: Instant) -> [(key: Key, sequence: UInt64)] {
         var due: [(key: Key, sequence: UInt64)] = []
         while true {
             dropStaleTop()
