@@ -9,6 +9,8 @@ import Synchronization
 
 /// Commits table changes on a thread of its own, so the event loop never waits on the disk.
 ///
+/// It writes any `ChildTable`, through `apply(_:)` alone (a failed commit is any
+/// `TableError`): the daemon's is an `LMDBTable`, an embedding program may pass its own.
 /// Each LMDB commit syncs the data file (`MDB_NOMETASYNC`: the table stays consistent after
 /// an OS crash), which takes milliseconds on a busy disk. Done on the loop, a crash storm
 /// would leave the supervisor waiting on fsync instead of reaping and restarting children.
@@ -43,7 +45,7 @@ final class TableWriter: Sendable {
         var stopping = false
     }
 
-    private let table: LMDBTable
+    private let table: any ChildTable
     private let log: DaemonLog
     private let commitInterval: Duration
     private let state: Mutex<State>
@@ -55,7 +57,7 @@ final class TableWriter: Sendable {
 
     /// Starts the writer thread. `commitInterval`: the shortest time between the starts of
     /// two commits (readers see a change at most this much later during a burst).
-    init(table: LMDBTable, log: DaemonLog, commitInterval: Duration = .milliseconds(5), eventWindow: Int = 10_000) {
+    init(table: any ChildTable, log: DaemonLog, commitInterval: Duration = .milliseconds(5), eventWindow: Int = 10_000) {
         self.state = Mutex(State(backlog: TableBacklog(eventWindow: eventWindow)))
         self.table = table
         self.log = log
