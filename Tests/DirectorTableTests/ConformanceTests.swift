@@ -34,6 +34,28 @@ import Testing
         #expect(failures.isEmpty, "\(failures)")
     }
 
+    /// The worked backend of docs/table.md.
+    @Test(arguments: ChildTableConformance.caseNames)
+    func jsonLinesTable(_ name: String) throws {
+        let dir = try TempDirectory("conformance")
+        defer { dir.remove() }
+        let failures = ChildTableConformance.run(case: name) { try JSONLinesTable(path: dir.path + "/table.jsonl", eventCapacity: 1000) }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
+    /// The worked backend written by one instance and read by another on the same file, as a
+    /// reader in another process would.
+    @Test(arguments: ChildTableConformance.caseNames)
+    func jsonLinesTableReadByAnotherInstance(_ name: String) throws {
+        let dir = try TempDirectory("conformance")
+        defer { dir.remove() }
+        let file = dir.path + "/table.jsonl"
+        let failures = ChildTableConformance.run(
+            case: name, { try JSONLinesTable(path: file, eventCapacity: 1000) },
+            readingThrough: { _ in try JSONLinesTable(path: file) })
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
     @Test func defaultCapacityTrimsAtTenThousand() throws {
         let dir = try TempDirectory("conformance")
         defer { dir.remove() }
