@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .executable(name: "director", targets: ["director"]),
         .library(name: "DirectorTable", targets: ["DirectorTable"]),
+        // The conformance suite, for table backends written in other packages.
+        .library(name: "DirectorTableTesting", targets: ["DirectorTableTesting"]),
         .library(name: "Director", targets: ["Director"]),
     ],
     dependencies: [

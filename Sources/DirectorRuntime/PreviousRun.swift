@@ -12,8 +12,11 @@ struct PreviousRun {
     var decisions = OperatorDecisions()
     var reloadGeneration = 0
 
-    /// Reads everything in one snapshot; an unreadable table means a fresh start.
-    static func read(from table: any ChildTable) -> PreviousRun {
+    /// Reads everything at start, before anything writes the table (so the separate reads
+    /// agree with one another); an unreadable table means a fresh start. Any table will do
+    /// (it only reads, so a reader is all it asks for): one that keeps nothing across runs
+    /// (`InMemoryTable`) simply has no previous run.
+    static func read(from table: any ChildTableReader) -> PreviousRun {
         var run = PreviousRun()
         run.children = (try? table.children()) ?? []
         run.groups = (try? table.groups()) ?? []

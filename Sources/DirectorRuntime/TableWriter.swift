@@ -9,6 +9,8 @@ import Synchronization
 
 /// Commits table changes on a thread of its own, so the event loop never waits on the disk.
 ///
+/// It writes any `ChildTable`, through `apply(_:)` alone (a failed commit is any
+/// `TableError`): the daemon's is an `LMDBTable`, an embedding program may pass its own.
 /// Each LMDB commit syncs the data file (`MDB_NOMETASYNC`: the table stays consistent after
 /// an OS crash), which takes milliseconds on a busy disk. Done on the loop, a crash storm
 /// would leave the supervisor waiting on fsync instead of reaping and restarting children.

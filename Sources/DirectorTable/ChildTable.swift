@@ -47,41 +47,34 @@ public struct ChildCount: Sendable, Hashable {
 /// The table of supervised children, groups, events, metadata and job specs: Erlang
 /// Director's `director_table` behaviour, adapted. `InMemoryTable` is the default for
 /// embedding and tests; `LMDBTable` is what the daemon writes so other processes can read.
+/// Any other storage can be plugged in by conforming to this protocol (docs/table.md,
+/// "Writing a table backend"); `DirectorTableTesting.ChildTableConformance` checks it.
 ///
-/// Writes go through `apply(_:)`, all or nothing. Reads see the last committed state.
-/// Children are listed in key order (UTF-8 byte order of the id).
-public protocol ChildTable: Sendable {
-    /// How many events are kept; older ones are dropped in the same commit.
+/// It refines `ChildTableReader` (whose guarantees hold here too) with the one write,
+/// `apply(_:)`, and the two reads only the writer needs. Writes go through `apply(_:)`, all
+/// or nothing. Reads see the last committed state.
+public protocol ChildTable: ChildTableReader {
+    /// How many events are kept; older ones are dropped in the same commit that appends.
     var eventCapacity: Int { get }
 
     /// Commits `changes` atomically and in order. Returns the sequence numbers given to the
     /// `.appendEvent` changes, in order. On error nothing is written.
+    ///
+    /// An implementation must:
+    /// - check every key first (`TableKey.validate(_:)`: 1–511 bytes, a spec is a JSON
+    ///   object) and reject the whole batch on a bad one;
+    /// - apply the changes in order (an upsert then a delete of one row leaves no row);
+    /// - number appended events `lastEventSeq() + 1, + 2, ...`, never reusing a number, also
+    ///   after trimming or reopening;
+    /// - keep only the newest `eventCapacity` events once the batch is applied;
+    /// - make the whole batch visible to readers at once, or none of it on error.
     @discardableResult
     func apply(_ changes: [TableChange]) throws(TableError) -> [UInt64]
 
-    /// The child with this id.
-    func child(id: String) throws(TableError) -> ChildRecord?
-    /// The child whose live process has this pid.
+    /// The child whose live process has this pid (the runtime's lookup on every exit).
     func child(pid: Int32) throws(TableError) -> ChildRecord?
-    /// Children whose id is `prefix` or lies under it on whole path segments (`web/api`
-    /// matches `web/api/0`, not `web/apix/0`); all children when `prefix` is nil or empty.
-    func children(prefix: String?) throws(TableError) -> [ChildRecord]
     /// The number of children.
     func childCount() throws(TableError) -> Int
-    /// Every group, in key order.
-    func groups() throws(TableError) -> [GroupRecord]
-    /// Events with `seq > since`, oldest first, at most `limit`.
-    func events(since: UInt64, limit: Int) throws(TableError) -> [EventEntry]
-    /// The highest sequence number ever assigned (0 before the first event).
-    func lastEventSeq() throws(TableError) -> UInt64
-    /// A `meta` value.
-    func meta(_ key: MetaKey) throws(TableError) -> JSONValue?
-    /// The spec stored for job key `group/job`.
-    func spec(jobKey: String) throws(TableError) -> JSONValue?
-    /// Every stored job key, in key order.
-    func specKeys() throws(TableError) -> [String]
-    /// OTP `count_children`.
-    func count() throws(TableError) -> ChildCount
 }
 
 extension ChildTable {
@@ -102,30 +95,18 @@ extension ChildTable {
     public func putSpec(jobKey: String, _ spec: JSONValue) throws(TableError) { try apply([.putSpec(jobKey: jobKey, spec: spec)]) }
     /// Deletes one spec.
     public func deleteSpec(jobKey: String) throws(TableError) { try apply([.deleteSpec(jobKey: jobKey)]) }
-
-    /// Every child.
-    public func children() throws(TableError) -> [ChildRecord] { try children(prefix: nil) }
-    /// Every event still kept with `seq > since`.
-    public func events(since: UInt64) throws(TableError) -> [EventEntry] { try events(since: since, limit: .max) }
-
-    /// `meta["daemon"]`, decoded.
-    public func daemonInfo() throws(TableError) -> DaemonInfo? {
-        guard let v = try meta(.daemon) else { return nil }
-        return try DaemonInfo(json: v)
-    }
-
-    /// `meta["reload"]`, decoded.
-    public func reloadInfo() throws(TableError) -> ReloadInfo? {
-        guard let v = try meta(.reload) else { return nil }
-        return try ReloadInfo(json: v)
-    }
 }
 
-/// The rules for keys, shared by every table so they behave alike.
-enum TableKey {
-    /// LMDB's default maximum key size.
-    static let maxBytes = 511
+/// The rules for keys, shared by every table so they behave alike. Public for backends
+/// written outside this package: they must reject, order and match keys exactly as the
+/// built-in tables do, and the conformance suite checks that they do.
+public enum TableKey {
+    /// The most bytes a key may have (LMDB's default maximum key size; every table keeps the
+    /// same limit so that a batch accepted by one is accepted by all).
+    public static let maxBytes = 511
 
+    /// Throws `.invalidKey` unless `key` has 1–`maxBytes` UTF-8 bytes; `what` names the kind
+    /// of key in the message.
     static func validate(_ key: String, _ what: String) throws(TableError) {
         let n = key.utf8.count
         guard n > 0, n <= maxBytes else {
@@ -133,8 +114,10 @@ enum TableKey {
         }
     }
 
-    /// Checks every key of a batch before anything is written.
-    static func validate(_ changes: [TableChange]) throws(TableError) {
+    /// Checks every key of a batch before anything is written: `.invalidKey` for an empty or
+    /// too long key, `.invalidRecord` for a spec that is not a JSON object. A table that
+    /// calls this first can then apply the batch knowing nothing in it will be rejected.
+    public static func validate(_ changes: [TableChange]) throws(TableError) {
         for change in changes {
             switch change {
             case .upsertChild(let c): try validate(c.id, "child")
@@ -151,22 +134,24 @@ enum TableKey {
     }
 
     /// `prefix` without trailing slashes; empty means everything.
-    static func normalizedPrefix(_ prefix: String?) -> String {
+    public static func normalizedPrefix(_ prefix: String?) -> String {
         var p = Substring(prefix ?? "")
         while p.hasSuffix("/") { p = p.dropLast() }
         return String(p)
     }
 
-    /// True when `id` is `prefix` or lies under it on whole segments.
-    static func id(_ id: String, isUnder prefix: String) -> Bool {
+    /// True when `id` is `prefix` or lies under it on whole segments (`web/api` takes
+    /// `web/api/0`, not `web/apix/0`). `prefix` must come from `normalizedPrefix(_:)`.
+    public static func id(_ id: String, isUnder prefix: String) -> Bool {
         if prefix.isEmpty { return true }
         guard id.utf8.starts(with: prefix.utf8) else { return false }
         let rest = id.utf8.dropFirst(prefix.utf8.count)
         return rest.isEmpty || rest.first == UInt8(ascii: "/")
     }
 
-    /// LMDB's default key order: bytes, then length.
-    static func precedes(_ a: String, _ b: String) -> Bool {
+    /// The order of keys in every list: UTF-8 bytes, a shorter key before its extensions
+    /// (LMDB's default order).
+    public static func precedes(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 }

@@ -105,12 +105,13 @@ public final class InMemoryTable: ChildTable {
         storage.withLock { s in
             let kept = s.keptEvents
             // Seqs are consecutive in memory, so the first wanted index is computed.
-            guard let first = kept.first else { return [] }
-            let skip = since >= first.seq ? Int(since - first.seq + 1) : 0
-            guard skip < kept.count else { return [] }
-            let start = kept.startIndex + skip
+            guard let first = kept.first, limit > 0 else { return [] }
+            // Compared as UInt64 before converting: `since` may be any seq, up to UInt64.max.
+            let skip = since >= first.seq ? since - first.seq + 1 : 0
+            guard skip < UInt64(kept.count) else { return [] }
+            let start = kept.startIndex + Int(skip)
             let available = kept.endIndex - start
-            return Array(kept[start..<(start + min(available, max(limit, 0)))])
+            return Array(kept[start..<(start + min(available, limit))])
         }
     }
 

@@ -242,6 +242,12 @@ public final class LMDBTable: ChildTable {
         try read { (s) throws(TableError) in try s.children(prefix: prefix) }
     }
 
+    /// The stored JSON text of each child under `prefix`, in key order, undecoded (see
+    /// `TableSnapshot.childrenJSON`).
+    public func childrenJSON(prefix: String?) throws(TableError) -> [(id: String, json: String)] {
+        try read { (s) throws(TableError) in try s.childrenJSON(prefix: prefix) }
+    }
+
     /// The number of children.
     public func childCount() throws(TableError) -> Int {
         try read { (s) throws(TableError) in try s.childCount() }

@@ -25,6 +25,55 @@ public enum ChildListing {
     public static func json(children: [ChildRecord]) -> String {
         JSONValue.array(children.map(\.json)).serialized()
     }
+
+    /// The order of the table itself (key order): `order` for `render(from:...)` and
+    /// `json(from:...)` when the caller has no other.
+    public static func keyOrder(_ ids: [String]) -> [Int] { Array(ids.indices) }
+
+    /// What `director ps [PREFIX]` prints, read from any table: `render(children:now:)` of the
+    /// children under `prefix`, then one line for each group the root gave up that `prefix`
+    /// concerns (its children are merely `stopped`; the line says why and what to do).
+    ///
+    /// `order` gets the children's ids and returns their positions in display order; the CLI
+    /// passes the tree order of `ChildID` (`api/10` after `api/9`), which this library cannot
+    /// parse. Positions rather than a comparator so that each id is parsed once.
+    public static func render(
+        from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder
+    ) throws(TableError) -> String {
+        let rows = arranged(try table.children(prefix: prefix), id: \.id, order)
+        var text = render(children: rows, now: now)
+        let wanted = prefix.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        for group in try table.groups() where group.state == .failed {
+            // A group concerns the prefix when one lies inside the other.
+            if let wanted, group.path != wanted, !group.path.hasPrefix(wanted + "/"), !wanted.hasPrefix(group.path + "/") {
+                continue
+            }
+            text += "group \(group.path) failed: given up by the root; `director start \(group.path)` starts it again\n"
+        }
+        return text
+    }
+
+    /// What `director ps --json [PREFIX]` prints, without the final newline: the JSON array of
+    /// the records under `prefix` in `order` (see `render(from:prefix:now:order:)`), built from
+    /// `childrenJSON(prefix:)`, so a table that stores the text passes it on undecoded.
+    public static func json(
+        from table: any ChildTableReader, prefix: String?, order: ([String]) -> [Int] = keyOrder
+    ) throws(TableError) -> String {
+        let rows = arranged(try table.childrenJSON(prefix: prefix), id: \.id, order)
+        var out = "["
+        out.reserveCapacity(rows.reduce(2) { $0 + $1.json.utf8.count + 1 })
+        for (i, row) in rows.enumerated() {
+            if i > 0 { out += "," }
+            out += row.json
+        }
+        return out + "]"
+    }
+
+    /// `items` in the positions `order` gives for their ids. Moving positions, not records:
+    /// records are large, and sorting them directly cost more than the comparisons.
+    private static func arranged<T>(_ items: [T], id: (T) -> String, _ order: ([String]) -> [Int]) -> [T] {
+        order(items.map(id)).map { items[$0] }
+    }
 }
 
 /// Renders events (`director events`).

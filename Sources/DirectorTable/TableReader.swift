@@ -13,7 +13,10 @@ import Glibc
 /// `isLockless` is true: it takes no reader slot, so a writer committing at the same time
 /// may recycle pages the reader is looking at. Each read then retries a few times when it
 /// sees a torn record; results are still from one commit when they decode.
-public final class TableReader: Sendable {
+///
+/// Each method is one read transaction; `snapshot(_:)` reads several things from one commit.
+/// As a `ChildTableReader` it follows events with the protocol's polling default.
+public final class TableReader: ChildTableReader {
     /// The environment directory (`<state>/table`).
     public let path: String
     /// True when the reader opened without the lock file (see the type's documentation).
@@ -175,32 +178,13 @@ public final class TableReader: Sendable {
         try read { (s) throws(TableError) in try s.events(since: since, limit: limit) }
     }
 
-    /// Delivers events with `seq > since` as they are committed, polling every
-    /// `pollInterval`, until `shouldStop` returns true (checked before every poll). Returns
-    /// the last delivered seq, to resume from. Events trimmed before they were seen are
-    /// skipped: delivery continues with the oldest one kept. An error thrown by `onEvent`
-    /// stops following and is rethrown.
-    @discardableResult
-    public func followEvents(
-        since: UInt64, pollInterval: Duration = .milliseconds(150), until shouldStop: () -> Bool,
-        _ onEvent: (EventEntry) throws -> Void
-    ) throws -> UInt64 {
-        var last = since
-        while !shouldStop() {
-            let batch = try events(since: last, limit: 1000)
-            for e in batch {
-                try onEvent(e)
-                last = e.seq
-            }
-            if batch.isEmpty { TableReader.sleep(pollInterval) }
-        }
-        return last
+    /// The highest stored sequence number (0 when there are no events).
+    public func lastEventSeq() throws(TableError) -> UInt64 {
+        try read { (s) throws(TableError) in try s.lastEventSeq() }
     }
 
-    static func sleep(_ d: Duration) {
-        let (seconds, attoseconds) = d.components
-        var remaining = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var request = remaining
-        while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    /// Every stored job key, in key order.
+    public func specKeys() throws(TableError) -> [String] {
+        try read { (s) throws(TableError) in try s.specKeys() }
     }
 }

@@ -6,14 +6,15 @@ import DirectorManifest
 import DirectorRuntime
 import DirectorTable
 
-// The commands that read the state table directly, with or without a daemon.
+// The commands that read the state table directly, with or without a daemon. Only
+// `openTable` knows the table is LMDB; the commands read through `ChildTableReader`.
 
 /// Opens the table read-only, turning its errors into one-line user errors.
 ///
 /// The header of data.mdb is checked before LMDB maps it; a page damaged further in can still
 /// send LMDB outside the file (SIGBUS) or the map (SIGSEGV), so from here on such a fault
 /// prints one line naming the file and exits 1 instead of killing the reader.
-func openTable(_ state: String) throws -> TableReader {
+func openTable(_ state: String) throws -> any ChildTableReader {
     let data = state + "/table/data.mdb"
     FaultExit.install(line: "director: the state table \(data) is damaged (reading it faulted); a new `director run` moves it aside")
     do { return try TableReader(stateDirectory: state) } catch { throw UserError(error.message) }
@@ -54,49 +55,27 @@ struct CheckTableCommand: ParsableCommand {
     }
 }
 
-/// Children in tree-ish order: group path, job, then instance by number (`api/10` after `api/9`).
-/// Sorts by child id in tree-ish order: group path, job, then instance by number (`api/10`
-/// after `api/9`); the table's own key order is byte order. Each id is parsed once: parsing
-/// inside the comparator was half the time of `director ps` over 10 000 children.
-func sortedByChildID<T>(_ items: [T], id: (T) -> String) -> [T] {
-    // Sorts positions rather than the items themselves: records are large, and moving them
-    // through the merge steps cost more than the comparisons.
-    let texts = items.map(id)
-    let parsed = texts.map { ChildID($0) }
-    let order = items.indices.sorted { i, j in
+/// The positions of `ids` in tree-ish order: group path, job, then instance by number
+/// (`api/10` after `api/9`); the table's own key order is byte order. Each id is parsed once:
+/// parsing inside the comparator was half the time of `director ps` over 10 000 children.
+func childIDOrder(_ ids: [String]) -> [Int] {
+    let parsed = ids.map { ChildID($0) }
+    return ids.indices.sorted { i, j in
         switch (parsed[i], parsed[j]) {
         case (let x?, let y?): x < y
-        default: texts[i] < texts[j]
+        default: ids[i] < ids[j]
         }
     }
-    return order.map { items[$0] }
 }
 
 extension PsCommand {
     func listChildren() throws {
         let table = try openTable(stateOptions.state)
         if json {
-            // The stored records are already the documented JSON: pass them on undecoded.
-            let rows = sortedByChildID(try reading { try table.childrenJSON(prefix: prefix) }, id: \.id)
-            var out = "["
-            out.reserveCapacity(rows.reduce(2) { $0 + $1.json.utf8.count + 1 })
-            for (i, row) in rows.enumerated() {
-                if i > 0 { out += "," }
-                out += row.json
-            }
-            writeAll(fd: 1, out + "]\n")
+            writeAll(fd: 1, try reading { try ChildListing.json(from: table, prefix: prefix, order: childIDOrder) } + "\n")
         } else {
-            let rows = sortedByChildID(try reading { try table.children(prefix: prefix) }, id: \.id)
-            var text = ChildListing.render(children: rows, now: SystemClock.wallMilliseconds())
-            // Children of a group the root gave up are merely `stopped`: say why, and what to do.
-            let wanted = prefix.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-            for group in try reading({ try table.groups() }) where group.state == .failed {
-                if let wanted, group.path != wanted, !group.path.hasPrefix(wanted + "/"), !wanted.hasPrefix(group.path + "/") {
-                    continue
-                }
-                text += "group \(group.path) failed: given up by the root; `director start \(group.path)` starts it again\n"
-            }
-            writeAll(fd: 1, text)
+            let now = SystemClock.wallMilliseconds()
+            writeAll(fd: 1, try reading { try ChildListing.render(from: table, prefix: prefix, now: now, order: childIDOrder) })
         }
     }
 }
@@ -119,7 +98,7 @@ extension EventsCommand {
         if follow {
             // Until interrupted: SIGINT/SIGTERM end the process, as an operator expects. Lines
             // are written unbuffered, so a pipe or a file has every event up to that moment.
-            try reading { try table.followEvents(since: start, until: { false }, { show($0) }) }
+            _ = try reading { try table.followEvents(since: start, until: { false }, { show($0) }) }
         } else {
             for e in try reading({ try table.events(since: start) }) { show(e) }
         }

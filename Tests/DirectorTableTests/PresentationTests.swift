@@ -49,3 +49,50 @@ import Testing
         #expect(CountListing.json(c) == #"{"specs":3,"active":5,"supervisors":2,"workers":7}"#)
     }
 }
+
+/// `director ps` renders through `ChildListing.render(from:)` and `json(from:)`, which take any
+/// `ChildTableReader`: fed from an `InMemoryTable` they print what they print from LMDB.
+@Suite struct ReaderPresentationTests {
+    static func failedGroup(_ path: String) -> TableChange {
+        .upsertGroup(GroupRecord(path: path, strategy: .oneForOne, intensity: 1, periodMillis: 1000, state: .failed))
+    }
+
+    @Test func psOutputFromAnInMemoryTableMatchesLMDB() throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let memory = InMemoryTable()
+        let lmdb = try LMDBTable(path: dir.path)
+        for table in [memory, lmdb] as [any ChildTable] {
+            try Fixture.populate(table)
+            try table.apply([.upsertChild(Fixture.child("web/api/10")), Self.failedGroup("batch")])
+        }
+        for prefix in [nil, "web/api", "web/api/", "batch", "nothing"] as [String?] {
+            let text = try ChildListing.render(from: memory, prefix: prefix, now: Fixture.now)
+            #expect(text == (try ChildListing.render(from: lmdb, prefix: prefix, now: Fixture.now)), "prefix \(prefix ?? "nil")")
+            // LMDB passes its stored text on; the in-memory table encodes its records: the same bytes.
+            #expect(try ChildListing.json(from: memory, prefix: prefix) == ChildListing.json(from: lmdb, prefix: prefix))
+        }
+    }
+
+    @Test func psTextListsTheChildrenInTheGivenOrderThenFailedGroups() throws {
+        let table = InMemoryTable()
+        try table.apply([
+            .upsertChild(Fixture.child("web/api/10")), .upsertChild(Fixture.child("web/api/9", state: .stopped, pid: nil)),
+            Self.failedGroup("web"), Self.failedGroup("other"),
+        ])
+        let keyOrder = try ChildListing.render(from: table, prefix: "web", now: Fixture.now)
+        #expect(keyOrder == """
+            ID          STATE    PID   UPTIME  RESTARTS  LAST EXIT
+            web/api/10  running  1234  1m      0         -
+            web/api/9   stopped  -     -       0         -
+            group web failed: given up by the root; `director start web` starts it again
+
+            """)
+        let reversed = try ChildListing.render(from: table, prefix: nil, now: Fixture.now) { ids in ids.indices.reversed() }
+        #expect(reversed.split(separator: "\n").dropFirst().map { $0.split(separator: " ")[0] } == [
+            "web/api/9", "web/api/10", "group", "group",
+        ])
+        let json = try ChildListing.json(from: table, prefix: "web/api/9")
+        #expect(try JSONValue.parse(json).arrayValue?.map { try ChildRecord(json: $0) } == [table.child(id: "web/api/9")!])
+    }
+}
