@@ -39,10 +39,13 @@ public struct Engine: Sendable {
     var hasExited = false
 
     // Per-call scratch: the effects being produced, the call's instant, and restart plans
-    // whose pending count may have reached zero.
+    // whose pending count may have reached zero, in the order they were noted. An array, not
+    // a set: a set's order depends on the process's hash seed and on where its storage lives,
+    // so two engines fed the same events (or one replayed) could run two plans that became
+    // due in the same call in different orders, starting their children in different orders.
     var out: [Effect] = []
     var now: Instant = .zero
-    var plansToCheck: Set<String> = []
+    var plansToCheck: [String] = []
 
     /// Builds the tree for `manifest`. Nothing runs until `start(at:)`.
     /// - Parameters:
