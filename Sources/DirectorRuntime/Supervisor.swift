@@ -264,7 +264,7 @@ public final class Supervisor {
                 startTicks[id] = nil
             case .exit(let status):
                 exitStatus = status
-            case .childChanged, .groupChanged, .groupRemoved, .event:
+            case .childChanged, .groupChanged, .groupRemoved, .event, .decideExit:
                 continue
             }
         }
@@ -280,7 +280,7 @@ public final class Supervisor {
                 pendingChanges.append(.deleteGroup(path: path))
             case .event(let event):
                 record(event)
-            case .spawn, .signal, .armTimer, .cancelTimer, .exit:
+            case .spawn, .signal, .armTimer, .cancelTimer, .exit, .decideExit:
                 continue
             }
         }
