@@ -32,7 +32,8 @@ let package = Package(
             dependencies: [
                 "DirectorCore", "DirectorManifest", "DirectorTable", "CDirectorSys",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "Director",

@@ -18,7 +18,7 @@ struct GrowingDelay: SupervisorDelegate {
 
     func initialState() -> State { [:] }
 
-    func handleExit(child: Child, status: ExitStatus, restarts: Int, state: State) -> Verdict {
+    func handleExit(child: Child, status: ChildExitStatus, restarts: Int, state: State) -> Verdict {
         var state = state
         let crashes = state[child.jobKey, default: 0] + 1
         state[child.jobKey] = crashes
@@ -47,6 +47,10 @@ struct Operator: Service {
             print("group \(event.subject) given up")
             break
         }
+        // The group's children are being stopped: wait (at most 5 s) until none runs.
+        for _ in 0..<250 where await handle.whichChildren().contains(where: { $0.pid != nil }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         for child in await handle.whichChildren() {
             print("\(child.id): \(child.state)")
         }
@@ -61,15 +65,20 @@ struct EmbeddedSupervisor {
         let steady = JobSpec(name: "helper", command: .argv(["/bin/sleep", "60"]))
         let tree = Manifest(groups: [GroupSpec(name: "demo", children: [.job(flaky), .job(steady)])])
 
-        // Quiet: the supervisor's own lines at warning and above, on stderr.
-        var logger = Logger(label: "example")
+        // The supervisor's own lines at warning and above, on stderr (stdout is the program's).
+        var logger = Logger(label: "example") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
-        let supervisor = try Supervisor(manifest: .manifest(tree), delegate: GrowingDelay(), logger: logger)
+        // A group that fails is given up at once (the root allows it no restart), so one
+        // `stop` verdict ends the flaky group while the rest of the tree would run on.
+        var options = SupervisorOptions()
+        options.root.intensity = 0
+        let supervisor = try Supervisor(manifest: .manifest(tree), delegate: GrowingDelay(), logger: logger, options: options)
 
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: supervisor),
+                    // Its run() returns once the tree has stopped: then the program ends.
+                    .init(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: Operator(handle: supervisor.handle), successTerminationBehavior: .ignore),
                 ],
                 logger: logger))

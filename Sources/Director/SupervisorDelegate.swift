@@ -35,9 +35,9 @@ public protocol SupervisorDelegate: Sendable {
     func handleStart(child: Child, state: State) -> Reply
     /// A child's process ended on its own, or could not be spawned (Director's
     /// `handle_exit/5`): what now? `restarts` is its restart count before this exit.
-    func handleExit(child: Child, status: ExitStatus, restarts: Int, state: State) -> Verdict
+    func handleExit(child: Child, status: ChildExitStatus, restarts: Int, state: State) -> Verdict
     /// A child stopped because something asked it to (Director's `handle_terminate/5`).
-    func handleTerminate(child: Child, reason: ExitStatus, state: State) -> Reply
+    func handleTerminate(child: Child, reason: ChildExitStatus, state: State) -> Reply
     /// The tree has stopped (Director's `terminate/2`); `status` is 0 after a shutdown, 1
     /// when the root failed.
     func terminate(status: Int32, state: State)
@@ -57,7 +57,7 @@ extension SupervisorDelegate {
     /// Logs the start; state unchanged.
     public func handleStart(child: Child, state: State) -> Reply { Reply(state: state, childState: child.state) }
     /// Logs the stop; state unchanged.
-    public func handleTerminate(child: Child, reason: ExitStatus, state: State) -> Reply {
+    public func handleTerminate(child: Child, reason: ChildExitStatus, state: State) -> Reply {
         Reply(state: state, childState: child.state)
     }
     /// Nothing.

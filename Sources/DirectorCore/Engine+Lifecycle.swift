@@ -56,15 +56,15 @@ extension Engine {
         processEnded(id, status: .code(127), reportExit: false)
     }
 
-    mutating func onExited(_ id: ChildID, pid: Int32, status: ExitStatus) {
+    mutating func onExited(_ id: ChildID, pid: Int32, status: ChildExitStatus) {
         guard let rec = childRecords[id], rec.pid == pid, rec.state == .running || rec.state == .stopping
         else { return }  // unknown child or an old process: stale
         processEnded(id, status: status, reportExit: true)
     }
 
     /// The child's process is gone (exited, or never spawned): apply the stop intent when the
-    /// engine asked for it, else the exit rules.
-    private mutating func processEnded(_ id: ChildID, status: ExitStatus, reportExit: Bool) {
+    /// engine asked for it, else the exit rules (`.rules`) or ask what to do (`.asked`).
+    private mutating func processEnded(_ id: ChildID, status: ChildExitStatus, reportExit: Bool) {
         guard var rec = childRecords[id] else { return }
         let pid = rec.pid
         rec.pid = nil
@@ -90,13 +90,72 @@ extension Engine {
             return
         }
         let decision = ExitDecision.decide(job: rec.spec, status: status, restarts: rec.restarts)
+        if exitVerdicts == .asked {
+            ask(&rec, pid: pid, status: status, proposed: decision)
+            return
+        }
         childRecords[id] = rec
-        if reportExit {
-            fields.requested = false
-            fields.ruleIndex = decision.ruleIndex
-            record(
-                id.description, .exit, exitDetail, log: rec.spec.log.events.exit && decision.log,
-                severity: status == .code(0) ? .info : .warning, fields: fields)
+        if reportExit { recordCrashExit(rec, detail: exitDetail, status: status, fields: fields, decision: decision) }
+        afterCrash(id, decision: decision)
+    }
+
+    /// The `.exit` event of an exit nobody asked for: logged when the job's `log.events` and
+    /// the decision both say so, with the deciding rule's index.
+    private mutating func recordCrashExit(
+        _ rec: ChildRecord, detail: String, status: ChildExitStatus, fields: EventFields, decision: ExitDecision
+    ) {
+        var fields = fields
+        fields.requested = false
+        fields.ruleIndex = decision.ruleIndex
+        record(
+            rec.id.description, .exit, detail, log: rec.spec.log.events.exit && decision.log,
+            severity: status == .code(0) ? .info : .warning, fields: fields)
+    }
+
+    // MARK: Exits decided outside the engine (`ExitVerdictSource.asked`)
+
+    /// Asks what to do about an exit nobody asked for. The child has no process and waits in
+    /// `backoff` without a timer: like a child held by a restart plan, it is exited and will
+    /// most likely start again, operators and strategies treat it as they treat any child
+    /// between processes (`stopped` would mean an operator's decision, which a strategy
+    /// leaves alone and a daemon restart keeps). Whatever acts on it meanwhile (an operator,
+    /// a restart plan, a give-up, the shutdown, a reload, a scale-down) goes through
+    /// `detachFromPlan`, which ends the wait, and the late answer is ignored.
+    ///
+    /// The exit's `.exit` event waits for the answer, whose `log` and rule index it carries;
+    /// a spawn failure's `spawnFailed` event was recorded already, as under `.rules`.
+    private mutating func ask(_ rec: inout ChildRecord, pid: Int32?, status: ChildExitStatus, proposed: ExitDecision) {
+        rec.state = .backoff
+        childRecords[rec.id] = rec
+        questionsAsked += 1
+        let question = ExitQuestion(
+            number: questionsAsked, id: rec.id, jobKey: rec.id.jobKey, pid: pid, status: status,
+            restarts: rec.restarts, proposed: proposed)
+        openQuestions[rec.id] = question
+        publish(rec)
+        emit(.decideExit(question))
+    }
+
+    /// The answer to an open question: recorded and acted on exactly as the rules' decision
+    /// would have been. Any other answer (unknown child, a question that no longer stands, a
+    /// second answer) is ignored.
+    mutating func onExitDecided(_ id: ChildID, _ decision: ExitDecision, question number: UInt64) {
+        guard !openQuestions.isEmpty, let question = openQuestions[id], question.number == number else { return }
+        openQuestions[id] = nil
+        // Whatever else ends the wait removes the question first; this only guards that rule.
+        guard let rec = childRecords[id], rec.state == .backoff, rec.heldBy == nil, rec.nextRestartAt == nil,
+            shutdownStatus == nil
+        else { return }
+        var decision = decision
+        if let index = decision.ruleIndex, !rec.spec.onExit.indices.contains(index) {
+            decision.ruleIndex = nil  // no such rule: the event must not name one
+        }
+        // A question without a pid is a failed spawn, which has no `.exit` event (its
+        // `spawnFailed` event says it), as under `.rules`.
+        if let pid = question.pid {
+            recordCrashExit(
+                rec, detail: "pid=\(pid) \(question.status)", status: question.status,
+                fields: EventFields(pid: pid, status: question.status, cause: question.status.cause), decision: decision)
         }
         afterCrash(id, decision: decision)
     }
@@ -266,7 +325,7 @@ extension Engine {
             emit(.cancelTimer(.resetRestarts(id)))
         }
         let shutdown = rec.spec.shutdown
-        let signal: Signal
+        let signal: ProcessSignal
         switch shutdown.timeout {
         case .after(let timeout) where timeout <= .zero:
             signal = .kill
@@ -303,8 +362,10 @@ extension Engine {
         }
     }
 
-    /// Frees a non-live child from a restart plan and its restart timer.
+    /// Frees a non-live child from a restart plan, its restart timer and an open exit
+    /// question (whose answer is then ignored).
     mutating func detachFromPlan(_ rec: inout ChildRecord) {
+        if !openQuestions.isEmpty { openQuestions[rec.id] = nil }
         if rec.nextRestartAt != nil {
             rec.nextRestartAt = nil
             emit(.cancelTimer(.restart(rec.id)))

@@ -78,7 +78,7 @@ extension Engine {
                 for sub in groupKeys(inSubtree: nested) { publishGroup(sub) }
             }
         }
-        plansToCheck.insert(key)
+        notePlan(key)
     }
 
     /// `strategyMember`: the child is a direct member of the plan's group, stopped by its
@@ -186,13 +186,20 @@ extension Engine {
     mutating func releasePlanSlot(_ key: String) {
         guard let pending = groupRecords[key]?.planPending else { return }
         groupRecords[key]?.planPending = max(0, pending - 1)
-        plansToCheck.insert(key)
+        notePlan(key)
+    }
+
+    /// Notes that group `key`'s plan may be due, once.
+    private mutating func notePlan(_ key: String) {
+        if !plansToCheck.contains(key) { plansToCheck.append(key) }
     }
 
     /// Runs every plan whose pending count reached zero (called before effects are returned,
-    /// so a plan never starts halfway through covering its members).
+    /// so a plan never starts halfway through covering its members), in the order they were
+    /// noted.
     mutating func settlePlans() {
-        while let key = plansToCheck.popFirst() {
+        while !plansToCheck.isEmpty {
+            let key = plansToCheck.removeFirst()
             guard shutdownStatus == nil, groupRecords[key]?.planPending == 0 else { continue }
             runPlan(key)
         }

@@ -24,6 +24,17 @@ public struct Engine: Sendable {
     /// tree, so the spawn path checks it for free.
     var failedGroups: Set<String> = []
 
+    /// Who decides about an exit nobody asked for: the rules at once, or an answer to
+    /// `Effect.decideExit`.
+    let exitVerdicts: ExitVerdictSource
+    /// The questions still awaiting an answer, by child; each of these children is in
+    /// `backoff` without a timer. Empty under `.rules`, so the paths that end a wait check
+    /// `isEmpty` first and cost nothing there; kept out of `ChildRecord` so that records do
+    /// not grow for every child.
+    var openQuestions: [ChildID: ExitQuestion] = [:]
+    /// The number of the last question asked.
+    var questionsAsked: UInt64 = 0
+
     /// What must survive a daemon restart: children an operator stopped, children left
     /// waiting, pools an operator scaled, each with its job's spec hash (restart counts and
     /// last exits come from the table's rows, so they are left empty here). The runtime
@@ -39,21 +50,28 @@ public struct Engine: Sendable {
     var hasExited = false
 
     // Per-call scratch: the effects being produced, the call's instant, and restart plans
-    // whose pending count may have reached zero.
+    // whose pending count may have reached zero, in the order they were noted. An array, not
+    // a set: a set's order depends on the process's hash seed and on where its storage lives,
+    // so two engines fed the same events (or one replayed) could run two plans that became
+    // due in the same call in different orders, starting their children in different orders.
     var out: [Effect] = []
     var now: Instant = .zero
-    var plansToCheck: Set<String> = []
+    var plansToCheck: [String] = []
 
     /// Builds the tree for `manifest`. Nothing runs until `start(at:)`.
     /// - Parameters:
     ///   - root: the root supervisor's intensity and period.
     ///   - restored: operator decisions and restart counts of a previous daemon run.
     ///   - seed: the seed of the jitter generator; the same seed replays the same delays.
+    ///   - exitVerdicts: who decides about an exit nobody asked for: `.rules` (the job's
+    ///     `on_exit` rules and restart type, at once) or `.asked` (`Effect.decideExit`, then
+    ///     `EngineEvent.exitDecided`).
     public init(
         manifest: Manifest, root: RootPolicy = RootPolicy(), restored: RestoredState = RestoredState(),
-        seed: UInt64 = .random(in: 0 ... .max)
+        seed: UInt64 = .random(in: 0 ... .max), exitVerdicts: ExitVerdictSource = .rules
     ) {
         self.manifest = manifest
+        self.exitVerdicts = exitVerdicts
         self.restored = restored
         self.random = SplitMix64(seed: seed)
         self.rootPolicy = root
@@ -104,6 +122,7 @@ public struct Engine: Sendable {
         case .spawnFailed(let id, let reason): onSpawnFailed(id, reason: reason)
         case .exited(let id, let pid, let status): onExited(id, pid: pid, status: status)
         case .timerFired(let timer): onTimer(timer)
+        case .exitDecided(let id, let decision, let number): onExitDecided(id, decision, question: number)
         case .command, .reload: break
         }
         return finish()
@@ -120,6 +139,12 @@ public struct Engine: Sendable {
     public func awaitsSpawn(_ id: ChildID) -> Bool {
         guard let rec = childRecords[id] else { return false }
         return rec.state == .starting && rec.stopIntent == nil
+    }
+
+    /// The question about `id`'s last exit that still awaits its answer
+    /// (`ExitVerdictSource.asked`), or nil.
+    public func openQuestion(for id: ChildID) -> ExitQuestion? {
+        openQuestions.isEmpty ? nil : openQuestions[id]
     }
 
     /// Every child in tree order (groups in manifest order, jobs in declaration order,

@@ -23,7 +23,7 @@ public struct ExitDecision: Sendable, Hashable {
     }
 
     /// Decides the exit `status` of a child of `job` that has been restarted `restarts` times.
-    public static func decide(job: JobSpec, status: ExitStatus, restarts: Int) -> ExitDecision {
+    public static func decide(job: JobSpec, status: ChildExitStatus, restarts: Int) -> ExitDecision {
         for (index, rule) in job.onExit.enumerated() where rule.when.matches(status, restarts: restarts) {
             return ExitDecision(action: rule.action, ruleIndex: index, after: rule.after, log: rule.log)
         }
@@ -31,7 +31,7 @@ public struct ExitDecision: Sendable, Hashable {
     }
 
     /// The restart type's answer when no rule matched.
-    public static func defaultAction(for type: RestartType, status: ExitStatus) -> ExitAction {
+    public static func defaultAction(for type: RestartType, status: ChildExitStatus) -> ExitAction {
         switch type {
         case .permanent: return .restart
         case .transient: return status == .code(0) ? .wait : .restart
@@ -43,7 +43,7 @@ public struct ExitDecision: Sendable, Hashable {
 extension ExitCondition {
     /// True when every present field holds. `codes` and `signals` together match an exit
     /// that is either one.
-    public func matches(_ status: ExitStatus, restarts: Int) -> Bool {
+    public func matches(_ status: ChildExitStatus, restarts: Int) -> Bool {
         if let minRestarts, restarts < minRestarts { return false }
         if codes == nil && signals == nil { return true }
         switch status {

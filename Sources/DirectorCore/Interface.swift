@@ -54,7 +54,9 @@ public enum ChildState: String, Sendable, Hashable, CaseIterable {
     case running
     /// The stop signal was sent; waiting for the exit.
     case stopping
-    /// Exited; a restart timer is armed.
+    /// Exited; a restart timer is armed, or (no timer, `nextRestartAt` nil) it waits for
+    /// something else before it starts again: its group's restart plan, its group's restart
+    /// by the parent after a `stop` decision, or the answer to `Effect.decideExit`.
     case backoff
     /// Exited; waits for an operator's restart (`wait` action, transient normal exit).
     case waiting
@@ -63,11 +65,11 @@ public enum ChildState: String, Sendable, Hashable, CaseIterable {
 }
 
 /// How a process ended.
-public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
+public enum ChildExitStatus: Sendable, Hashable, CustomStringConvertible {
     /// `exit(code)`.
     case code(Int32)
     /// Killed by a signal.
-    case signal(Signal)
+    case signal(ProcessSignal)
 
     /// `exit` or `signal`.
     public var cause: ExitCause {
@@ -147,13 +149,22 @@ public enum EngineEvent: Sendable, Hashable {
     /// with code 127 and this reason.
     case spawnFailed(ChildID, reason: String)
     /// A child's process exited (reaped by the runtime).
-    case exited(ChildID, pid: Int32, status: ExitStatus)
+    case exited(ChildID, pid: Int32, status: ChildExitStatus)
     /// A timer armed with `Effect.armTimer` fired.
     case timerFired(TimerID)
     /// An operator's command.
     case command(OperatorCommand)
     /// A new, validated manifest (hot reload): apply the minimal difference.
     case reload(Manifest)
+    /// The answer to `Effect.decideExit`: what to do with the child of question number
+    /// `question` (`ExitQuestion.number`). `ExitQuestion.answer(_:)` builds it. An answer to
+    /// a question that no longer stands (the child was restarted, stopped, covered by a
+    /// restart plan or removed meanwhile, the tree is shutting down, or it was answered
+    /// already) is ignored.
+    ///
+    /// Indirect: only an engine built with `ExitVerdictSource.asked` gets these, so the
+    /// payload is boxed rather than every event growing from 49 to 88 bytes.
+    indirect case exitDecided(ChildID, ExitDecision, question: UInt64)
 }
 
 /// Kinds of recorded lifecycle events (the table's `events.kind`).
@@ -218,7 +229,7 @@ public struct EventFields: Sendable, Hashable {
     /// The process concerned.
     public var pid: Int32?
     /// How the process ended (exit events).
-    public var status: ExitStatus?
+    public var status: ChildExitStatus?
     /// Why it ended.
     public var cause: ExitCause?
     /// True when the engine asked for the exit (a stop, a strategy, a shutdown): not a crash.
@@ -230,14 +241,14 @@ public struct EventFields: Sendable, Hashable {
     /// The index in `on_exit` of the rule that decided, nil when the restart type did.
     public var ruleIndex: Int?
     /// The signal sent (stop events).
-    public var signal: Signal?
+    public var signal: ProcessSignal?
     /// A short machine-readable reason, e.g. `intensity`, `stop_rule`, `strategy`.
     public var reason: String?
 
     /// Creates fields; every one is optional.
     public init(
-        pid: Int32? = nil, status: ExitStatus? = nil, cause: ExitCause? = nil, requested: Bool? = nil,
-        restarts: Int? = nil, delay: Duration? = nil, ruleIndex: Int? = nil, signal: Signal? = nil,
+        pid: Int32? = nil, status: ChildExitStatus? = nil, cause: ExitCause? = nil, requested: Bool? = nil,
+        restarts: Int? = nil, delay: Duration? = nil, ruleIndex: Int? = nil, signal: ProcessSignal? = nil,
         reason: String? = nil
     ) {
         self.pid = pid
@@ -294,7 +305,7 @@ public struct ChildSnapshot: Sendable, Hashable {
     /// The restart count.
     public var restarts: Int
     /// The last exit and when it happened.
-    public var lastExit: (status: ExitStatus, at: Instant)?
+    public var lastExit: (status: ChildExitStatus, at: Instant)?
     /// When a restart is due (state `backoff`).
     public var nextRestartAt: Instant?
     /// The job spec's stable hash (`JobSpec.stableHash`).
@@ -303,7 +314,7 @@ public struct ChildSnapshot: Sendable, Hashable {
     /// Creates a snapshot.
     public init(
         id: ChildID, state: ChildState, pid: Int32? = nil, startedAt: Instant? = nil, restarts: Int = 0,
-        lastExit: (status: ExitStatus, at: Instant)? = nil, nextRestartAt: Instant? = nil, specHash: String = ""
+        lastExit: (status: ChildExitStatus, at: Instant)? = nil, nextRestartAt: Instant? = nil, specHash: String = ""
     ) {
         self.id = id
         self.state = state
@@ -375,7 +386,7 @@ public enum Effect: Sendable, Hashable {
     case spawn(LaunchSpec)
     /// Send a signal to the child's process group (`kill(-pgid, sig)`). The runtime reports
     /// the eventual exit as `.exited`.
-    case signal(ChildID, pid: Int32, Signal)
+    case signal(ChildID, pid: Int32, ProcessSignal)
     /// Arm (or re-arm) a timer.
     case armTimer(TimerID, at: Instant)
     /// Cancel a timer; cancelling one that is not armed is fine.
@@ -393,6 +404,66 @@ public enum Effect: Sendable, Hashable {
     /// The tree is stopped: the daemon exits with this status (0 after shutdown, 1 when the
     /// root failed).
     case exit(status: Int32)
+    /// Only with `ExitVerdictSource.asked`: a child's process ended on its own (a crash, an
+    /// exit nobody asked for, or a failed spawn) and something outside the engine decides
+    /// what follows. The child waits in `backoff` without a timer until the runtime feeds
+    /// `EngineEvent.exitDecided` (at once or later; `question.answer(question.proposed)`
+    /// keeps the manifest's rules).
+    case decideExit(ExitQuestion)
+}
+
+/// Who decides about an exit nobody asked for (a crash, an exit of the child's own accord, a
+/// failed spawn). Exits the engine asked for (an operator's stop or restart, a restart plan,
+/// a scale-down, a reload, the shutdown, a group given up) always follow their intent and are
+/// never asked about: they are not crashes.
+public enum ExitVerdictSource: Sendable, Hashable {
+    /// The engine decides at once with `ExitDecision.decide`: the job's `on_exit` rules,
+    /// else its restart type.
+    case rules
+    /// The engine asks with `Effect.decideExit` and acts on the answer,
+    /// `EngineEvent.exitDecided` (the Erlang library Director's `handle_exit`; an embedding
+    /// program's `SupervisorDelegate`). The rules' decision comes with the question as its
+    /// default.
+    case asked
+}
+
+/// What `Effect.decideExit` asks: a child's process ended on its own; what now?
+public struct ExitQuestion: Sendable, Hashable {
+    /// Identifies this question among every question the engine asked (1, 2, 3, ...); the
+    /// answer names it, so an answer to an earlier exit of the same child cannot be taken
+    /// for the answer to a later one.
+    public var number: UInt64
+    /// The child.
+    public var id: ChildID
+    /// Its job's key (`web/api`).
+    public var jobKey: String
+    /// The process that ended; nil when the spawn failed (no process ever ran).
+    public var pid: Int32?
+    /// How it ended; `.code(127)` for a failed spawn.
+    public var status: ChildExitStatus
+    /// The child's restart count before this exit (what `on_exit`'s `restarts` compares).
+    public var restarts: Int
+    /// What the job's `on_exit` rules, else its restart type, decide: the delegate's default.
+    public var proposed: ExitDecision
+
+    /// Creates a question.
+    public init(
+        number: UInt64, id: ChildID, jobKey: String, pid: Int32?, status: ChildExitStatus, restarts: Int,
+        proposed: ExitDecision
+    ) {
+        self.number = number
+        self.id = id
+        self.jobKey = jobKey
+        self.pid = pid
+        self.status = status
+        self.restarts = restarts
+        self.proposed = proposed
+    }
+
+    /// The event that answers this question with `decision`.
+    public func answer(_ decision: ExitDecision) -> EngineEvent {
+        .exitDecided(id, decision, question: number)
+    }
 }
 
 /// The engine's answer to an operator command.
@@ -488,11 +559,11 @@ public struct RestoredState: Sendable, Hashable {
     /// A process's end, as the table's `last_exit` stores it.
     public struct LastExit: Sendable, Hashable {
         /// How it ended.
-        public var status: ExitStatus
+        public var status: ChildExitStatus
         /// When, on the engine's clock.
         public var at: Instant
         /// Creates one.
-        public init(status: ExitStatus, at: Instant) {
+        public init(status: ChildExitStatus, at: Instant) {
             self.status = status
             self.at = at
         }

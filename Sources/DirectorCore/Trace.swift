@@ -16,6 +16,7 @@ extension Engine {
         case .started(let id, _), .spawnFailed(let id, _), .exited(let id, _, _): return id
         case .timerFired(.restart(let id)), .timerFired(.shutdownTimeout(let id)), .timerFired(.resetRestarts(let id)):
             return id
+        case .exitDecided(let id, _, _): return id
         case .command, .reload: return nil
         }
     }
@@ -29,6 +30,7 @@ extension Engine {
         case .timerFired(let timer): "timer \(describe(timer))"
         case .command(let command): "command \(describe(command))"
         case .reload(let manifest): "reload groups=\(manifest.groups.count)"
+        case .exitDecided(let id, let decision, let number): "exit_decided \(id) #\(number) \(describe(decision))"
         }
     }
 
@@ -45,7 +47,16 @@ extension Engine {
         case .groupRemoved(let path): "group_removed(\(path))"
         case .event(let record): "event(\(record.kind.rawValue))"
         case .exit(let status): "exit(\(status))"
+        case .decideExit(let q): "decide_exit(\(q.id) #\(q.number) proposed=\(describe(q.proposed)))"
         }
+    }
+
+    private static func describe(_ decision: ExitDecision) -> String {
+        var text = decision.action.rawValue
+        if let after = decision.after { text += " after=\(format(after))" }
+        if let rule = decision.ruleIndex { text += " rule=\(rule)" }
+        if !decision.log { text += " log=false" }
+        return text
     }
 
     private static func describe(_ timer: TimerID) -> String {

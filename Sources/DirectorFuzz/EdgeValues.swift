@@ -56,7 +56,7 @@ public enum EdgeValues {
         "[\\d-z]", "a{1,2}{3,4}", "(?x) a # comment", "\\Q(\\E", "🚀+", "[^]", "a|*",
     ]
 
-    /// Signal names: every known one, lower case, numbers, junk.
+    /// ProcessSignal names: every known one, lower case, numbers, junk.
     public static let signals: [String] = [
         "TERM", "SIGTERM", "KILL", "SIGKILL", "HUP", "INT", "QUIT", "USR1", "USR2", "STKFLT",
         "PWR", "SYS", "term", "SigTerm", "sigterm", "9", "-9", "0", "65", "99999999999999999999",

@@ -56,7 +56,7 @@ public enum ExitAction: String, Sendable, Hashable, CaseIterable {
 }
 
 /// A POSIX signal, by number, with its conventional name (`TERM`, `KILL`, ...).
-public struct Signal: Sendable, Hashable, CustomStringConvertible {
+public struct ProcessSignal: Sendable, Hashable, CustomStringConvertible {
     /// The signal number on this platform (Linux numbering).
     public var number: Int32
 
@@ -67,12 +67,12 @@ public struct Signal: Sendable, Hashable, CustomStringConvertible {
     public init?(name: String) {
         var upper = name.uppercased()
         if upper.hasPrefix("SIG") { upper.removeFirst(3) }
-        guard let n = Signal.numbersByName[upper] else { return nil }
+        guard let n = ProcessSignal.numbersByName[upper] else { return nil }
         self.number = n
     }
 
     /// The name without `SIG`, or the number when the signal has no common name.
-    public var name: String { Signal.namesByNumber[number] ?? String(number) }
+    public var name: String { ProcessSignal.namesByNumber[number] ?? String(number) }
 
     /// The name without `SIG`.
     public var description: String { name }
@@ -83,13 +83,13 @@ public struct Signal: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// SIGTERM.
-    public static let term = Signal(number: 15)
+    public static let term = ProcessSignal(number: 15)
     /// SIGKILL.
-    public static let kill = Signal(number: 9)
+    public static let kill = ProcessSignal(number: 9)
     /// SIGINT.
-    public static let int = Signal(number: 2)
+    public static let int = ProcessSignal(number: 2)
     /// SIGHUP.
-    public static let hup = Signal(number: 1)
+    public static let hup = ProcessSignal(number: 1)
 
     // Linux x86_64/aarch64 numbering; Director is Linux-only.
     private static let numbersByName: [String: Int32] = [
@@ -138,12 +138,12 @@ public struct ExitCondition: Sendable, Hashable {
     /// Exit codes that match (`code: [0, 2]`), or nil.
     public var codes: [Int32]?
     /// Terminating signals that match (`signal: [KILL, SEGV]`), or nil.
-    public var signals: [Signal]?
+    public var signals: [ProcessSignal]?
     /// Matches when the child's restart count is at least this, or nil.
     public var minRestarts: Int?
 
     /// Creates a condition.
-    public init(codes: [Int32]? = nil, signals: [Signal]? = nil, minRestarts: Int? = nil) {
+    public init(codes: [Int32]? = nil, signals: [ProcessSignal]? = nil, minRestarts: Int? = nil) {
         self.codes = codes
         self.signals = signals
         self.minRestarts = minRestarts
@@ -188,12 +188,12 @@ public enum ShutdownTimeout: Sendable, Hashable {
 /// How a child is stopped.
 public struct Shutdown: Sendable, Hashable {
     /// Sent to the child's process group first.
-    public var signal: Signal
+    public var signal: ProcessSignal
     /// Then SIGKILL after this.
     public var timeout: ShutdownTimeout
 
     /// Creates a shutdown policy.
-    public init(signal: Signal = .term, timeout: ShutdownTimeout = .after(.seconds(5))) {
+    public init(signal: ProcessSignal = .term, timeout: ShutdownTimeout = .after(.seconds(5))) {
         self.signal = signal
         self.timeout = timeout
     }

@@ -134,19 +134,19 @@ struct ErrorSink {
     }
 
     /// A signal name in upper case, with or without `SIG`: `TERM`, `SIGKILL`.
-    mutating func signal(_ node: YAMLNode, _ path: String) -> Signal? {
+    mutating func signal(_ node: YAMLNode, _ path: String) -> ProcessSignal? {
         if case .scalar(let text, .plain) = node.content, let number = PlainScalar.int(text) {
-            let hint = Signal(number: Int32(truncatingIfNeeded: number)).name
+            let hint = ProcessSignal(number: Int32(truncatingIfNeeded: number)).name
             let example = hint == String(number) ? "`TERM`" : "`\(hint)`"
             report(.wrongType, node, path, "signals are given by name, e.g. \(example), not by number")
             return nil
         }
         guard let text = string(node, path) else { return nil }
-        guard text == text.uppercased(), let signal = Signal(name: text) else {
+        guard text == text.uppercased(), let signal = ProcessSignal(name: text) else {
             let upper = text.uppercased()
-            let hint = Signal(name: upper) != nil ? "; signal names are upper case: `\(upper)`"
-                : NameRules.suggestion(for: upper, among: Signal.knownNames).map { "; did you mean `\($0)`?" }
-                    ?? "; known: \(Signal.knownNames.joined(separator: ", "))"
+            let hint = ProcessSignal(name: upper) != nil ? "; signal names are upper case: `\(upper)`"
+                : NameRules.suggestion(for: upper, among: ProcessSignal.knownNames).map { "; did you mean `\($0)`?" }
+                    ?? "; known: \(ProcessSignal.knownNames.joined(separator: ", "))"
             report(.invalidValue, node, path, "unknown signal `\(text)`\(hint)")
             return nil
         }

@@ -11,12 +11,17 @@ import Testing
 enum Step: CustomStringConvertible {
     case start
     case exit(String, code: Int32)
-    case killed(String, signal: Signal)
+    case killed(String, signal: ProcessSignal)
     case spawnFailed(String)
     case started(String)
     case advance(ms: Int64)
     case command(OperatorCommand)
     case reload(Manifest)
+    /// Answers the last question asked about the child (`ExitVerdictSource.asked`), whether
+    /// or not it still stands.
+    case decide(String, ExitDecision)
+    /// Answers this question.
+    case answer(ExitQuestion, ExitDecision)
 
     var description: String {
         switch self {
@@ -28,6 +33,8 @@ enum Step: CustomStringConvertible {
         case .advance(let ms): "advance \(ms)ms"
         case .command(let c): "command \(c)"
         case .reload: "reload"
+        case .decide(let id, let d): "decide \(id) \(d.action)"
+        case .answer(let q, let d): "answer #\(q.number) \(q.id) \(d.action)"
         }
     }
 }
@@ -46,9 +53,17 @@ struct Harness {
     var all: [Effect] = []
     var lastReply: CommandReply?
     var lastSummary: ReloadSummary?
+    /// Every question asked (`.decideExit`), in order.
+    var questions: [ExitQuestion] = []
+    /// When set, every question is answered at once with its result (as a runtime whose
+    /// delegate answers in the same drain).
+    var answerAtOnce: ((ExitQuestion) -> ExitDecision)?
 
-    init(_ manifest: Manifest, root: RootPolicy = RootPolicy(), restored: RestoredState = RestoredState(), seed: UInt64 = 1) {
-        engine = Engine(manifest: manifest, root: root, restored: restored, seed: seed)
+    init(
+        _ manifest: Manifest, root: RootPolicy = RootPolicy(), restored: RestoredState = RestoredState(), seed: UInt64 = 1,
+        exitVerdicts: ExitVerdictSource = .rules
+    ) {
+        engine = Engine(manifest: manifest, root: root, restored: restored, seed: seed, exitVerdicts: exitVerdicts)
     }
 
     /// Runs one step; returns the rendered action effects (spawns, signals, timers, removals,
@@ -83,6 +98,11 @@ struct Harness {
             let (summary, out) = engine.reload(m, at: now)
             lastSummary = summary
             effects = out
+        case .decide(let id, let decision):
+            guard let question = questions.last(where: { $0.id == cid(id) }) else { return ["no question about \(id)"] }
+            effects = feed(question.answer(decision))
+        case .answer(let question, let decision):
+            effects = feed(question.answer(decision))
         }
         return render(absorb(effects))
     }
@@ -97,6 +117,8 @@ struct Harness {
 
     func state(_ id: String) -> ChildState? { engine.snapshot(of: cid(id))?.state }
     func restarts(_ id: String) -> Int? { engine.snapshot(of: cid(id))?.restarts }
+    /// The question about `id` that still awaits its answer.
+    func question(_ id: String) -> ExitQuestion? { engine.openQuestion(for: cid(id)) }
     func events(_ kind: EventKind) -> [EventRecord] {
         all.compactMap { if case .event(let r) = $0, r.kind == kind { r } else { nil } }
     }
@@ -122,6 +144,12 @@ struct Harness {
             case .spawn(let launch) where autoStart:
                 let more = engine.handle(.started(launch.id, pid: newPid(for: launch.id)), at: now)
                 queue = more[...] + queue
+            case .decideExit(let question):
+                questions.append(question)
+                if let answerAtOnce {
+                    // After the effects of the event that asked, as a runtime's drain would.
+                    queue += engine.handle(question.answer(answerAtOnce(question)), at: now)
+                }
             default: break
             }
         }
@@ -137,6 +165,7 @@ struct Harness {
             case .cancelTimer(let t): "cancel \(Self.name(t))"
             case .childRemoved(let id): "removed \(id)"
             case .exit(let status): "exit \(status)"
+            case .decideExit(let q): "ask \(q.id) \(q.status) -> \(q.proposed.action)"
             case .event(let r) where r.kind == .groupFailed: "failed \(r.subject)"
             case .event(let r) where r.kind == .groupGivenUp: "given up \(r.subject)"
             case .event(let r) where r.kind == .groupStarted: "started group \(r.subject)"
@@ -154,8 +183,8 @@ struct Harness {
     }
 }
 
-/// The engine's exit status (Testing has its own `ExitStatus`).
-typealias ExitStatus = DirectorCore.ExitStatus
+/// The engine's exit status (Testing has its own `ChildExitStatus`).
+typealias ChildExitStatus = DirectorCore.ChildExitStatus
 
 func cid(_ text: String) -> ChildID { ChildID(text)! }
 

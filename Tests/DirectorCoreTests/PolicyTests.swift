@@ -9,20 +9,20 @@ import Testing
     static let rules = [
         ExitRule(when: ExitCondition(codes: [0]), action: .delete),
         ExitRule(when: ExitCondition(signals: [.kill], minRestarts: 2), action: .stop, log: false),
-        ExitRule(when: ExitCondition(codes: [3], signals: [Signal(name: "SEGV")!]), action: .wait),
+        ExitRule(when: ExitCondition(codes: [3], signals: [ProcessSignal(name: "SEGV")!]), action: .wait),
         ExitRule(when: ExitCondition(minRestarts: 5), action: .restart, after: .seconds(10)),
     ]
 
     @Test(arguments: [
-        (ExitStatus.code(0), 0, ExitAction.delete, 0 as Int?),
+        (ChildExitStatus.code(0), 0, ExitAction.delete, 0 as Int?),
         (.signal(.kill), 1, .restart, nil),  // restarts below 2: rule 1 does not hold
         (.signal(.kill), 2, .stop, 1),
         (.code(3), 0, .wait, 2),
-        (.signal(Signal(name: "SEGV")!), 0, .wait, 2),  // codes and signals together: either
+        (.signal(ProcessSignal(name: "SEGV")!), 0, .wait, 2),  // codes and signals together: either
         (.code(4), 5, .restart, 3),
         (.code(4), 4, .restart, nil),
     ])
-    func firstMatchingRuleWins(status: ExitStatus, restarts: Int, action: ExitAction, rule: Int?) {
+    func firstMatchingRuleWins(status: ChildExitStatus, restarts: Int, action: ExitAction, rule: Int?) {
         let job = JobSpec(name: "j", command: .argv(["x"]), onExit: Self.rules)
         let decision = ExitDecision.decide(job: job, status: status, restarts: restarts)
         #expect(decision.action == action)
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (RestartType.permanent, ExitStatus.code(0), ExitAction.restart),
+        (RestartType.permanent, ChildExitStatus.code(0), ExitAction.restart),
         (.permanent, .code(1), .restart),
         (.transient, .code(0), .wait),
         (.transient, .code(1), .restart),
@@ -40,7 +40,7 @@ import Testing
         (.temporary, .code(1), .delete),
         (.temporary, .code(0), .delete),
     ])
-    func restartTypeDecidesWithoutRules(type: RestartType, status: ExitStatus, action: ExitAction) {
+    func restartTypeDecidesWithoutRules(type: RestartType, status: ChildExitStatus, action: ExitAction) {
         let job = JobSpec(name: "j", command: .argv(["x"]), restart: type)
         #expect(ExitDecision.decide(job: job, status: status, restarts: 0) == ExitDecision(action: action))
     }

@@ -97,6 +97,48 @@ import Testing
         }
         #expect(removedByStrategy > 0)
     }
+
+    /// `ExitVerdictSource.asked` adds nothing but the question: an engine that asks, and is
+    /// answered at once with `question.proposed`, gives after every event the same table
+    /// rows, events, spawns, signals and timers as the engine that decides by its rules,
+    /// over the random runs above (every root policy; crashes, spawn failures, strategies,
+    /// group failures, operators, reloads, shutdown).
+    @Test(arguments: [1 as UInt64, 2, 3])
+    func askedWithTheProposedAnswerMatchesTheRules(seed: UInt64) {
+        let configs: [(UInt64, Int, RootFailurePolicy)] = [
+            (seed, 40, .exit), (10 + seed, 1, .exit), (20 + seed, 0, .giveUp),
+        ]
+        var asked = (crashes: 0, spawnFailures: 0)
+        for (seed, rootIntensity, onFailure) in configs {
+            var world = World(seed: seed, rootIntensity: rootIntensity, onFailure: onFailure, askedTwin: true)
+            for _ in 0..<4000 where !world.engine.isStopped { world.randomStep() }
+            world.drain()
+            #expect(world.violations == [], "seed \(seed)")
+            #expect(world.twin?.isStopped == true)
+            #expect(world.twin?.openQuestions.isEmpty == true)
+            asked.crashes += world.questions.crashes
+            asked.spawnFailures += world.questions.spawnFailures
+        }
+        // Both paths were really asked about, many times.
+        #expect(asked.crashes > 100 && asked.spawnFailures > 10, "\(asked)")
+    }
+
+    /// An engine that asks, answered late, in any order, with any verdict, and sometimes
+    /// about questions that no longer stand: the invariants above still hold, an answer that
+    /// no longer applies changes nothing, and no question outlives the tree.
+    @Test(arguments: [41 as UInt64, 42, 43, 44])
+    func askedWithLateAndArbitraryAnswersKeepsTheInvariants(seed: UInt64) {
+        var world = World(seed: seed, rootIntensity: 40, askedLate: true)
+        for _ in 0..<4000 where !world.engine.isStopped { world.randomStep() }
+        world.drain()
+        #expect(world.violations == [], "seed \(seed)")
+        #expect(world.engine.isStopped && world.exits == 1)
+        #expect(world.live.isEmpty && world.pendingSpawns.isEmpty)
+        #expect(world.engine.openQuestions.isEmpty)
+        // Answers were taken, and many came too late.
+        #expect(world.answers.taken > 150 && world.answers.stale > 200, "\(world.answers)")
+        #expect(world.seen[.groupFailed, default: 0] > 0 && world.seen[.wait, default: 0] > 0)
+    }
 }
 
 /// The simulated runtime plus the invariant checks.
@@ -130,27 +172,103 @@ private struct World {
     var temporaryRemovedByStrategy = 0
     static let temporaryJobs: Set<String> = ["tmp", "bt", "ct", "nt"]
 
-    init(seed: UInt64, rootIntensity: Int, onFailure: RootFailurePolicy = .exit) {
+    /// An engine with `ExitVerdictSource.asked`, fed every event `engine` gets and answered
+    /// at once with `question.proposed`; it must act exactly like `engine`.
+    var twin: Engine?
+    /// The table each engine's rows build, compared after every call.
+    var table: [ChildID: ChildSnapshot] = [:]
+    var twinTable: [ChildID: ChildSnapshot] = [:]
+    /// Questions the twin asked, by kind of exit.
+    var questions = (crashes: 0, spawnFailures: 0)
+    /// With `askedLate`, `engine` itself asks; its questions, answered or not, stay here to be
+    /// answered (again) later.
+    var askedLate = false
+    var asked: [ExitQuestion] = []
+    var answers = (taken: 0, stale: 0)
+
+    init(
+        seed: UInt64, rootIntensity: Int, onFailure: RootFailurePolicy = .exit, askedTwin: Bool = false,
+        askedLate: Bool = false
+    ) {
         self.rootIntensity = rootIntensity
         self.onFailure = onFailure
+        self.askedLate = askedLate
         random = SplitMix64(seed: seed)
+        let root = RootPolicy(intensity: rootIntensity, period: .seconds(10), onFailure: onFailure)
         engine = Engine(
-            manifest: PropertyTests.manifest(variant: false),
-            root: RootPolicy(intensity: rootIntensity, period: .seconds(10), onFailure: onFailure), seed: seed)
-        apply(engine.start(at: now))
+            manifest: PropertyTests.manifest(variant: false), root: root, seed: seed,
+            exitVerdicts: askedLate ? .asked : .rules)
+        let effects = engine.start(at: now)
+        if askedTwin {
+            var twin = Engine(manifest: PropertyTests.manifest(variant: false), root: root, seed: seed, exitVerdicts: .asked)
+            let twinEffects = twin.start(at: now)
+            self.twin = twin
+            compareTwin(effects, answering(twinEffects))
+        }
+        apply(effects)
+    }
+
+    /// Answers every question in `effects` with its proposal, after them, as a runtime whose
+    /// delegate keeps the rules would; returns every effect, the answers' included.
+    mutating func answering(_ effects: [Effect]) -> [Effect] {
+        var all: [Effect] = []
+        var pending = effects[...]
+        while let effect = pending.popFirst() {
+            all.append(effect)
+            guard case .decideExit(let q) = effect, var twin else { continue }
+            if q.pid == nil { questions.spawnFailures += 1 } else { questions.crashes += 1 }
+            pending += twin.handle(q.answer(q.proposed), at: now)
+            self.twin = twin
+        }
+        return all
+    }
+
+    /// The rules engine's effects against the twin's, questions aside: the same effects in the
+    /// same order (rows aside: the twin shows the child in `backoff` until the answer), and
+    /// the same table once both are applied.
+    mutating func compareTwin(_ effects: [Effect], _ twinEffects: [Effect]) {
+        func essential(_ effects: [Effect]) -> [Effect] {
+            effects.filter {
+                switch $0 {
+                case .childChanged, .decideExit: false
+                default: true
+                }
+            }
+        }
+        func fold(_ effects: [Effect], into table: inout [ChildID: ChildSnapshot]) {
+            for effect in effects {
+                if case .childChanged(let row) = effect { table[row.id] = row }
+                if case .childRemoved(let id) = effect { table[id] = nil }
+            }
+        }
+        fold(effects, into: &table)
+        fold(twinEffects, into: &twinTable)
+        guard let twin else { return }
+        if essential(effects) != essential(twinEffects) {
+            violation("asked twin: effects \(twinEffects.map(Engine.describe)) instead of \(effects.map(Engine.describe))")
+        }
+        if table != twinTable { violation("asked twin: table rows differ") }
+        if twin.children != engine.children || twin.groups != engine.groups || twin.carryOver != engine.carryOver {
+            violation("asked twin: state differs")
+        }
+        if twin.isStopped != engine.isStopped { violation("asked twin: stopped \(twin.isStopped)") }
     }
 
     mutating func chance(_ percent: UInt64) -> Bool { random.next() % 100 < percent }
     mutating func pick<T>(_ xs: [T]) -> T? { xs.isEmpty ? nil : xs[Int(random.next() % UInt64(xs.count))] }
 
     mutating func randomStep() {
+        if askedLate && !asked.isEmpty && chance(20) {
+            answerSomeQuestion()
+            return
+        }
         let roll = random.next() % 100
         switch roll {
         case 0..<30:
             let signalled = live.filter { signals[$0.value] != nil }.map(\.key).sorted()
             let candidates = !signalled.isEmpty && chance(60) ? signalled : live.keys.sorted()
             guard let id = pick(candidates), let pid = live[id] else { return }
-            let status: ExitStatus = pick([.code(0), .code(1), .code(3), .signal(.term), .signal(.kill)])!
+            let status: ChildExitStatus = pick([.code(0), .code(1), .code(3), .signal(.term), .signal(.kill)])!
             live[id] = nil
             signals[pid] = nil
             feed(.exited(id, pid: pid, status: status))
@@ -200,6 +318,32 @@ private struct World {
         }
     }
 
+    /// Answers a question asked earlier (most often the newest ones, sometimes one answered
+    /// already or voided meanwhile) with its proposal or another verdict.
+    mutating func answerSomeQuestion() {
+        let index = chance(70) ? asked.count - 1 - Int(random.next() % UInt64(min(asked.count, 3))) : Int(random.next() % UInt64(asked.count))
+        let question = asked[index]
+        if chance(50) { asked.remove(at: index) }
+        let verdicts = [
+            question.proposed, question.proposed, ExitDecision(action: .restart),
+            ExitDecision(action: .restart, after: .milliseconds(30), log: false), ExitDecision(action: .wait),
+            ExitDecision(action: .delete), ExitDecision(action: .stop),
+        ]
+        let verdict = pick(verdicts)!
+        let open = engine.openQuestion(for: question.id) == question
+        if open {
+            answers.taken += 1
+            // A verdict, not a strategy, restarts this temporary child.
+            if verdict.action == .restart { temporaryStarts[question.id] = nil }
+            feed(question.answer(verdict))
+        } else {
+            answers.stale += 1
+            calls += 1
+            let effects = engine.handle(question.answer(verdict), at: now)
+            if !effects.isEmpty { violation("an answer that no longer applies had effects: \(effects.map(Engine.describe))") }
+        }
+    }
+
     /// Shuts the tree down and lets every process exit; bounded.
     mutating func drain() {
         if !engine.isStopped { feed(.command(.shutdown)) }
@@ -237,7 +381,13 @@ private struct World {
         default:
             break
         }
-        apply(engine.handle(event, at: now))
+        let effects = engine.handle(event, at: now)
+        if var twin {
+            let twinEffects = twin.handle(event, at: now)
+            self.twin = twin
+            compareTwin(effects, answering(twinEffects))
+        }
+        apply(effects)
     }
 
     /// Forgets the starts of temporary children under `group` (it restarts whole: OTP starts
@@ -316,6 +466,15 @@ private struct World {
                 exitStatus = status
             case .childChanged, .groupChanged, .groupRemoved:
                 break
+            case .decideExit(let question):
+                if askedLate {
+                    asked.append(question)
+                    if live[question.id] != nil || pendingSpawns.contains(question.id) {
+                        violation("asked about \(question.id) while it has a process")
+                    }
+                } else {
+                    violation("the rules engine asked")
+                }
             }
         }
         checkIntensity(failed: failedGroups, covering: covering)

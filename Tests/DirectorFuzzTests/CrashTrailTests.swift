@@ -34,7 +34,7 @@ struct CrashTrailTests {
 
     /// Starts this binary with the demo filter, collects its stderr, waits for it (killing
     /// it by PID after 20 s, so no child outlives the test).
-    private func runDemo(_ mode: String) throws -> (status: ExitStatus, stderr: String) {
+    private func runDemo(_ mode: String) throws -> (status: ChildExitStatus, stderr: String) {
         var pipeFDs: [Int32] = [0, 0]
         #expect(pipe(&pipeFDs) == 0)
         var actions = posix_spawn_file_actions_t()
@@ -87,12 +87,12 @@ struct CrashTrailTests {
             if n <= 0 { break }
             output += chunk[..<n]
         }
-        return (ExitStatus(raw: status, timedOut: !reaped), String(decoding: output, as: UTF8.self))
+        return (ChildExitStatus(raw: status, timedOut: !reaped), String(decoding: output, as: UTF8.self))
     }
 }
 
 /// A child's wait status, decoded.
-struct ExitStatus: CustomStringConvertible {
+struct ChildExitStatus: CustomStringConvertible {
     var raw: Int32
     var timedOut: Bool
     /// Ended by a signal (and not by our kill after a time-out).

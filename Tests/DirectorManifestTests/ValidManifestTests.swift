@@ -94,7 +94,7 @@ struct ValidManifestTests {
         #expect(zero.resetAfter == .milliseconds(250))
         #expect(zero.onExit.map(\.action) == [.stop, .wait, .restart])
         #expect(zero.onExit[0].when == ExitCondition(codes: [3], signals: [.kill]))
-        #expect(zero.onExit[1].when == ExitCondition(signals: [Signal(number: 11), Signal(number: 6)], minRestarts: 0))
+        #expect(zero.onExit[1].when == ExitCondition(signals: [ProcessSignal(number: 11), ProcessSignal(number: 6)], minRestarts: 0))
         #expect(zero.onExit[2].when == ExitCondition())
         #expect(zero.shutdown == Shutdown(signal: .int, timeout: .infinity))
         #expect(zero.log.events == LogEvents(start: false))

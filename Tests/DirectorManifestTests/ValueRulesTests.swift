@@ -32,7 +32,7 @@ struct ValueRulesTests {
         ("instance", "instances"), ("FOO", nil), ("colour", nil),
     ] as [(String, String?)])
     func suggestions(_ word: String, _ expected: String?) {
-        let candidates = GroupDecoder.jobKeys + GroupDecoder.fileKeys + Signal.knownNames
+        let candidates = GroupDecoder.jobKeys + GroupDecoder.fileKeys + ProcessSignal.knownNames
         #expect(NameRules.suggestion(for: word, among: candidates) == expected)
     }
 

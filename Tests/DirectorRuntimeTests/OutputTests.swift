@@ -81,10 +81,10 @@ private final class CapturedStdout {
 @Suite struct OutputPipeTests {
     /// Spawns children, pipes both streams through `OutputPipe`s and runs the loop until every
     /// stream reached EOF and every child was reaped.
-    private func capture(_ specs: [LaunchSpec], stdout: CapturedStdout, loop: EventLoop) throws -> [DirectorCore.ExitStatus] {
+    private func capture(_ specs: [LaunchSpec], stdout: CapturedStdout, loop: EventLoop) throws -> [DirectorCore.ChildExitStatus] {
         let reaper = ProcessReaper(loop: loop)
         var open = 0
-        var statuses: [DirectorCore.ExitStatus] = []
+        var statuses: [DirectorCore.ChildExitStatus] = []
         var guards: [ChildGuard] = []
         defer { guards.removeAll() }
         func checkDone() { if open == 0 && statuses.count == specs.count { loop.stop() } }

@@ -14,7 +14,7 @@ import Testing
         let code = try ChildGuard(launch(["/bin/sh", "-c", "exit 7"]))
         let killed = try ChildGuard(launch(["/bin/sleep", "30"]))
         #expect(code.process.pidfd >= 0)
-        var statuses: [Int32: DirectorCore.ExitStatus] = [:]
+        var statuses: [Int32: DirectorCore.ChildExitStatus] = [:]
         for child in [code, killed] {
             let pid = child.pid
             // The guard keeps its own pidfd; the reaper gets a duplicate to own.
@@ -36,7 +36,7 @@ import Testing
         let reaper = ProcessReaper(loop: loop)
         let running = try ChildGuard(launch(["/bin/sleep", "30"]))
         let exiting = try ChildGuard(launch(["/bin/sh", "-c", "exit 4"]))
-        var exits: [Int32: [DirectorCore.ExitStatus]] = [:]
+        var exits: [Int32: [DirectorCore.ChildExitStatus]] = [:]
         for child in [running, exiting] {
             let pid = child.pid
             try reaper.track(pid: pid, pidfd: dup(child.process.pidfd)) { exits[pid, default: []].append($0) }
@@ -62,8 +62,8 @@ import Testing
         // with us as subreaper, re-parented to this process.
         let parent = try ChildGuard(launch(["/bin/sh", "-c", "sleep 0.3 & echo $!"]))
         let grandchild = Int32(parent.readStdout().trimmingSpaces)!
-        var parentStatus: DirectorCore.ExitStatus?
-        var orphans: [Int32: DirectorCore.ExitStatus] = [:]
+        var parentStatus: DirectorCore.ChildExitStatus?
+        var orphans: [Int32: DirectorCore.ChildExitStatus] = [:]
         // Tracked without a pidfd: only collection sees its exit, through the tracked path.
         try reaper.track(pid: parent.pid, pidfd: -1) { parentStatus = $0 }
         reaper.onOrphanReaped = { pid, status in orphans[pid] = status }

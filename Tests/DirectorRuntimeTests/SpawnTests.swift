@@ -145,12 +145,12 @@ import Testing
     }
 
     @Test(arguments: [
-        ("exit 3", DirectorCore.ExitStatus.code(3)),
+        ("exit 3", DirectorCore.ChildExitStatus.code(3)),
         ("exit 0", .code(0)),
-        ("kill -SEGV $$", .signal(Signal(number: SIGSEGV))),
+        ("kill -SEGV $$", .signal(ProcessSignal(number: SIGSEGV))),
         ("kill -KILL $$", .signal(.kill)),
     ])
-    func exitCodeAndSignalAreExact(script: String, expected: DirectorCore.ExitStatus) throws {
+    func exitCodeAndSignalAreExact(script: String, expected: DirectorCore.ChildExitStatus) throws {
         let child = try ChildGuard(launch(["/bin/sh", "-c", script]))
         #expect(child.waitExit() == expected)
     }

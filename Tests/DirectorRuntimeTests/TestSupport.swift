@@ -29,7 +29,7 @@ final class ChildGuard {
     func readStdout(seconds: Int = 10) -> String { readAll(process.stdoutFD, seconds: seconds) }
 
     /// Waits for the exit (bounded) and returns the status.
-    func waitExit(seconds: Int = 10) -> DirectorCore.ExitStatus? {
+    func waitExit(seconds: Int = 10) -> DirectorCore.ChildExitStatus? {
         for _ in 0..<(seconds * 100) {
             if let s = ProcessReaper.waitExited(pid, block: false) { reaped = true; return s }
             usleep(10_000)

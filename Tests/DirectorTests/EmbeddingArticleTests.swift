@@ -11,7 +11,7 @@ import Testing
 
 struct GiveUpAfterThree: SupervisorDelegate {
     // snippet: delegate
-    func handleExit(child: Child, status: ExitStatus, restarts: Int, state: Void) -> Verdict {
+    func handleExit(child: Child, status: ChildExitStatus, restarts: Int, state: Void) -> Verdict {
         if restarts < 3 {
             // 100 ms, 200 ms, 400 ms: a growing delay, logged as usual.
             return Verdict(.restartAfter(.milliseconds(100 << restarts)), state: (), childState: ())

@@ -19,14 +19,14 @@ import DirectorManifest
 package final class ProcessReaper {
     private struct Tracked {
         var pidfd: Int32
-        var onExit: (ExitStatus) -> Void
+        var onExit: (ChildExitStatus) -> Void
     }
 
     private let loop: EventLoop
     private var tracked: [Int32: Tracked] = [:]
 
     /// Called for every orphan reaped, with its status.
-    package var onOrphanReaped: ((Int32, ExitStatus) -> Void)?
+    package var onOrphanReaped: ((Int32, ChildExitStatus) -> Void)?
 
     /// How many orphans were reaped so far.
     package private(set) var orphansReaped = 0
@@ -59,7 +59,7 @@ package final class ProcessReaper {
 
     /// Tracks a spawned child: `onExit` runs once, on the loop, when it has exited and been
     /// reaped. Takes ownership of `pidfd` (may be -1: then only `collectExited` sees the exit).
-    package func track(pid: Int32, pidfd: Int32, onExit: @escaping (ExitStatus) -> Void) throws(RuntimeError) {
+    package func track(pid: Int32, pidfd: Int32, onExit: @escaping (ChildExitStatus) -> Void) throws(RuntimeError) {
         tracked[pid] = Tracked(pidfd: pidfd, onExit: onExit)
         guard pidfd >= 0 else {
             if !collectsOrphans { poll(pid) }
@@ -81,7 +81,7 @@ package final class ProcessReaper {
         // for as long as the storm lasts.
         // At most `trackedExitsPerTurn` of them per call, so one turn's work stays bounded;
         // when there are more, an immediate timer continues next turn, after the other fds.
-        var exits: [(onExit: (ExitStatus) -> Void, status: ExitStatus)] = []
+        var exits: [(onExit: (ChildExitStatus) -> Void, status: ChildExitStatus)] = []
         defer { for exit in exits { exit.onExit(exit.status) } }
         for _ in 0..<4096 {
             var pid: pid_t = 0
@@ -126,7 +126,7 @@ package final class ProcessReaper {
     }
 
     /// Reaps a tracked child and stops tracking it; nil while it still runs.
-    private func reap(_ pid: Int32) -> (onExit: (ExitStatus) -> Void, status: ExitStatus)? {
+    private func reap(_ pid: Int32) -> (onExit: (ChildExitStatus) -> Void, status: ChildExitStatus)? {
         guard let child = tracked[pid] else { return nil }
         var kind: Int32 = 0, value: Int32 = 0
         let rc = director_wait_pid(pid, 1, &kind, &value)
@@ -134,7 +134,7 @@ package final class ProcessReaper {
         // rc < 0 (ECHILD): something outside the reaper took the status. Report the exit as
         // code -1, which no real exit produces, rather than leaving the child "running"
         // forever with a readable pidfd that would spin the loop.
-        let status: ExitStatus = rc < 0 ? .code(-1) : kind == 1 ? .code(value) : .signal(Signal(number: value))
+        let status: ChildExitStatus = rc < 0 ? .code(-1) : kind == 1 ? .code(value) : .signal(ProcessSignal(number: value))
         tracked[pid] = nil
         OwnedChildren.remove(pid)
         if child.pidfd >= 0 {
@@ -146,10 +146,10 @@ package final class ProcessReaper {
 
     /// Reaps `pid` if it has exited (or waits for it with `block`): its status, or nil when it
     /// still runs or is not our child. Also usable without a reaper (tests, shutdown).
-    package static func waitExited(_ pid: Int32, block: Bool) -> ExitStatus? {
+    package static func waitExited(_ pid: Int32, block: Bool) -> ChildExitStatus? {
         var kind: Int32 = 0, value: Int32 = 0
         guard director_wait_pid(pid, block ? 0 : 1, &kind, &value) == 1 else { return nil }
         OwnedChildren.remove(pid)
-        return kind == 1 ? .code(value) : .signal(Signal(number: value))
+        return kind == 1 ? .code(value) : .signal(ProcessSignal(number: value))
     }
 }

@@ -51,9 +51,9 @@ enum LeftoverProcesses {
     }
 
     /// The job's stop signal and timeout from its stored spec; TERM and 5 s without one.
-    static func stopPolicy(_ spec: JSONValue?) -> (Signal, Duration) {
+    static func stopPolicy(_ spec: JSONValue?) -> (ProcessSignal, Duration) {
         let shutdown = spec?["shutdown"]
-        let signal = shutdown?["signal"]?.stringValue.flatMap { Signal(name: $0) } ?? .term
+        let signal = shutdown?["signal"]?.stringValue.flatMap { ProcessSignal(name: $0) } ?? .term
         var grace: Duration = .seconds(5)
         if let text = shutdown?["timeout"]?.stringValue {
             if text == "infinity" { grace = maxGrace } else if case .success(let d) = DurationText.parse(text) { grace = min(d, maxGrace) }

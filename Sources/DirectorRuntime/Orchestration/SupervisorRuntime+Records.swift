@@ -28,7 +28,7 @@ extension SupervisorRuntime {
             state: GroupRecord.State(rawValue: g.state.rawValue) ?? .running)
     }
 
-    static func reason(_ status: ExitStatus) -> ChildRecord.ExitReason {
+    static func reason(_ status: ChildExitStatus) -> ChildRecord.ExitReason {
         switch status {
         case .code(let c): .code(c)
         case .signal(let s): .signal(s.name)

@@ -114,7 +114,7 @@ package struct DelegateHooks {
     package var started: (ChildSnapshot, JobSpec) -> Bool
     /// A child stopped because something asked it to (operator, strategy, shutdown); false
     /// hides the exit line.
-    package var terminated: (ChildSnapshot, JobSpec, ExitStatus) -> Bool
+    package var terminated: (ChildSnapshot, JobSpec, ChildExitStatus) -> Bool
     /// A child left the tree: its per-child state goes with it.
     package var removed: (ChildID) -> Void
     /// The tree has stopped, with the runtime's exit status.
@@ -122,7 +122,7 @@ package struct DelegateHooks {
 
     package init(
         decideExit: ((ExitQuestion, JobSpec) -> ExitDecision)?, started: @escaping (ChildSnapshot, JobSpec) -> Bool,
-        terminated: @escaping (ChildSnapshot, JobSpec, ExitStatus) -> Bool, removed: @escaping (ChildID) -> Void,
+        terminated: @escaping (ChildSnapshot, JobSpec, ChildExitStatus) -> Bool, removed: @escaping (ChildID) -> Void,
         finished: @escaping (Int32) -> Void
     ) {
         self.removed = removed

@@ -159,7 +159,8 @@ package final class SupervisorRuntime {
         }
         engine = Engine(
             manifest: manifest, root: options.root, restored: restored,
-            seed: options.seed ?? UInt64.random(in: .min ... .max))
+            seed: options.seed ?? UInt64.random(in: .min ... .max),
+            exitVerdicts: hooks?.decideExit == nil ? .rules : .asked)
         if terminated > 0 {
             log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon (\(marked.count) found by the \(MarkedProcesses.variable) marker)")
         }
@@ -326,6 +327,11 @@ package final class SupervisorRuntime {
                 hooks?.removed(id)
             case .exit(let status):
                 exitStatus = status
+            case .decideExit(let question):
+                // The delegate answers now, between two engine steps; the answer is an event
+                // like any other, handled after the ones already queued.
+                let decision = hooks?.decideExit.flatMap { decide in engine.spec(of: question.id).map { decide(question, $0) } }
+                queue.append(question.answer(decision ?? question.proposed))
             case .childChanged, .groupChanged, .groupRemoved, .event:
                 continue
             }
@@ -342,7 +348,7 @@ package final class SupervisorRuntime {
                 pendingChanges.append(.deleteGroup(path: path))
             case .event(let event):
                 record(event)
-            case .spawn, .signal, .armTimer, .cancelTimer, .exit:
+            case .spawn, .signal, .armTimer, .cancelTimer, .exit, .decideExit:
                 continue
             }
         }
@@ -369,7 +375,7 @@ package final class SupervisorRuntime {
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
         let name = id.description
         let pid = process.pid
-        let onExit: (ExitStatus) -> Void = { [unowned self] status in
+        let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
             self.feed(.exited(id, pid: pid, status: status))
             self.scheduleOrphanSweep()
         }
@@ -446,7 +452,7 @@ package final class SupervisorRuntime {
             for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
         default:
             interruptCount += signal == SIGINT ? 1 : 0
-            log.log(.info, "received \(Signal(number: signal).name): stopping the tree")
+            log.log(.info, "received \(ProcessSignal(number: signal).name): stopping the tree")
             feed(.command(.shutdown))
         }
     }

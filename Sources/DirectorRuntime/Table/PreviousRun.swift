@@ -46,10 +46,10 @@ struct PreviousRun {
             guard let id = ChildID(row.id) else { continue }
             if row.restarts > 0 { restarts[id] = row.restarts }
             if let exit = row.lastExit {
-                let status: ExitStatus
+                let status: ChildExitStatus
                 switch exit.reason {
                 case .code(let c): status = .code(c)
-                case .signal(let name): status = .signal(Signal(name: name) ?? .kill)
+                case .signal(let name): status = .signal(ProcessSignal(name: name) ?? .kill)
                 }
                 lastExits[id] = .init(status: status, at: instant(exit.at))
             }
