@@ -8,17 +8,19 @@ public enum ChildListing {
 
     /// An aligned table, one line per child under a header line, ending in a newline.
     public static func render(children: [ChildRecord], now: UnixMillis) -> String {
-        let rows = children.map { c -> [String] in
-            let uptime: String
-            if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
-                uptime = Elapsed.short(now - started)
-            } else {
-                uptime = "-"
-            }
-            let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
-            return [c.id, c.state.rawValue, c.pid.map(String.init) ?? "-", uptime, String(c.restarts), lastExit]
+        TextTable.render(header: columns, rows: children.map { row($0, now: now) })
+    }
+
+    /// One child's cells, in the order of `columns`.
+    static func row(_ c: ChildRecord, now: UnixMillis) -> [String] {
+        let uptime: String
+        if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
+            uptime = Elapsed.short(now - started)
+        } else {
+            uptime = "-"
         }
-        return TextTable.render(header: columns, rows: rows)
+        let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
+        return [c.id, c.state.rawValue, c.pid.map(String.init) ?? "-", uptime, String(c.restarts), lastExit]
     }
 
     /// A JSON array of the child records, one compact line.
@@ -41,9 +43,14 @@ public enum ChildListing {
         from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder
     ) throws(TableError) -> String {
         let rows = arranged(try table.children(prefix: prefix), id: \.id, order)
-        var text = render(children: rows, now: now)
+        return render(children: rows, now: now) + (try failedGroupLines(table, prefix: prefix))
+    }
+
+    /// One line for each group the root gave up that `prefix` concerns.
+    static func failedGroupLines(_ table: any ChildTableReader, prefix: String?, node: String? = nil) throws(TableError) -> String {
+        var text = ""
         let wanted = prefix.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        for group in try table.groups() where group.state == .failed {
+        for group in try table.groups() where group.state == .failed && (node == nil || group.node == node) {
             // A group concerns the prefix when one lies inside the other.
             if let wanted, group.path != wanted, !group.path.hasPrefix(wanted + "/"), !wanted.hasPrefix(group.path + "/") {
                 continue
@@ -71,7 +78,7 @@ public enum ChildListing {
 
     /// `items` in the positions `order` gives for their ids. Moving positions, not records:
     /// records are large, and sorting them directly cost more than the comparisons.
-    private static func arranged<T>(_ items: [T], id: (T) -> String, _ order: ([String]) -> [Int]) -> [T] {
+    static func arranged<T>(_ items: [T], id: (T) -> String, _ order: ([String]) -> [Int]) -> [T] {
         order(items.map(id)).map { items[$0] }
     }
 }
