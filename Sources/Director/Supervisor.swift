@@ -79,6 +79,8 @@ public final class Supervisor: Service, Sendable {
         runtimeOptions.version = options.version
         runtimeOptions.maxChildren = options.maxChildren
         runtimeOptions.tableCheckCommand = options.tableCheckCommand
+        runtimeOptions.tablePath = options.tablePath
+        runtimeOptions.node = options.node
         runtimeOptions.becomeSubreaper = options.processWide.contains(.subreaper)
         runtimeOptions.handleSignals = options.processWide.contains(.signals)
         runtimeOptions.trimHeap = options.processWide.contains(.heapTrim)

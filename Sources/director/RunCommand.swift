@@ -22,6 +22,14 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var stateOptions: StateOptions
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A state table to share with other daemons (each with its own --state); default: <state>/table.", valueName: "dir"))
+    var table: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "This daemon's node name on a shared table (default with --table: the host name).", valueName: "name"))
+    var node: String?
+
     @Option(name: .long, help: ArgumentHelp("Daemon log format: text or json.", valueName: "format"))
     var logFormat: LogFormatOption = .text
 

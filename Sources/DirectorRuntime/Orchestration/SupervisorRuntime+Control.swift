@@ -97,7 +97,7 @@ extension SupervisorRuntime {
     /// Applies a loaded (or built) manifest: the difference only.
     func applyReload(_ new: Manifest, trigger: String) -> Result<ReloadSummary, ManifestErrors> {
         let now = SystemClock.monotonic()
-        if let error = keptScaleError(new) ?? totalError(new) {
+        if let error = keptScaleError(new) ?? totalError(new) ?? claimError(new) {
             refuseReload(ManifestErrors([error]), trigger: trigger)
             return .failure(ManifestErrors([error]))
         }

@@ -42,6 +42,12 @@ package final class SupervisorRuntime {
     let inbox: LoopInbox<LoopRequest>?
     /// The marker every child and its descendants carry (`DIRECTOR_STATE`).
     let stateMarker: String
+    /// This daemon's node on a table several daemons share (DESIGN §4.1); nil in the
+    /// single-daemon layout, where no row carries a node.
+    let node: String?
+    /// The top-level groups whose entries of `meta.decisions` this node writes: those of its
+    /// manifest and of its previous run (a group removed since still has its entries).
+    var ownedGroups: Set<String> = []
 
     var engine: Engine
     var manifest: Manifest
@@ -101,8 +107,15 @@ package final class SupervisorRuntime {
             let directory = try StateDirectory(path: state)
             stateDirectory = directory
             stateMarker = MarkedProcesses.marker(forStateDirectory: state)
+            let sharing = options.tablePath != nil || options.node != nil
+            node = sharing ? (options.node ?? hostName()) : nil
             if let given = parts.table {
                 table = given
+                ownTable = nil
+            } else if sharing {
+                // Never moved aside nor re-created: other daemons may have it open.
+                table = try directory.openSharedTable(
+                    path: options.tablePath ?? directory.tablePath, options: Self.tableOptions(), checkCommand: options.tableCheckCommand)
                 ownTable = nil
             } else {
                 // A damaged table is moved aside (logged), never mapped.
@@ -114,9 +127,19 @@ package final class SupervisorRuntime {
             stateDirectory = nil
             // Unique to this process and this supervisor: the marker finds its own escaped
             // descendants; there is no earlier run to find without a state directory.
+            node = options.node
             stateMarker = "embedded:\(getpid()):\(ProcStat.startTicks(pid: getpid()) ?? 0):\(UInt64.random(in: 0 ... .max))"
             table = parts.table ?? InMemoryTable()
             ownTable = nil
+        }
+        if let state = options.stateDirectory {
+            // Before anything is terminated or started: another live node's groups, or its
+            // name, are not this daemon's to take.
+            let refusals = SharedTableClaim.refusals(
+                table: table, node: node, stateDirectory: absolutePath(state),
+                tablePath: options.tablePath.map(absolutePath) ?? absolutePath(state) + "/table",
+                groups: manifest.groups.map(\.name))
+            if !refusals.isEmpty { throw RuntimeStartError(code: .lockHeld, lines: refusals) }
         }
 
         do {
@@ -140,7 +163,8 @@ package final class SupervisorRuntime {
         environment = SpawnEnvironment(baseEnvironment)
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
-        previous = PreviousRun.read(from: table)
+        previous = PreviousRun.read(from: table, node: node, claiming: Set(manifest.groups.map(\.name)))
+        ownedGroups = Set(previous.groups.compactMap { $0.path.split(separator: "/").first.map(String.init) })
         writer = TableWriter(table: table, log: log, eventWindow: Self.backlogEventWindow())
         reloadGeneration = previous.reloadGeneration
         let droppedScales = previous.decisions.dropScales(beyond: options.maxChildren, in: manifest)
@@ -214,6 +238,12 @@ package final class SupervisorRuntime {
         pendingChanges.append(.setMeta(.format, .string(tableFormatVersion)))
         pendingChanges.append(.setDaemon(DaemonInfo(
             pid: getpid(), startedAt: wall(now), jobs: jobsDirectory.map(absolutePath) ?? "", version: options.version)))
+        if let node, let stateDirectory {
+            pendingChanges.append(.mergeMeta(.nodes, .node(NodeInfo(
+                node: node, pid: getpid(), stateDirectory: absolutePath(stateDirectory.path),
+                socket: absolutePath(stateDirectory.socketPath), startedAt: wall(now),
+                jobs: jobsDirectory.map(absolutePath) ?? "", version: options.version))))
+        }
         pendingChanges += specChanges(old: nil, new: manifest)
         // Specs of jobs the previous daemon ran that this manifest no longer has.
         let current = Set(manifest.jobsByKey.map(\.key))
@@ -223,6 +253,11 @@ package final class SupervisorRuntime {
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
             children: Set(engine.children.map(\.id.description)), groups: Set(engine.groups.map(\.path)))
+        // A node's root group is stored under `/NODE`; the single-daemon layout's `/` row it
+        // adopted goes.
+        if node != nil, previous.groups.contains(where: { $0.path.isEmpty && $0.node == nil }) {
+            pendingChanges.append(.deleteGroup(path: ""))
+        }
         saveCarryOver(force: true)
         previous = PreviousRun()
         commitTable()
@@ -483,7 +518,7 @@ package final class SupervisorRuntime {
     func record(_ event: EventRecord) {
         let now = SystemClock.monotonic()
         let at = wall(now)
-        pendingChanges.append(.appendEvent(NewEvent(at: at, id: event.subject, kind: event.kind.rawValue, detail: event.detail)))
+        pendingChanges.append(.appendEvent(NewEvent(at: at, id: event.subject, kind: event.kind.rawValue, detail: event.detail, node: node)))
         if let events, events.hasSubscribers {
             events.publish(SupervisorEvent(
                 at: at, subject: event.subject, kind: event.kind, detail: event.detail, fields: event.fields, severity: event.severity))
