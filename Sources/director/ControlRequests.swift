@@ -24,15 +24,21 @@ func exchange(_ state: String, _ request: ControlRequest) throws -> JSONValue {
 }
 
 extension StartCommand {
-    func sendStart() throws { printIDs(try exchange(stateOptions.state, .start(ids: ids)), verb: "starting") }
+    func sendStart() throws {
+        try sendRouted(ids, state: stateOptions.state, shared: sharedTable, verb: "starting") { .start(ids: $0) }
+    }
 }
 
 extension StopCommand {
-    func sendStop() throws { printIDs(try exchange(stateOptions.state, .stop(ids: ids)), verb: "stopping") }
+    func sendStop() throws {
+        try sendRouted(ids, state: stateOptions.state, shared: sharedTable, verb: "stopping") { .stop(ids: $0) }
+    }
 }
 
 extension RestartCommand {
-    func sendRestart() throws { printIDs(try exchange(stateOptions.state, .restart(ids: ids)), verb: "restarting") }
+    func sendRestart() throws {
+        try sendRouted(ids, state: stateOptions.state, shared: sharedTable, verb: "restarting") { .restart(ids: $0) }
+    }
 }
 
 extension DeleteCommand {

@@ -70,12 +70,29 @@ func childIDOrder(_ ids: [String]) -> [Int] {
 
 extension PsCommand {
     func listChildren() throws {
-        let table = try openTable(stateOptions.state)
-        if json {
+        let table = try openTable(stateOptions.state, shared: sharedTable)
+        if node != nil || sharedTable.table != nil {
+            try listNodeChildren(table)
+        } else if json {
             writeAll(fd: 1, try reading { try ChildListing.json(from: table, prefix: prefix, order: childIDOrder) } + "\n")
         } else {
             let now = SystemClock.wallMilliseconds()
             writeAll(fd: 1, try reading { try ChildListing.render(from: table, prefix: prefix, now: now, order: childIDOrder) })
+        }
+    }
+
+    /// `--table` or `--node`: every node's children with a NODE column, or one node's.
+    private func listNodeChildren(_ table: any ChildTableReader) throws {
+        if json {
+            var records = try reading { try table.children(prefix: prefix) }
+            if let node { records = records.filter { $0.node == node } }
+            let order = childIDOrder(records.map(\.id))
+            writeAll(fd: 1, ChildListing.json(children: order.map { records[$0] }) + "\n")
+        } else {
+            let now = SystemClock.wallMilliseconds()
+            writeAll(fd: 1, try reading {
+                try ChildListing.render(from: table, prefix: prefix, now: now, order: childIDOrder, node: node, showingNodes: sharedTable.table != nil)
+            })
         }
     }
 }
@@ -90,9 +107,11 @@ extension CountCommand {
 
 extension EventsCommand {
     func printEvents() throws {
-        let table = try openTable(stateOptions.state)
-        let show = { (e: EventEntry) in
-            writeAll(fd: 1, (json ? EventListing.jsonLine(e) : EventListing.line(e)) + "\n")
+        let table = try openTable(stateOptions.state, shared: sharedTable)
+        let showNode = sharedTable.table != nil
+        let show = { [node] (e: EventEntry) in
+            if let node, e.node != node { return }
+            writeAll(fd: 1, (json ? EventListing.jsonLine(e) : EventListing.line(e, showingNode: showNode)) + "\n")
         }
         let start = since ?? 0
         if follow {

@@ -54,10 +54,12 @@ final class DaemonHarness: @unchecked Sendable {
         try text.write(toFile: jobs + "/" + name, atomically: false, encoding: .utf8)
     }
 
-    /// Starts the daemon with extra arguments; with `closedStandardStreams` its fds 0, 1 and
-    /// 2 are closed (through a shell that closes them and execs the daemon, same pid).
-    func start(_ extra: [String] = [], closedStandardStreams: Bool = false) throws {
+    /// Starts the daemon with extra arguments (and variables added to its environment); with
+    /// `closedStandardStreams` its fds 0, 1 and 2 are closed (through a shell that closes them
+    /// and execs the daemon, same pid).
+    func start(_ extra: [String] = [], closedStandardStreams: Bool = false, environment: [String: String] = [:]) throws {
         let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let arguments = ["run", "--jobs", jobs, "--state", state] + extra
         if closedStandardStreams {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
