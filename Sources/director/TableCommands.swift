@@ -77,7 +77,11 @@ extension PsCommand {
             writeAll(fd: 1, try reading { try ChildListing.json(from: table, prefix: prefix, order: childIDOrder) } + "\n")
         } else {
             let now = SystemClock.wallMilliseconds()
-            writeAll(fd: 1, try reading { try ChildListing.render(from: table, prefix: prefix, now: now, order: childIDOrder) })
+            // The NODE column only when the rows come from more than one node (DESIGN §4.1);
+            // otherwise the listing is the single-daemon one.
+            writeAll(fd: 1, try reading {
+                try ChildListing.render(from: table, prefix: prefix, now: now, order: childIDOrder, node: nil, showingNodes: false)
+            })
         }
     }
 

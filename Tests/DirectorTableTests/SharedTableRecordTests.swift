@@ -76,6 +76,26 @@ import Testing
         #expect(OperatorDecisions(json: try table.meta(.decisions)!).stopped == ["a/x/0": "h", "b/x/0": "h"])
     }
 
+    @Test func theNodeColumnAppearsWhenAskedOrWhenTheRowsComeFromSeveralNodes() throws {
+        let table = InMemoryTable()
+        var a = Fixture.child("ga/x/0")
+        a.node = "a"
+        try table.upsert(a)
+        let one = try ChildListing.render(from: table, prefix: nil, now: Fixture.now, node: nil, showingNodes: false)
+        #expect(one == ChildListing.render(children: [a], now: Fixture.now))
+        #expect(try ChildListing.render(from: table, prefix: nil, now: Fixture.now, node: nil, showingNodes: true).hasPrefix("NODE  ID"))
+        var b = Fixture.child("gb/x/0")
+        b.node = "b"
+        try table.upsert(b)
+        let both = try ChildListing.render(from: table, prefix: nil, now: Fixture.now, node: nil, showingNodes: false)
+        #expect(both.split(separator: "\n").map { $0.prefix(10) } == ["NODE  ID  ", "a     ga/x", "b     gb/x"])
+        let onlyB = try ChildListing.render(from: table, prefix: nil, now: Fixture.now, node: "b", showingNodes: false)
+        #expect(onlyB.split(separator: "\n").map { $0.prefix(10) } == ["NODE  ID  ", "b     gb/x"])
+        let event = EventEntry(seq: 7, at: Fixture.now, id: "", kind: "reload", detail: "", node: "b")
+        #expect(EventListing.line(event, showingNode: true) == "7 2026-11-24T20:00:00.000Z b - reload")
+        #expect(EventListing.line(event, showingNode: false) == EventListing.line(event))
+    }
+
     @Test func theBacklogKeepsEachNodesMergeApartFromPlainMeta() {
         var backlog = TableBacklog()
         backlog.add([

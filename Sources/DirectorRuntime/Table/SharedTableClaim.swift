@@ -17,7 +17,9 @@ enum SharedTableClaim {
     ///
     /// - node: this daemon's node, nil without one (the single-daemon layout).
     /// - stateDirectory: this daemon's state directory (absolute).
-    /// - groups: the top-level groups of its manifest.
+    /// - tablePath: the table's directory (absolute), to find a daemon of the single-daemon
+    ///   layout whose own table it is; "" skips that check (a reload).
+    /// - groups: the top-level groups of its manifest (at a reload: the ones it adds).
     static func refusals(
         table: any ChildTableReader, node: String?, stateDirectory: String, tablePath: String, groups: [String]
     ) -> [String] {
