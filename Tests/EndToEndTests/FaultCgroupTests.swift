@@ -79,8 +79,39 @@ struct FaultCgroupTests {
 
 enum CgroupTestError: Error { case noPID }
 
-/// Whether this machine lets a process create cgroup2 groups.
+/// Whether this machine lets a process create cgroup2 groups, and the cleanup of a test
+/// daemon's cgroups.
 enum CgroupProbe {
+    /// The daemon's cgroup directory for a state directory (ChildCgroups.swift's layout:
+    /// `<mount><own cgroup>/director-<FNV-1a of the state directory's real path>`).
+    static func daemonDirectory(stateDirectory: String) -> String? {
+        guard let mounts = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8),
+            let line = mounts.split(separator: "\n").first(where: { $0.contains(" - cgroup2 ") }),
+            let own = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8))?
+                .split(separator: "\n").first(where: { $0.hasPrefix("0::") })?.dropFirst(3)
+        else { return nil }
+        let mount = String(line.split(separator: " ")[4])
+        let real = realpath(stateDirectory, nil).map { p in defer { free(p) }; return String(cString: p) } ?? stateDirectory
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in real.utf8 { h ^= UInt64(byte); h = h &* 0x100_0000_01b3 }
+        return (own == "/" ? mount : mount + own) + "/director-" + String(h, radix: 16)
+    }
+
+    /// Kills what is left in a (killed) test daemon's cgroups and removes them: a daemon
+    /// killed with SIGKILL leaves them for the next daemon on its state directory, and a test's
+    /// state directory has none.
+    static func removeDaemonCgroups(stateDirectory: String) {
+        guard let base = daemonDirectory(stateDirectory: stateDirectory),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: base)
+        else { return }
+        for name in names where name.hasPrefix("d-") {
+            let procs = (try? String(contentsOfFile: base + "/" + name + "/cgroup.procs", encoding: .utf8)) ?? ""
+            for pid in procs.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+            for _ in 0..<100 where rmdir(base + "/" + name) != 0 && errno == EBUSY { usleep(10_000) }
+        }
+        rmdir(base)
+    }
+
     static let writable: Bool = {
         guard let mounts = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
         for line in mounts.split(separator: "\n") where line.contains(" - cgroup2 ") {
