@@ -67,8 +67,10 @@ enum SharedTableClaim {
 enum NodeLiveness {
     /// Tries a shared flock on `<state>/director.lock` without waiting: a daemon holds an
     /// exclusive one, so failing with EWOULDBLOCK means live. When nobody holds it the
-    /// shared lock is let go at once (a daemon starting on that directory meanwhile retries
-    /// for two seconds while the pid in the file is dead: `DaemonLock.takeLock`).
+    /// shared lock is let go at once. A daemon starting on that very directory in those
+    /// microseconds retries for two seconds when the file names a dead pid (a killed daemon,
+    /// `DaemonLock.takeLock`), but is refused when the file is empty (a daemon that stopped
+    /// cleanly truncates it): a narrow window, left as it is.
     static func isLive(stateDirectory: String) -> Bool {
         let fd = open(DaemonLock.lockPath(stateDirectory: stateDirectory), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return false }
