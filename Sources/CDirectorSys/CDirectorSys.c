@@ -88,6 +88,7 @@ struct spawn_request {
     int keep;      /* one above the highest slot */
     int full_copy; /* skip CLOSE_RANGE_UNSHARE (tests of the older kernels' path) */
     const sigset_t *reset;
+    struct director_spawn_identity *identity; /* NULL: the daemon's */
     int error;  /* errno of the failed step, 0 when execve succeeded */
     int step;   /* DIRECTOR_SPAWN_STEP_* of the failure */
 };
@@ -158,6 +159,29 @@ static int spawn_child(void *argument) {
             if (child_nofile_hard >= child_nofile_soft && child_nofile_hard < lim.rlim_max) lim.rlim_max = child_nofile_hard;
             syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &lim, NULL);
         }
+    }
+    /* The job's identity and limits: raw system calls, which change this process only
+     * (glibc's setuid would signal every thread of the daemon, whose memory we share). */
+    struct director_spawn_identity *id = r->identity;
+    if (id != NULL) {
+        r->step = DIRECTOR_SPAWN_STEP_RLIMIT;
+        for (int i = 0; i < id->limit_count; i++) {
+            struct rlimit lim = {.rlim_cur = id->limits[i].soft, .rlim_max = id->limits[i].hard};
+            if (syscall(SYS_prlimit64, 0, id->limits[i].resource, &lim, NULL) != 0) {
+                id->failed_resource = id->limits[i].resource;
+                goto fail;
+            }
+        }
+        if (id->set_ids) {
+            r->step = DIRECTOR_SPAWN_STEP_SETGROUPS;
+            if (syscall(SYS_setgroups, (size_t)id->group_count, id->groups) != 0) goto fail;
+            r->step = DIRECTOR_SPAWN_STEP_SETGID;
+            if (syscall(SYS_setresgid, id->gid, id->gid, id->gid) != 0) goto fail;
+            r->step = DIRECTOR_SPAWN_STEP_SETUID;
+            if (syscall(SYS_setresuid, id->uid, id->uid, id->uid) != 0) goto fail;
+        }
+        if (id->umask >= 0) syscall(SYS_umask, (mode_t)id->umask);
+        r->step = DIRECTOR_SPAWN_STEP_SETUP;
     }
     /* A private fd table with only the fds below `keep` (the slots among them). */
     if (r->full_copy || syscall(SYS_close_range, (unsigned)r->keep, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
@@ -238,6 +262,13 @@ static unsigned long long boottime_ticks(void) {
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out) {
+    return director_spawn_as(path, argv, envp, cwd, stdout_fd, stderr_fd, reset, NULL, out, step_out);
+}
+
+int director_spawn_as(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                      int stdout_fd, int stderr_fd, const sigset_t *reset,
+                      struct director_spawn_identity *identity,
+                      struct director_spawned *out, int *step_out) {
     *step_out = DIRECTOR_SPAWN_STEP_SETUP;
     out->pid = -1;
     out->pidfd = -1;
@@ -246,7 +277,7 @@ int director_spawn(const char *path, char *const argv[], char *const envp[], con
     if (reset == NULL) { sigfillset(&reset_all); reset = &reset_all; }
     struct spawn_request request = {
         .path = path, .argv = argv, .envp = envp, .cwd = cwd,
-        .reset = reset, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
+        .reset = reset, .identity = identity, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
     };
     /* The child's stack. 16-byte aligned top; a few hundred bytes are used. */
     _Alignas(16) char stack[16384];

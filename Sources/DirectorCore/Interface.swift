@@ -111,14 +111,19 @@ public struct LaunchSpec: Sendable, Hashable {
     public var env: [EnvVar]
     /// The job's log filters, applied by the runtime to the child's output.
     public var log: LogPolicy
+    /// The job's `user`, `group`, `umask` and `rlimits`, applied in the child before exec.
+    public var identity: ProcessIdentity = ProcessIdentity()
 
     /// Creates a launch spec.
-    public init(id: ChildID, argv: [String], cwd: String, env: [EnvVar], log: LogPolicy) {
+    public init(
+        id: ChildID, argv: [String], cwd: String, env: [EnvVar], log: LogPolicy, identity: ProcessIdentity = ProcessIdentity()
+    ) {
         self.id = id
         self.argv = argv
         self.cwd = cwd
         self.env = env
         self.log = log
+        self.identity = identity
     }
 }
 

@@ -310,13 +310,18 @@ public struct JobSpec: Sendable, Hashable {
     public var log: LogPolicy
     /// Where `name:` was written.
     public var location: SourceLocation?
+    /// `user`, `group`, `umask`, `rlimits`: applied in the child before exec.
+    public var identity: ProcessIdentity = ProcessIdentity()
+    /// `env_file`: variables read at load time, below `env` (a name in both takes `env`'s value).
+    public var envFile: EnvFile? = nil
 
     /// Creates a job spec with the documented defaults for everything but name and command.
     public init(
         name: String, command: Command, instances: Int = 1, cwd: String = ".", env: [EnvVar] = [],
         restart: RestartType = .permanent, delay: Duration = .zero, backoff: Backoff? = nil,
         resetAfter: Duration = .seconds(60), onExit: [ExitRule] = [], shutdown: Shutdown = Shutdown(),
-        log: LogPolicy = LogPolicy(), location: SourceLocation? = nil
+        log: LogPolicy = LogPolicy(), location: SourceLocation? = nil,
+        identity: ProcessIdentity = ProcessIdentity(), envFile: EnvFile? = nil
     ) {
         self.name = name
         self.command = command
@@ -331,12 +336,16 @@ public struct JobSpec: Sendable, Hashable {
         self.shutdown = shutdown
         self.log = log
         self.location = location
+        self.identity = identity
+        self.envFile = envFile
     }
 
     /// True when `other` differs in a key that defines the running process (command, env,
-    /// cwd, shutdown): such a change restarts the job's instances on reload.
+    /// the env file's contents, cwd, user, group, umask, rlimits, shutdown): such a change
+    /// restarts the job's instances on reload.
     public func processDiffers(from other: JobSpec) -> Bool {
         command != other.command || env != other.env || cwd != other.cwd || shutdown != other.shutdown
+            || identity != other.identity || envFile != other.envFile
     }
 }
 

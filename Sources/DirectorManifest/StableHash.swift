@@ -42,6 +42,15 @@ extension JobSpec {
         for (n, f) in [("stdout", log.stdout), ("stderr", log.stderr)] {
             lines.append("\(n)+=\(list(f.include.map(\.source))) \(n)-=\(list(f.exclude.map(\.source)))")
         }
+        // Written only when set, so the hashes of jobs without these keys stay what they were
+        // (the carry-over of stopped and waiting children is keyed by the hash).
+        if let u = identity.user { lines.append("user=\(list([u]))") }
+        if let g = identity.group { lines.append("group=\(list([g]))") }
+        if let m = identity.umask { lines.append("umask=\(String(m, radix: 8))") }
+        for l in identity.rlimits { lines.append("rlimit=\(l.resource.rawValue),\(l.soft),\(l.hard)") }
+        if let f = envFile {
+            lines.append("env_file=\(list([f.path])) \(list(f.variables.flatMap { [$0.name, $0.value] }))")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -51,6 +51,25 @@ extension JobSpec {
             ("stdout", filter(log.stdout)),
             ("stderr", filter(log.stderr)),
         ])))
+        // Identity keys only when set: a job without them reads as before. An env file often
+        // holds secrets kept out of the manifest on purpose: the table gets its path and the
+        // names it sets, not the values (`spec_hash` still changes with them).
+        if let f = envFile {
+            members.append(("env_file", .object([
+                ("path", .string(f.path)), ("names", .array(f.variables.map { .string($0.name) })),
+            ])))
+        }
+        if let u = identity.user { members.append(("user", .string(u))) }
+        if let g = identity.group { members.append(("group", .string(g))) }
+        if let m = identity.umask {
+            let octal = String(m, radix: 8)
+            members.append(("umask", .string(String(repeating: "0", count: max(0, 4 - octal.count)) + octal)))
+        }
+        if !identity.rlimits.isEmpty {
+            members.append(("rlimits", .object(identity.rlimits.map { l in
+                (l.resource.rawValue, .object([("soft", .string(ResourceLimit.text(l.soft))), ("hard", .string(ResourceLimit.text(l.hard)))]))
+            })))
+        }
         members.append(("spec_hash", .string(stableHash)))
         return .object(members)
     }
