@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CDirectorSys.h"
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -511,4 +512,67 @@ int director_install_fault_exit(const char *line) {
 
 int director_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+/* The sd_notify socket: a datagram Unix socket that passes the sender's credentials
+ * (SO_PASSCRED), so each message is attributed to a process by the kernel, not by its text.
+ * `path` starting with '@' is an abstract name (no file). A file left by an earlier daemon on
+ * the same state directory is replaced: the state directory's lock is held. */
+int director_notify_socket(const char *path) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length >= sizeof addr.sun_path) return -ENAMETOOLONG;
+    memcpy(addr.sun_path, path, length);
+    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length);
+    if (path[0] == '@') addr.sun_path[0] = 0;
+    else { unlink(path); size = sizeof addr; }
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0 || bind(fd, (struct sockaddr *)&addr, size) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    /* Children send to it; only messages from a child's process group count. */
+    if (path[0] != '@') chmod(path, 0666);
+    int buffer = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    return fd;
+}
+
+long director_recv_credentials(int fd, void *bytes, unsigned long count, pid_t *pid_out) {
+    struct iovec iov = {.iov_base = bytes, .iov_len = count};
+    union {
+        struct cmsghdr align;
+        char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.space;
+    msg.msg_controllen = sizeof control.space;
+    long n;
+    do { n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    *pid_out = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            *pid_out = cred.pid;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            /* sd_notify's FDSTORE=1 passes fds; they are not kept. */
+            int count_fds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (int i = 0; i < count_fds; i++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+                close(passed);
+            }
+        }
+    }
+    return (msg.msg_flags & MSG_TRUNC) ? -EMSGSIZE : n;
 }

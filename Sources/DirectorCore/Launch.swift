@@ -21,5 +21,6 @@ extension LaunchSpec {
         env.append(EnvVar(name: "DIRECTOR_INSTANCE", value: String(id.instance)))
         self.init(id: id, argv: argv, cwd: Template.expand(job.cwd, for: id), env: env, log: job.log,
             identity: job.identity)
+        ready = job.ready
     }
 }

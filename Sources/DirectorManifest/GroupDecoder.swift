@@ -18,7 +18,7 @@ struct GroupDecoder {
     static let nestedGroupKeys = ["name", "strategy", "intensity", "period", "jobs"]
     static let jobKeys = [
         "name", "command", "instances", "cwd", "env", "restart", "delay", "backoff", "reset_after",
-        "on_exit", "shutdown", "log", "env_file", "user", "group", "umask", "rlimits",
+        "on_exit", "shutdown", "log", "env_file", "user", "group", "umask", "rlimits", "ready",
     ]
 
     /// A whole file: one top-level group, named by `group:` or else `defaultName`.

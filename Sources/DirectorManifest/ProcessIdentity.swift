@@ -106,3 +106,29 @@ public struct EnvFile: Sendable, Hashable {
         self.variables = variables
     }
 }
+
+/// A job's `ready:`: how a started child tells that it is ready, and how long it may take.
+/// A child with `ready:` holds back the children after it in its top-level group, at the
+/// first start and in restart plans (OTP's synchronous start); without it a child is ready
+/// once spawned.
+public struct ReadySpec: Sendable, Hashable {
+    /// The protocol.
+    public enum Check: Sendable, Hashable {
+        /// sd_notify: `READY=1` on the datagram socket named by `$NOTIFY_SOCKET`.
+        case notify
+    }
+
+    /// The protocol.
+    public var check: Check
+    /// Not ready within this → stopped, exit cause `ready_timeout`.
+    public var timeout: Duration
+
+    /// The default `timeout`.
+    public static let defaultTimeout: Duration = .seconds(30)
+
+    /// Creates a readiness check.
+    public init(_ check: Check, timeout: Duration = ReadySpec.defaultTimeout) {
+        self.check = check
+        self.timeout = timeout
+    }
+}

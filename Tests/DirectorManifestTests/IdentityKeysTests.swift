@@ -158,3 +158,51 @@ struct IdentityKeysTests {
         #expect(try UserDatabase.resolve(user: "4242", group: "4242") == UserDatabase.Credentials(uid: 4242, gid: 4242, groups: [4242]))
     }
 }
+
+/// `ready:` and `when: {cause: ...}`.
+struct ReadyKeysTests {
+    private func load(_ keys: String) throws -> JobSpec {
+        let group = try ManifestLoader.load(yaml: "jobs:\n  - name: api\n    command: \"sleep 60\"\n" + keys, file: "t.yaml",
+            jobsDirectory: "/jobs")
+        guard case .job(let j) = group.children[0] else { throw ManifestErrors([]) }
+        return j
+    }
+
+    private func errors(_ keys: String) -> [String] {
+        do {
+            _ = try load(keys)
+            return []
+        } catch let e as ManifestErrors {
+            return e.errors.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    @Test func decodesReadyAndCauses() throws {
+        let j = try load("    ready: {notify: true, timeout: 2s}\n    on_exit:\n      - when: {cause: [ready_timeout, signal]}\n        do: wait\n")
+        #expect(j.ready == ReadySpec(.notify, timeout: .seconds(2)))
+        #expect(j.onExit.first?.when.causes == ["ready_timeout", "signal"])
+        #expect(try load("    ready: {notify: true}\n").ready?.timeout == ReadySpec.defaultTimeout)
+    }
+
+    @Test func readyMistakesAreLocated() {
+        #expect(errors("    ready: {tcp: 8080}\n") == ["t.yaml:4:13: jobs[0].ready.tcp: `ready.tcp` is not supported yet; use `notify: true`"])
+        #expect(errors("    ready: {timeout: 1s}\n") == ["t.yaml:4:12: jobs[0].ready: `ready` needs `notify: true`"])
+        #expect(errors("    ready: {notify: false}\n").first?.contains("jobs[0].ready.notify: `notify: false` means no readiness") == true)
+        #expect(errors("    ready: {notify: true, timeout: 0s}\n").count == 1)
+        #expect(errors("    on_exit:\n      - when: {cause: [unhealthy]}\n        do: wait\n").first?
+            .hasPrefix("t.yaml:5:24: jobs[0].on_exit[0].when.cause[0]: unknown cause `unhealthy`") == true)
+    }
+
+    @Test func readyIsAProcessKeyAndCausesChangeTheHashOnlyWhenSet() throws {
+        let plain = try load("")
+        let ready = try load("    ready: {notify: true}\n")
+        #expect(ready.processDiffers(from: plain))
+        #expect(ready.stableHash != plain.stableHash)
+        let rule = try load("    on_exit:\n      - when: {code: 1}\n        do: wait\n")
+        #expect(!rule.canonicalText.contains("cause="))
+        let caused = try load("    on_exit:\n      - when: {code: 1, cause: exit}\n        do: wait\n")
+        #expect(caused.stableHash != rule.stableHash)
+    }
+}

@@ -159,4 +159,13 @@ int director_set_thread_nice(int nice);
 /// calling again replaces it. 0 or -errno.
 int director_install_fault_exit(const char *line);
 
+/// The sd_notify socket: SOCK_DGRAM, non-blocking, close-on-exec, SO_PASSCRED, bound at
+/// `path` (a file, replaced if it exists, mode 0666) or, when `path` starts with '@', at that
+/// abstract name. fd or -errno.
+int director_notify_socket(const char *path);
+
+/// Receives one datagram with the sender's pid (SCM_CREDENTIALS; 0 when absent); fds passed
+/// along are closed. Bytes, or -errno (-EAGAIN: none; -EMSGSIZE: cut to `count`).
+long director_recv_credentials(int fd, void *bytes, unsigned long count, pid_t *pid_out);
+
 #endif

@@ -56,6 +56,10 @@ package final class SupervisorRuntime {
     var draining = false
     /// Per live child: its pid's start ticks, recorded in the table to prove identity later.
     var startTicks: [ChildID: UInt64] = [:]
+    /// The sd_notify socket, made at the first spawn of a child with `ready: {notify: true}`.
+    var notify: NotifySocket?
+    /// Children with `ready: {notify: true}` that run, by pid (= process group id).
+    var notifyChildren: [Int32: ChildID] = [:]
     var exitStatus: Int32?
     /// The table as the previous daemon left it, until start has reconciled it.
     var previous: PreviousRun
@@ -363,6 +367,7 @@ package final class SupervisorRuntime {
 
     func spawn(_ spec: LaunchSpec) {
         let id = spec.id
+        let spec = spec.ready == nil ? spec : withNotifySocket(spec)
         let process: SpawnedProcess
         do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {
             if error.code == .system && DescriptorLimit.isExhaustion(error.errno) {
@@ -375,7 +380,9 @@ package final class SupervisorRuntime {
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
         let name = id.description
         let pid = process.pid
+        if spec.ready != nil { notifyChildren[pid] = id }
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
+            if !self.notifyChildren.isEmpty { self.notifyChildren[pid] = nil }
             self.feed(.exited(id, pid: pid, status: status))
             self.scheduleOrphanSweep()
         }
@@ -539,6 +546,8 @@ enum EventWording {
         case .scale: "scaled"
         case .reload: "reloaded"
         case .shutdown: "shutting down"
+        case .ready: "ready"
+        case .notReady: "not ready:"
         }
     }
 }
