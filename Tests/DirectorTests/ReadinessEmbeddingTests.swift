@@ -6,9 +6,13 @@ import Testing
 /// socket is an abstract `@` name, and the child after the ready one waits for it.
 @Suite(.serialized) struct ReadinessEmbeddingTests {
     @Test func anEmbeddedTreeUsesAnAbstractNotifySocket() async throws {
+        // The child says READY=1 only once the test has seen the next child held back.
+        let go = "/tmp/director-ready-go-\(getpid())"
+        unlink(go)
+        defer { unlink(go) }
         let script = """
             import os, socket, time
-            time.sleep(0.5)
+            while not os.path.exists('\(go)'): time.sleep(0.02)
             a = os.environ['NOTIFY_SOCKET']
             assert a.startswith('@'), a
             s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -25,6 +29,7 @@ import Testing
         defer { run.cancel() }
         #expect(await eventually { await supervisor.handle.whichChildren().first { $0.id.description == "app/db/0" }?.state == .running })
         #expect(await supervisor.handle.whichChildren().first { $0.id.description == "app/api/0" }?.pid == nil)
+        close(open(go, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644))
         #expect(await eventually(timeout: .seconds(20)) {
             await supervisor.handle.whichChildren().allSatisfy { $0.state == .running && $0.pid != nil }
         })

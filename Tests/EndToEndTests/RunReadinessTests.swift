@@ -5,10 +5,11 @@ import Testing
 /// of Python and by systemd's own `systemd-notify`, the children after the ready child held
 /// back until it is ready, and a child never ready stopped with cause `ready_timeout`.
 @Suite struct RunReadinessTests {
-    /// Sends `message` to $NOTIFY_SOCKET (an `@` name is abstract) after `delay` seconds, then sleeps.
-    static func pythonNotifier(delay: Double, message: String) -> String {
+    /// Sends `message` to $NOTIFY_SOCKET (an `@` name is abstract) once the file `go` exists,
+    /// then sleeps.
+    static func pythonNotifier(go: String, message: String) -> String {
         """
-        ["python3", "-c", "import os, socket, time\\ntime.sleep(\(delay))\\na = os.environ['NOTIFY_SOCKET']\\na = '\\\\0' + a[1:] if a[0] == '@' else a\\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\ns.sendto(b'\(message)', a)\\ntime.sleep(3600)"]
+        ["python3", "-c", "import os, socket, time\\nwhile not os.path.exists('\(go)'): time.sleep(0.02)\\na = os.environ['NOTIFY_SOCKET']\\na = '\\\\0' + a[1:] if a[0] == '@' else a\\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\ns.sendto(b'\(message)', a)\\ntime.sleep(3600)"]
         """
     }
 
@@ -16,7 +17,7 @@ import Testing
         let d = try DaemonHarness(files: ["svc.yaml": """
             jobs:
               - name: db
-                command: \(Self.pythonNotifier(delay: 1.0, message: "STATUS=warming up\\\\nREADY=1"))
+                command: \(Self.pythonNotifier(go: "go", message: "STATUS=warming up\\\\nREADY=1"))
                 ready: {notify: true, timeout: 20s}
               - name: api
                 command: ["sleep", "3600"]
@@ -26,6 +27,9 @@ import Testing
         // While db is not ready, api waits (backoff, no process).
         let early = try d.waitFor("db running") { rows in rows.contains { $0.id == "svc/db/0" && $0.state == "running" } }
         #expect(early.first { $0.id == "svc/api/0" }?.pid == nil, "api must wait for db: \(early)")
+        usleep(200_000)
+        #expect(try d.children().first { $0.id == "svc/api/0" }?.pid == nil, "api must wait for db")
+        try d.write("go", "")  // in the jobs directory, the child's cwd: now db says READY=1
         let rows = try d.waitRunning(2, timeout: 20)
         let db = try #require(rows.first { $0.id == "svc/db/0" }?.pid)
         #expect(rows.first { $0.id == "svc/api/0" }?.pid != nil)
