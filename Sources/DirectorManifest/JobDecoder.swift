@@ -18,6 +18,10 @@ extension GroupDecoder {
         let onExit = field(e, "on_exit", path, &ok) { $0.exitRules($1, $2) }
         let shutdown = field(e, "shutdown", path, &ok) { $0.shutdown($1, $2) }
         let log = field(e, "log", path, &ok) { $0.logPolicy($1, $2) }
+        let envFile = field(e, "env_file", path, &ok) { $0.envFile($1, $2) }
+        let ready = field(e, "ready", path, &ok) { $0.readiness($1, $2) }
+        let identity = identity(e, path: path)
+        if identity == nil { ok = false }
         if let d = e["delay"], e["backoff"] != nil {
             sink.report(.invalidValue, d.key, at("delay"), "`delay` and `backoff` cannot both be set; `backoff` replaces `delay`")
             ok = false
@@ -27,7 +31,8 @@ extension GroupDecoder {
             name: name, command: command, instances: instances ?? 1, cwd: cwd ?? jobsDirectory, env: env ?? [],
             restart: restart ?? .permanent, delay: delay ?? .zero, backoff: backoff,
             resetAfter: resetAfter ?? Defaults.resetAfter, onExit: onExit ?? [], shutdown: shutdown ?? Shutdown(),
-            log: log ?? LogPolicy(), location: e["name"]?.value.location)
+            log: log ?? LogPolicy(), location: e["name"]?.value.location, identity: identity ?? ProcessIdentity(),
+            envFile: envFile, ready: ready)
     }
 
     /// Adds the job's instances to the tally and reports the job that takes the directory over

@@ -64,6 +64,10 @@ package final class SupervisorRuntime {
     var draining = false
     /// Per live child: its pid's start ticks, recorded in the table to prove identity later.
     var startTicks: [ChildID: UInt64] = [:]
+    /// The sd_notify socket, made at the first spawn of a child with `ready: {notify: true}`.
+    var notify: NotifySocket?
+    /// Children with `ready: {notify: true}` that run, by pid (= process group id).
+    var notifyChildren: [Int32: ChildID] = [:]
     var exitStatus: Int32?
     /// The table as the previous daemon left it, until start has reconciled it.
     var previous: PreviousRun
@@ -420,6 +424,7 @@ package final class SupervisorRuntime {
 
     func spawn(_ spec: LaunchSpec) {
         let id = spec.id
+        let spec = spec.ready == nil ? spec : withNotifySocket(spec)
         let process: SpawnedProcess
         // Into its own cgroup: the shim's child joins it before it can fork.
         let cgroupProcs = cgroups?.procsFD(for: id) ?? -1
@@ -443,7 +448,9 @@ package final class SupervisorRuntime {
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
         let name = id.description
         let pid = process.pid
+        if spec.ready != nil { notifyChildren[pid] = id }
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
+            if !self.notifyChildren.isEmpty { self.notifyChildren[pid] = nil }
             if self.cgroups != nil { self.orphans.endedCgroups.insert(ChildCgroups.name(of: id)) }
             self.feed(.exited(id, pid: pid, status: status))
             self.scheduleOrphanSweep()
@@ -608,6 +615,8 @@ enum EventWording {
         case .scale: "scaled"
         case .reload: "reloaded"
         case .shutdown: "shutting down"
+        case .ready: "ready"
+        case .notReady: "not ready:"
         }
     }
 }
