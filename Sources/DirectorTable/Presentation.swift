@@ -7,7 +7,13 @@ public enum ChildListing {
     public static let columns = ["ID", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]
 
     /// An aligned table, one line per child under a header line, ending in a newline.
-    public static func render(children: [ChildRecord], now: UnixMillis) -> String {
+    ///
+    /// `isGone` tells whether a row's recorded process no longer exists (the reader checks
+    /// `/proc`; this library does not): such a row's PID reads `123 (gone)`, because the row
+    /// is what a daemon last wrote, not what runs.
+    public static func render(
+        children: [ChildRecord], now: UnixMillis, isGone: (ChildRecord) -> Bool = { _ in false }
+    ) -> String {
         let rows = children.map { c -> [String] in
             let uptime: String
             if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
@@ -16,7 +22,8 @@ public enum ChildListing {
                 uptime = "-"
             }
             let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
-            return [c.id, c.state.rawValue, c.pid.map(String.init) ?? "-", uptime, String(c.restarts), lastExit]
+            let pid = c.pid.map { isGone(c) ? "\($0) (gone)" : String($0) } ?? "-"
+            return [c.id, c.state.rawValue, pid, uptime, String(c.restarts), lastExit]
         }
         return TextTable.render(header: columns, rows: rows)
     }
@@ -36,12 +43,14 @@ public enum ChildListing {
     ///
     /// `order` gets the children's ids and returns their positions in display order; the CLI
     /// passes the tree order of `ChildID` (`api/10` after `api/9`), which this library cannot
-    /// parse. Positions rather than a comparator so that each id is parsed once.
+    /// parse. Positions rather than a comparator so that each id is parsed once. `isGone` as
+    /// in `render(children:now:isGone:)`.
     public static func render(
-        from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder
+        from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder,
+        isGone: (ChildRecord) -> Bool = { _ in false }
     ) throws(TableError) -> String {
         let rows = arranged(try table.children(prefix: prefix), id: \.id, order)
-        var text = render(children: rows, now: now)
+        var text = render(children: rows, now: now, isGone: isGone)
         let wanted = prefix.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         for group in try table.groups() where group.state == .failed {
             // A group concerns the prefix when one lies inside the other.

@@ -24,11 +24,15 @@ func exchange(_ state: String, _ request: ControlRequest) throws -> JSONValue {
 }
 
 extension StartCommand {
-    func sendStart() throws { printIDs(try exchange(stateOptions.state, .start(ids: ids)), verb: "starting") }
+    func sendStart() throws {
+        printIDs(try exchange(stateOptions.state, .start(ids: ids)), verb: "starting", already: "already running")
+    }
 }
 
 extension StopCommand {
-    func sendStop() throws { printIDs(try exchange(stateOptions.state, .stop(ids: ids)), verb: "stopping") }
+    func sendStop() throws {
+        printIDs(try exchange(stateOptions.state, .stop(ids: ids)), verb: "stopping", already: "already stopped")
+    }
 }
 
 extension RestartCommand {
@@ -70,8 +74,12 @@ extension ShutdownCommand {
     }
 }
 
-func printIDs(_ result: JSONValue, verb: String) {
+/// `ID: VERB` for each affected id; `ID: ALREADY` for those the daemon found already there
+/// (the reply's `already`: a stop of a stopped child, a start of a running one).
+func printIDs(_ result: JSONValue, verb: String, already: String? = nil) {
+    let there = Set((result["already"]?.arrayValue ?? []).compactMap(\.stringValue))
     for id in result["ids"]?.arrayValue ?? [] {
-        if let s = id.stringValue { print("\(s): \(verb)") }
+        guard let s = id.stringValue else { continue }
+        print("\(s): \(there.contains(s) ? already ?? verb : verb)")
     }
 }

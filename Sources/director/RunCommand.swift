@@ -17,8 +17,8 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The jobs directory.", valueName: "dir"))
-    var jobs: String = "jobs"
+    @Option(name: .long, help: ArgumentHelp("The jobs directory (default: $DIRECTOR_JOBS, else jobs).", valueName: "dir"))
+    var jobs: String = EnvironmentDefaults.jobs
 
     @OptionGroup var stateOptions: StateOptions
 
