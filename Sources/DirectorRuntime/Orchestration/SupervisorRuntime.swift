@@ -127,7 +127,7 @@ package final class SupervisorRuntime {
             throw RuntimeStartError(code: .system, lines: [error.message])
         }
         reaper = ProcessReaper(loop: loop, collectsOrphans: options.becomeSubreaper)
-        if case .file(let fd) = childOutput { sink = OutputSink(fd: fd, loop: loop) } else { sink = nil }
+        if case .file(let fd, _) = childOutput { sink = OutputSink(fd: fd, loop: loop) } else { sink = nil }
         let loop = self.loop
         logPump = log.daemonOutput.map { OutputSink(output: $0, loop: loop) }
         // Ignore SIGPIPE before recording which signals children must get back at default.
@@ -356,7 +356,10 @@ package final class SupervisorRuntime {
 
     /// Where children's lines go, for a new pipe.
     var lineDestination: LineDestination {
-        if let sink { return .sink(sink) }
+        if let sink {
+            if case .file(_, let format) = childOutput, format != .plain { return .formatted(sink, format) }
+            return .sink(sink)
+        }
         if case .lines(let handler) = childOutput { return .lines(handler) }
         return .discard
     }
@@ -375,7 +378,12 @@ package final class SupervisorRuntime {
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
         let name = id.description
         let pid = process.pid
+        let openStreams = OpenStreams()
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
+            // The pidfd is read before the pipes: what the child wrote last is read now, so
+            // its lines come before its exit line.
+            for pipe in openStreams.pipes { pipe.drainAvailable() }
+            openStreams.pipes = []
             self.feed(.exited(id, pid: pid, status: status))
             self.scheduleOrphanSweep()
         }
@@ -392,14 +400,14 @@ package final class SupervisorRuntime {
         // exit on the pidfd, so the end-of-file alone would cost a loop turn (a wake-up) of its
         // own. When both pipes have ended, the exit is looked for at once: usually it is there
         // and the restart happens in the same turn.
-        let openStreams = OpenStreams()
         let onClose = { [unowned self] in
             openStreams.count -= 1
             if openStreams.count == 0 { self.reaper.reapIfExited(pid) }
         }
         for (fd, stream, filter) in [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)] {
             do {
-                _ = try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop, onClose: onClose)
+                openStreams.pipes.append(
+                    try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop, onClose: onClose))
             } catch {
                 // The child keeps running; its output on this stream is dropped (the pipe is
                 // closed, so it gets EPIPE rather than blocking on a full pipe).
@@ -520,6 +528,8 @@ extension SupervisorRuntime {
 /// How many of a child's output pipes are still open.
 private final class OpenStreams {
     var count = 2
+    /// Until the exit: the pipes to drain before it is handled.
+    var pipes: [OutputPipe] = []
 }
 
 /// How lifecycle events read in the daemon log (`web/api/0 started pid=123`).

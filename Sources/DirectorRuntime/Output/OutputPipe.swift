@@ -15,6 +15,8 @@ public enum ChildStream: String, Sendable, Hashable {
 package enum LineDestination {
     /// A bounded non-blocking output (the daemon's stdout).
     case sink(OutputSink)
+    /// The same, each line rendered by a format (a timestamp, JSON, colour).
+    case formatted(OutputSink, ChildLineFormat)
     /// A function, called on the loop.
     case lines(@Sendable (ChildOutputLine) -> Void)
     /// Nowhere.
@@ -100,8 +102,26 @@ package final class OutputPipe {
         linesWritten += 1
         switch destination {
         case .sink(let sink): sink.write(line: prefix + text + (cut ? Self.cutMarker : ""))
+        case .formatted(let sink, let format):
+            sink.write(line: format.render(id: id, stream: stream, text: text, cut: cut, at: SystemClock.wallMilliseconds()))
         case .lines(let handler): handler(ChildOutputLine(id: id, stream: stream, text: text, cut: cut))
         case .discard: break
+        }
+    }
+
+    /// Reads what the pipe holds now, up to `chunks` reads (the child has exited: its lines
+    /// are written before its exit is logged, never after). Stops at EAGAIN; a descendant
+    /// that keeps the pipe open cannot hold the loop here.
+    package func drainAvailable(chunks: Int = 16) {
+        for _ in 0..<chunks where !isClosed {
+            let scratch = loop.scratch
+            let n = read(fd, scratch.baseAddress, scratch.count)
+            if n > 0 {
+                splitter.feed(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), emit: emitLine)
+            } else {
+                if n == 0 || (errno != EAGAIN && errno != EINTR) { closeNow() }
+                return
+            }
         }
     }
 
