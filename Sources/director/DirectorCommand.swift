@@ -18,7 +18,7 @@ struct DirectorCommand: ParsableCommand {
             """,
         version: DirectorVersion.current,
         subcommands: [
-            RunCommand.self, ValidateCommand.self, PsCommand.self, EventsCommand.self,
+            RunCommand.self, ValidateCommand.self, PsCommand.self, LogsCommand.self, EventsCommand.self,
             CountCommand.self, SpecCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
             DeleteCommand.self, ScaleCommand.self, ReloadCommand.self, ShutdownCommand.self,
             CheckTableCommand.self,

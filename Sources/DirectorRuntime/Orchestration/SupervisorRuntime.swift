@@ -28,6 +28,8 @@ package final class SupervisorRuntime {
     let childOutput: ChildOutputTarget
     /// Drives a `DaemonLogHandler`'s non-blocking buffer on stderr from the loop.
     let logPump: OutputSink?
+    /// `<state>/logs/<id>.log` (`log.file`): only with a state directory.
+    let logFiles: ChildLogFiles?
     let table: any ChildTable
     /// The state directory's own LMDB table (re-created if removed); nil for another table.
     let ownTable: LMDBTable?
@@ -130,6 +132,13 @@ package final class SupervisorRuntime {
         if case .file(let fd, _) = childOutput { sink = OutputSink(fd: fd, loop: loop) } else { sink = nil }
         let loop = self.loop
         logPump = log.daemonOutput.map { OutputSink(output: $0, loop: loop) }
+        if let state = options.stateDirectory {
+            let files = ChildLogFiles(directory: absolutePath(state) + "/logs")
+            loop.addEndOfTurnHook { files.submit() }
+            logFiles = files
+        } else {
+            logFiles = nil
+        }
         // Ignore SIGPIPE before recording which signals children must get back at default.
         // Only a process-wide supervisor does: an embedded one writes to no pipe it does not
         // own, and its sockets are written with MSG_NOSIGNAL.
@@ -243,6 +252,7 @@ package final class SupervisorRuntime {
         control?.close()
         if let stateDirectory { unlink(ControlServer.socketPath(stateDirectory: stateDirectory.path)) }
         sink?.finish()
+        logFiles?.close()
         finishRequests()
         hooks?.finished(exitStatus ?? 0)
         log.log(.info, "director stopped status=\(exitStatus ?? 0)")
@@ -407,7 +417,9 @@ package final class SupervisorRuntime {
         for (fd, stream, filter) in [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)] {
             do {
                 openStreams.pipes.append(
-                    try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop, onClose: onClose))
+                    try OutputPipe(
+                        fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop,
+                        file: spec.log.file ? logFiles.map { ($0, spec.log.maxSize, spec.log.keep) } : nil, onClose: onClose))
             } catch {
                 // The child keeps running; its output on this stream is dropped (the pipe is
                 // closed, so it gets EPIPE rather than blocking on a full pipe).
@@ -455,6 +467,10 @@ package final class SupervisorRuntime {
             reaper.collectExited()
         case SIGHUP:
             _ = reload(trigger: "SIGHUP")
+        case SIGUSR1:
+            // For an external logrotate: it moved the files, the next lines open new ones.
+            logFiles?.reopen()
+            log.log(.info, "received USR1: reopening the log files")
         case SIGINT where interruptCount > 0:
             log.log(.warning, "second interrupt: killing every child now")
             for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }

@@ -50,6 +50,7 @@ extension JobSpec {
             ("events", .object([("start", .bool(e.start)), ("exit", .bool(e.exit)), ("restart", .bool(e.restart)), ("stop", .bool(e.stop))])),
             ("stdout", filter(log.stdout)),
             ("stderr", filter(log.stderr)),
+            ("file", .bool(log.file)), ("max_size", .int(Int64(log.maxSize))), ("keep", .int(Int64(log.keep))),
         ])))
         members.append(("spec_hash", .string(stableHash)))
         return .object(members)
