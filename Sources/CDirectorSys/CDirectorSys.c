@@ -88,6 +88,7 @@ struct spawn_request {
     int keep;      /* one above the highest slot */
     int full_copy; /* skip CLOSE_RANGE_UNSHARE (tests of the older kernels' path) */
     const sigset_t *reset;
+    int cgroup_procs; /* the child's cgroup.procs, written "0" to join it; -1: none */
     int error;  /* errno of the failed step, 0 when execve succeeded */
     int step;   /* DIRECTOR_SPAWN_STEP_* of the failure */
 };
@@ -151,6 +152,11 @@ static int spawn_child(void *argument) {
 
     r->step = DIRECTOR_SPAWN_STEP_SETUP;
     if (syscall(SYS_setpgid, 0, 0) != 0) goto fail;
+    /* Into its own cgroup before anything can fork, so every descendant is found there. Not
+     * fatal: the marker and the subreaper still find descendants (docs/runtime.md). Done
+     * before the fd table is unshared, while the fd (above `keep`) is still there; a write
+     * does not touch the shared table. */
+    if (r->cgroup_procs >= 0) syscall(SYS_write, r->cgroup_procs, "0", 1);
     if (child_nofile_soft != 0) {
         struct rlimit lim;
         if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) == 0 && child_nofile_soft < lim.rlim_cur) {
@@ -235,6 +241,14 @@ static unsigned long long boottime_ticks(void) {
     return ticks_per_second > 0 ? ns / (1000000000ULL / (unsigned long long)ticks_per_second) : 0;
 }
 
+/* The cgroup.procs fd the calling thread's next director_spawn puts its child in. Per thread:
+ * two supervisors in one process spawn from their own loop threads. */
+static _Thread_local int next_cgroup_procs = -1;
+
+void director_spawn_set_next_cgroup(int procs_fd) {
+    next_cgroup_procs = procs_fd;
+}
+
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out) {
@@ -246,8 +260,9 @@ int director_spawn(const char *path, char *const argv[], char *const envp[], con
     if (reset == NULL) { sigfillset(&reset_all); reset = &reset_all; }
     struct spawn_request request = {
         .path = path, .argv = argv, .envp = envp, .cwd = cwd,
-        .reset = reset, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
+        .reset = reset, .cgroup_procs = next_cgroup_procs, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
     };
+    next_cgroup_procs = -1;
     /* The child's stack. 16-byte aligned top; a few hundred bytes are used. */
     _Alignas(16) char stack[16384];
     int pidfd = -1;

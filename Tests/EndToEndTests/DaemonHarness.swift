@@ -160,6 +160,7 @@ final class DaemonHarness: @unchecked Sendable {
         let stateMarker = "DIRECTOR_STATE=" + state
         for pgid in knownGroups where pgid > 1 && ProcScan.environment(pgid).contains(stateMarker) { kill(-pgid, SIGKILL) }
         for pid in ProcScan.allPids() where ProcScan.environment(pid).contains(stateMarker) { kill(pid, SIGKILL) }
+        CgroupProbe.removeDaemonCgroups(stateDirectory: state)
     }
 
     deinit { stop() }

@@ -178,4 +178,36 @@ class Workspace:
             except subprocess.TimeoutExpired:
                 pass
         reap_orphans()
+        remove_director_cgroups(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def remove_director_cgroups(workspace_dir):
+    """Removes the (empty) cgroups of Director daemons whose state directory is inside the
+    workspace: a daemon stopped with SIGKILL leaves them for the next daemon on that state
+    directory, and a benchmark's state directory has none (layout: ChildCgroups.swift)."""
+    try:
+        mount = next(l.split(" - ")[0].split()[4] for l in open("/proc/self/mountinfo") if " - cgroup2 " in l)
+        own = next(l[3:].strip() for l in open("/proc/self/cgroup") if l.startswith("0::"))
+    except (OSError, StopIteration):
+        return
+    parent = mount if own == "/" else mount + own
+    for root, dirs, _files in os.walk(workspace_dir):
+        for d in dirs:
+            state = os.path.realpath(os.path.join(root, d))
+            h = 0xcbf29ce484222325
+            for b in state.encode():
+                h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+            base = os.path.join(parent, "director-%x" % h)
+            if not os.path.isdir(base):
+                continue
+            for name in os.listdir(base):
+                if name.startswith("d-"):
+                    try:
+                        os.rmdir(os.path.join(base, name))
+                    except OSError:
+                        pass
+            try:
+                os.rmdir(base)
+            except OSError:
+                pass

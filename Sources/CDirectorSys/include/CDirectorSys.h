@@ -56,6 +56,11 @@ struct director_spawned {
 /// daemon's; the hard one only lowers); soft 0 leaves the inherited one.
 void director_spawn_set_child_nofile(unsigned long soft, unsigned long hard);
 
+/// The calling thread's next `director_spawn` puts its child into the cgroup whose
+/// `cgroup.procs` is `procs_fd` (the child writes "0" to it before anything else); -1: none.
+/// Consumed by that spawn.
+void director_spawn_set_next_cgroup(int procs_fd);
+
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out);

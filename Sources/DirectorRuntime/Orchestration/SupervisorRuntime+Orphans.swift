@@ -23,6 +23,9 @@ struct OrphanSweep {
         var killAt: Instant
     }
     var dying: [Dying] = []
+    /// Cgroups of children whose process ended since the last sweep: only there can a member
+    /// have outlived the process it belongs to (the others' members are kept anyway).
+    var endedCgroups: Set<String> = []
 
     static let timerKey = "director.orphan-sweep"
     static let interval: Duration = .milliseconds(100)
@@ -48,14 +51,21 @@ extension SupervisorRuntime {
             }
             return false
         }
-        let known = Set(orphans.dying.map(\.process.pid))
+        var known = Set(orphans.dying.map(\.process.pid))
         let candidates = MarkedProcesses.ownChildren().filter { !reaper.isTracked($0) && !known.contains($0) }
-        if !candidates.isEmpty {
-            for orphan in MarkedProcesses.scan(marker: stateMarker, pids: candidates) where shouldStop(orphan) {
-                MarkedProcesses.send(SIGTERM, to: orphan)
-                orphans.dying.append(.init(process: orphan, killAt: now + OrphanSweep.grace))
-                log.log(.info, id: orphan.childID ?? "", "stopping pid=\(orphan.pid): a descendant that left the process group of a process that has ended")
-            }
+        var found = candidates.isEmpty ? [] : MarkedProcesses.scan(marker: stateMarker, pids: candidates)
+        known.formUnion(found.map(\.pid))
+        // The cgroups see what the marker cannot (a descendant that cleared its environment)
+        // and what is not ours to reap (without the subreaper): members that outlived the
+        // process they belong to.
+        if let cgroups {
+            found += cgroups.processes(in: orphans.endedCgroups.sorted()).filter { !reaper.isTracked($0.pid) && !known.contains($0.pid) }
+            orphans.endedCgroups.removeAll()
+        }
+        for orphan in found where shouldStop(orphan) {
+            MarkedProcesses.send(SIGTERM, to: orphan)
+            orphans.dying.append(.init(process: orphan, killAt: now + OrphanSweep.grace))
+            log.log(.info, id: orphan.childID ?? "", "stopping pid=\(orphan.pid): a descendant that left the process group of a process that has ended")
         }
         if !orphans.dying.isEmpty { scheduleOrphanSweep() }
     }
@@ -70,7 +80,9 @@ extension SupervisorRuntime {
     /// At the end of the run: every process the daemon took in and still has is stopped.
     func stopRemainingOrphans() {
         let candidates = MarkedProcesses.ownChildren().filter { !reaper.isTracked($0) }
-        let left = MarkedProcesses.scan(marker: stateMarker, pids: candidates) + orphans.dying.map(\.process)
+        var left = MarkedProcesses.scan(marker: stateMarker, pids: candidates) + orphans.dying.map(\.process)
+        if let cgroups { left += cgroups.processes(in: cgroups.childNames()).filter { !reaper.isTracked($0.pid) } }
+        defer { cgroups?.removeAll() }
         guard !left.isEmpty else { return }
         log.log(.info, "stopping \(Set(left.map(\.pid)).count) descendant(s) that left their child's process group")
         MarkedProcesses.terminate(Array(Set(left)), grace: .seconds(2))

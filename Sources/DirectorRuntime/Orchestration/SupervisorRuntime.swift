@@ -44,6 +44,8 @@ package final class SupervisorRuntime {
     let inbox: LoopInbox<LoopRequest>?
     /// The marker every child and its descendants carry (`DIRECTOR_STATE`).
     let stateMarker: String
+    /// A cgroup per child, where the daemon may create them (ChildCgroups.swift).
+    let cgroups: ChildCgroups?
 
     var engine: Engine
     var manifest: Manifest
@@ -157,10 +159,26 @@ package final class SupervisorRuntime {
         // Then whatever a dead daemon started that the table does not know: spawned in its
         // last moments before a commit, or escaped from its child's process group.
         var marked: [MarkedProcesses.Process] = []
+        var cgroupNote: String?
         if stateDirectory != nil {
+            switch ChildCgroups.open(marker: stateMarker) {
+            case .success(let opened): cgroups = opened
+            case .failure(let why):
+                cgroups = nil
+                cgroupNote = why.reason
+            }
             marked = MarkedProcesses.scan(marker: stateMarker)
+            // A dead daemon's children's cgroups hold whatever the marker cannot see (an
+            // escaped descendant that cleared its environment).
+            if let cgroups {
+                let seen = Set(marked.map(\.pid))
+                marked += cgroups.processes(in: cgroups.childNames()).filter { !seen.contains($0.pid) }
+            }
             MarkedProcesses.terminate(marked, grace: .seconds(2))
             terminated += marked.count
+            cgroups?.removeChildren()
+        } else {
+            cgroups = nil
         }
         let origin = clockOrigin
         let restored = previous.restoredState { wallMillis in
@@ -172,6 +190,9 @@ package final class SupervisorRuntime {
             exitVerdicts: hooks?.decideExit == nil ? .rules : .asked)
         if terminated > 0 {
             log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon (\(marked.count) found by the \(MarkedProcesses.variable) marker)")
+        }
+        if let cgroupNote {
+            log.log(.info, "no cgroup per child (\(cgroupNote)): descendants are tracked by the \(MarkedProcesses.variable) marker and the subreaper")
         }
         if let droppedScales {
             log.log(.warning, "operator pool sizes of the previous run dropped: with them the tree would have \(droppedScales) children, over the limit of \(options.maxChildren)")
@@ -246,7 +267,7 @@ package final class SupervisorRuntime {
                 throw RuntimeStartError(code: .system, lines: [error.message])
             }
         }
-        if options.becomeSubreaper { stopRemainingOrphans() }
+        if options.becomeSubreaper || cgroups != nil { stopRemainingOrphans() }
         commitTable()
         writer.close()
         control?.close()
@@ -335,6 +356,7 @@ package final class SupervisorRuntime {
             case .childRemoved(let id):
                 startTicks[id] = nil
                 hooks?.removed(id)
+                cgroups?.removeIfEmpty(ChildCgroups.name(of: id))
             case .exit(let status):
                 exitStatus = status
             case .decideExit(let question):
@@ -377,6 +399,17 @@ package final class SupervisorRuntime {
     func spawn(_ spec: LaunchSpec) {
         let id = spec.id
         let process: SpawnedProcess
+        // Into its own cgroup: the shim's child joins it before it can fork.
+        let cgroupProcs = cgroups?.procsFD(for: id) ?? -1
+        if cgroupProcs >= 0 { director_spawn_set_next_cgroup(cgroupProcs) }
+        defer {
+            // Also when the spawn failed before reaching the shim: the next spawn must not
+            // find this (closed) fd.
+            if cgroupProcs >= 0 {
+                director_spawn_set_next_cgroup(-1)
+                close(cgroupProcs)
+            }
+        }
         do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {
             if error.code == .system && DescriptorLimit.isExhaustion(error.errno) {
                 holdSpawn(spec, error: error)
@@ -394,6 +427,7 @@ package final class SupervisorRuntime {
             // its lines come before its exit line.
             for pipe in openStreams.pipes { pipe.drainAvailable() }
             openStreams.pipes = []
+            if self.cgroups != nil { self.orphans.endedCgroups.insert(ChildCgroups.name(of: id)) }
             self.feed(.exited(id, pid: pid, status: status))
             self.scheduleOrphanSweep()
         }

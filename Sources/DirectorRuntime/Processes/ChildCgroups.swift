@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CDirectorSys
+import DirectorManifest
+
+/// A cgroup (v2) per child, where the daemon may create them: every descendant of a child is
+/// found in its cgroup, also one that left the child's process group (`setsid`) *and* cleared
+/// its environment (`env -i`), which the `DIRECTOR_STATE` marker cannot see.
+///
+/// Layout: `<cgroup2 mount><the daemon's own cgroup>/director-<hash of the state directory>/
+/// d-<child id, '/' as '+'>` (names are `[A-Za-z0-9_.-]`, so `+` cannot clash; the `d-` prefix
+/// keeps clear of interface files such as `cgroup.procs`). A child joins its cgroup in the
+/// spawn shim before anything else (`director_spawn_set_next_cgroup`): nothing it forks is
+/// ever outside. No controller is needed (this machine's unified hierarchy has none): the
+/// cgroup is used for membership only, read from `cgroup.procs`.
+///
+/// Where no cgroup2 hierarchy is mounted or the daemon may not create cgroups in it (no
+/// delegation, read-only), `open` returns nil with the reason and the marker and subreaper
+/// remain the only way (docs/runtime.md).
+package final class ChildCgroups {
+    /// The directory holding the children's cgroups.
+    package let base: String
+    private let baseFD: Int32
+    /// Child cgroups created by this daemon.
+    private var created: Set<String> = []
+
+    private init(base: String, fd: Int32) {
+        self.base = base
+        self.baseFD = fd
+    }
+
+    deinit { close(baseFD) }
+
+    /// Creates (or takes over, after a dead daemon) the cgroup directory for the daemon of
+    /// `marker`, or gives the reason why there is none.
+    package static func open(marker: String) -> Result<ChildCgroups, CgroupUnavailable> {
+        // The knob that turns them off (measuring their cost, or a host whose cgroup manager
+        // must not see groups it did not create).
+        if let off = getenv("DIRECTOR_CGROUPS"), String(cString: off) == "off" {
+            return .failure(CgroupUnavailable(reason: "DIRECTOR_CGROUPS=off"))
+        }
+        guard let mount = cgroup2Mount() else { return .failure(CgroupUnavailable(reason: "no cgroup2 hierarchy is mounted")) }
+        guard let own = ownCgroup() else { return .failure(CgroupUnavailable(reason: "/proc/self/cgroup names no cgroup2 group")) }
+        let parent = own == "/" ? mount : mount + own
+        let base = parent + "/director-" + hash(marker)
+        if mkdir(base, 0o755) != 0 && errno != EEXIST {
+            return .failure(CgroupUnavailable(reason: "cannot create \(base): \(String(cString: strerror(errno)))"))
+        }
+        let fd = Glibc.open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return .failure(CgroupUnavailable(reason: "cannot open \(base): \(String(cString: strerror(errno)))")) }
+        return .success(ChildCgroups(base: base, fd: fd))
+    }
+
+    /// The name of a child's cgroup.
+    package static func name(of id: ChildID) -> String {
+        "d-" + String(id.description.map { $0 == "/" ? "+" : $0 })
+    }
+
+    /// The child id of a cgroup name, if it is one.
+    package static func childID(ofName name: String) -> String? {
+        guard name.hasPrefix("d-") else { return nil }
+        return String(name.dropFirst(2).map { $0 == "+" ? "/" : $0 })
+    }
+
+    /// An fd of the child's `cgroup.procs` for the next spawn (created at its first spawn),
+    /// or -1 when the cgroup cannot be made; the caller closes it after the spawn.
+    package func procsFD(for id: ChildID) -> Int32 {
+        let name = Self.name(of: id)
+        if !created.contains(name) {
+            guard mkdirat(baseFD, name, 0o755) == 0 || errno == EEXIST else { return -1 }
+            created.insert(name)
+        }
+        return openat(baseFD, name + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+    }
+
+    /// The names of every child cgroup under `base` (also those a dead daemon left).
+    package func childNames() -> [String] {
+        guard let dir = fdopendir(dup(baseFD)) else { return [] }
+        defer { closedir(dir) }
+        // The dup shares the file offset with `baseFD`: start from the top every time.
+        rewinddir(dir)
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if entry.pointee.d_type == UInt8(DT_DIR), name.hasPrefix("d-") { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// The pids in a child cgroup now.
+    package func members(_ name: String) -> [Int32] {
+        let fd = openat(baseFD, name + "/cgroup.procs", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 1 << 20 {
+            let n = read(fd, &chunk, chunk.count)
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes.split(separator: UInt8(ascii: "\n")).compactMap { Int32(String(decoding: $0, as: UTF8.self)) }
+    }
+
+    /// Removes a child's cgroup if it is empty (a populated one is kept: EBUSY).
+    package func removeIfEmpty(_ name: String) {
+        if unlinkat(baseFD, name, AT_REMOVEDIR) == 0 { created.remove(name) }
+    }
+
+    /// Removes every empty child cgroup (at start, those a dead daemon left).
+    package func removeChildren() {
+        for name in childNames() { removeIfEmpty(name) }
+    }
+
+    /// At the end: every empty child cgroup, then the base directory if it is empty.
+    package func removeAll() {
+        removeChildren()
+        rmdir(base)
+    }
+
+    /// The members of every child cgroup as processes (with start ticks and child id), for
+    /// the same checks as the marker's scan.
+    package func processes(in names: [String]) -> [MarkedProcesses.Process] {
+        var found: [MarkedProcesses.Process] = []
+        let me = getpid()
+        for name in names {
+            for pid in members(name) where pid != me {
+                guard let line = ProcStat.readSmallFile("/proc/\(pid)/stat"), ProcStat.isRunning(statLine: line),
+                    let ticks = ProcStat.startTicks(statLine: line)
+                else { continue }
+                found.append(MarkedProcesses.Process(
+                    pid: pid, pgid: ProcStat.processGroup(statLine: line) ?? pid, startTicks: ticks,
+                    childID: Self.childID(ofName: name)))
+            }
+        }
+        return found
+    }
+
+    // MARK: - Finding the hierarchy
+
+    static func cgroup2Mount() -> String? {
+        guard let text = readText("/proc/self/mountinfo") else { return nil }
+        for line in text.split(separator: "\n") {
+            // `... mount-point ... - fstype source options`
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2, halves[1].hasPrefix("cgroup2 ") else { continue }
+            let fields = halves[0].split(separator: " ")
+            if fields.count > 4 { return String(fields[4]) }
+        }
+        return nil
+    }
+
+    static func ownCgroup() -> String? {
+        guard let text = readText("/proc/self/cgroup") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("0::") {
+            return String(line.dropFirst(3))
+        }
+        return nil
+    }
+
+    /// A whole small text file (at most 1 MiB: mountinfo can exceed a page).
+    static func readText(_ path: String) -> String? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while bytes.count < 1 << 20 {
+            let n = read(fd, &chunk, chunk.count)
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// FNV-1a, 64 bits, as hex: a short stable name for the state directory.
+    static func hash(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x100_0000_01b3
+        }
+        return String(h, radix: 16)
+    }
+}
+
+/// Why the daemon has no cgroups for its children.
+package struct CgroupUnavailable: Error, Sendable {
+    package var reason: String
+}
