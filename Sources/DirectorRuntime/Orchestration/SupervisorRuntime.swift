@@ -256,6 +256,9 @@ package final class SupervisorRuntime {
         saveCarryOver(force: true)
         previous = PreviousRun()
         commitTable()
+        // The tree has started (every child spawned and in the table): a service manager that
+        // waits for it (systemd Type=notify) may now start what depends on this daemon.
+        if options.handleSignals, ServiceNotifier.ready() { log.log(.info, "notified the service manager: READY=1") }
         // Starting every child at once leaves the heap at its high-water mark (records, table
         // changes, log lines of 1 000 spawns); what is free goes back: 0.5-1 MB at 1 000.
         if options.trimHeap { director_trim_heap() }
