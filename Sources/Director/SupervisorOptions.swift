@@ -17,6 +17,9 @@ public struct SupervisorOptions: Sendable {
     public var reloadDebounce: Duration = .milliseconds(200)
     /// Where children's stdout and stderr lines go.
     public var childOutput: ChildOutput = .discard
+    /// How `ChildOutput.standardOutput` writes a line: plain `<id> <stream>: <line>` by
+    /// default; `director run` adds timestamps, JSON or colour.
+    public var childLineFormat: ChildLineFormat = .plain
     /// Process-wide behaviour the supervisor may take on; none unless asked for.
     public var processWide: ProcessWideBehaviour = []
     /// The most children in all; manifests, reloads and scales over it are refused.

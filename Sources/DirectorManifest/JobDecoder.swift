@@ -167,9 +167,18 @@ extension GroupDecoder {
     }
 
     private mutating func logPolicy(_ node: YAMLNode, _ path: String) -> LogPolicy? {
-        guard let e = sink.mapping(node, path, allowed: ["events", "stdout", "stderr"]) else { return nil }
+        guard let e = sink.mapping(node, path, allowed: ["events", "stdout", "stderr", "file", "max_size", "keep"]) else { return nil }
         var policy = LogPolicy()
         var ok = true
+        if let v = e["file"]?.value {
+            if let b = sink.bool(v, KeyPath.child(path, "file")) { policy.file = b } else { ok = false }
+        }
+        if let v = e["max_size"]?.value {
+            if let n = sink.byteSize(v, KeyPath.child(path, "max_size")) { policy.maxSize = n } else { ok = false }
+        }
+        if let v = e["keep"]?.value {
+            if let n = sink.int(v, KeyPath.child(path, "keep"), in: 0...1000) { policy.keep = n } else { ok = false }
+        }
         if let v = e["events"]?.value {
             let p = KeyPath.child(path, "events")
             if let ev = sink.mapping(v, p, allowed: ["start", "exit", "restart", "stop"]) {

@@ -280,12 +280,30 @@ public struct LogPolicy: Sendable, Hashable {
     public var stdout: LineFilter
     /// The stderr filter.
     public var stderr: LineFilter
+    /// Also write the lines that pass the filters to `<state>/logs/<id>.log` (`log.file`;
+    /// only a supervisor with a state directory writes files).
+    public var file: Bool
+    /// Rotate a child's file when a line would take it past this many bytes (`log.max_size`).
+    public var maxSize: Int
+    /// Rotated files kept per child, `<id>.log.1` (newest) to `<id>.log.<keep>` (`log.keep`).
+    public var keep: Int
 
-    /// Creates a log policy; by default everything is logged.
-    public init(events: LogEvents = LogEvents(), stdout: LineFilter = LineFilter(), stderr: LineFilter = LineFilter()) {
+    /// 10 MiB: `log.max_size` when the manifest says nothing.
+    public static let defaultMaxSize = 10 << 20
+    /// 5: `log.keep` when the manifest says nothing.
+    public static let defaultKeep = 5
+
+    /// Creates a log policy; by default everything is logged, to a file too.
+    public init(
+        events: LogEvents = LogEvents(), stdout: LineFilter = LineFilter(), stderr: LineFilter = LineFilter(),
+        file: Bool = true, maxSize: Int = LogPolicy.defaultMaxSize, keep: Int = LogPolicy.defaultKeep
+    ) {
         self.events = events
         self.stdout = stdout
         self.stderr = stderr
+        self.file = file
+        self.maxSize = maxSize
+        self.keep = keep
     }
 }
 

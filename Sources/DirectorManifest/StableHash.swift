@@ -38,6 +38,11 @@ extension JobSpec {
         case .after(let t): lines.append("shutdown=\(shutdown.signal.name),\(d(t))")
         case .infinity: lines.append("shutdown=\(shutdown.signal.name),infinity")
         }
+        // Only when not the default: the hashes of jobs that never mention the file keys stay
+        // what they were before the keys existed (stored decisions hold them).
+        if !log.file || log.maxSize != LogPolicy.defaultMaxSize || log.keep != LogPolicy.defaultKeep {
+            lines.append("logfile=\(log.file),\(log.maxSize),\(log.keep)")
+        }
         let e = log.events
         lines.append("events=\(e.start),\(e.exit),\(e.restart),\(e.stop)")
         for (n, f) in [("stdout", log.stdout), ("stderr", log.stderr)] {

@@ -4,9 +4,12 @@
 
 extension ChildListing {
     /// `render(children:now:)` with a first column `NODE` (`-` for a row without a node).
-    public static func render(children: [ChildRecord], now: UnixMillis, showingNodes: Bool) -> String {
-        guard showingNodes else { return render(children: children, now: now) }
-        return TextTable.render(header: ["NODE"] + columns, rows: children.map { [$0.node ?? "-"] + row($0, now: now) })
+    public static func render(
+        children: [ChildRecord], now: UnixMillis, showingNodes: Bool, isGone: (ChildRecord) -> Bool = { _ in false }
+    ) -> String {
+        guard showingNodes else { return render(children: children, now: now, isGone: isGone) }
+        return TextTable.render(
+            header: ["NODE"] + columns, rows: children.map { [$0.node ?? "-"] + row($0, now: now, gone: isGone($0)) })
     }
 
     /// True when the rows come from more than one node, where `ps` shows the NODE column
@@ -33,12 +36,13 @@ extension ChildListing {
     /// NODE column when `showingNodes` or when the rows come from more than one node.
     public static func render(
         from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder,
-        node: String?, showingNodes: Bool
+        node: String?, showingNodes: Bool, isGone: (ChildRecord) -> Bool = { _ in false }
     ) throws(TableError) -> String {
         var children = try table.children(prefix: prefix)
         let show = showingNodes || hasSeveralNodes(children)
         if let node { children = children.filter { $0.node == node } }
         let rows = arranged(children, id: \.id, order)
-        return render(children: rows, now: now, showingNodes: show) + (try failedGroupLines(table, prefix: prefix, node: node))
+        return render(children: rows, now: now, showingNodes: show, isGone: isGone)
+            + (try failedGroupLines(table, prefix: prefix, node: node))
     }
 }

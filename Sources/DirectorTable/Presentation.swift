@@ -7,12 +7,18 @@ public enum ChildListing {
     public static let columns = ["ID", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]
 
     /// An aligned table, one line per child under a header line, ending in a newline.
-    public static func render(children: [ChildRecord], now: UnixMillis) -> String {
-        TextTable.render(header: columns, rows: children.map { row($0, now: now) })
+    ///
+    /// `isGone` tells whether a row's recorded process no longer exists (the reader checks
+    /// `/proc`; this library does not): such a row's PID reads `123 (gone)`, because the row
+    /// is what a daemon last wrote, not what runs.
+    public static func render(
+        children: [ChildRecord], now: UnixMillis, isGone: (ChildRecord) -> Bool = { _ in false }
+    ) -> String {
+        TextTable.render(header: columns, rows: children.map { row($0, now: now, gone: isGone($0)) })
     }
 
     /// One child's cells, in the order of `columns`.
-    static func row(_ c: ChildRecord, now: UnixMillis) -> [String] {
+    static func row(_ c: ChildRecord, now: UnixMillis, gone: Bool = false) -> [String] {
         let uptime: String
         if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
             uptime = Elapsed.short(now - started)
@@ -20,7 +26,8 @@ public enum ChildListing {
             uptime = "-"
         }
         let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
-        return [c.id, c.state.rawValue, c.pid.map(String.init) ?? "-", uptime, String(c.restarts), lastExit]
+        let pid = c.pid.map { gone ? "\($0) (gone)" : String($0) } ?? "-"
+        return [c.id, c.state.rawValue, pid, uptime, String(c.restarts), lastExit]
     }
 
     /// A JSON array of the child records, one compact line.
@@ -38,12 +45,14 @@ public enum ChildListing {
     ///
     /// `order` gets the children's ids and returns their positions in display order; the CLI
     /// passes the tree order of `ChildID` (`api/10` after `api/9`), which this library cannot
-    /// parse. Positions rather than a comparator so that each id is parsed once.
+    /// parse. Positions rather than a comparator so that each id is parsed once. `isGone` as
+    /// in `render(children:now:isGone:)`.
     public static func render(
-        from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder
+        from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder,
+        isGone: (ChildRecord) -> Bool = { _ in false }
     ) throws(TableError) -> String {
         let rows = arranged(try table.children(prefix: prefix), id: \.id, order)
-        return render(children: rows, now: now) + (try failedGroupLines(table, prefix: prefix))
+        return render(children: rows, now: now, isGone: isGone) + (try failedGroupLines(table, prefix: prefix))
     }
 
     /// One line for each group the root gave up that `prefix` concerns.

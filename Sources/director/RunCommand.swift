@@ -17,8 +17,8 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The jobs directory.", valueName: "dir"))
-    var jobs: String = "jobs"
+    @Option(name: .long, help: ArgumentHelp("The jobs directory (default: $DIRECTOR_JOBS, else jobs).", valueName: "dir"))
+    var jobs: String = EnvironmentDefaults.jobs
 
     @OptionGroup var stateOptions: StateOptions
 
@@ -32,6 +32,11 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Daemon log format: text or json.", valueName: "format"))
     var logFormat: LogFormatOption = .text
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Colour children's ids on stdout: auto (when stdout is a terminal and NO_COLOR is unset), always or never.",
+        valueName: "when"))
+    var color: ColorOption = .auto
 
     @Flag(name: .long, help: "Print every engine transition: event, state before and after, effects.")
     var trace = false
@@ -72,6 +77,11 @@ enum RootFailureOption: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// `--log-format`.
+/// `--color`.
+enum ColorOption: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
 enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }

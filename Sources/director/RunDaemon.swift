@@ -40,6 +40,8 @@ extension RunCommand {
         options.maxChildren = maxChildren
         options.processWide = .daemon
         options.childOutput = .standardOutput
+        options.childLineFormat = ChildLineFormat(
+            timestamps: true, json: logFormat == .json, color: logFormat == .text && ColorChoice.colours(color, fd: 1))
         // The table is checked by this very binary in a child process before it is mapped.
         options.tableCheckCommand = ["/proc/self/exe", "__check-table"]
         var handler = DaemonLogHandler(format: logFormat == .json ? .json : .text)

@@ -49,9 +49,10 @@ func routes(_ ids: [String], state: String, shared: SharedTableOptions) throws -
 
 /// Sends `request(ids)` to each owning node in turn and prints what each one did.
 func sendRouted(
-    _ ids: [String], state: String, shared: SharedTableOptions, verb: String, _ request: ([String]) -> ControlRequest
+    _ ids: [String], state: String, shared: SharedTableOptions, verb: String, already: String? = nil,
+    _ request: ([String]) -> ControlRequest
 ) throws {
     for route in try routes(ids, state: state, shared: shared) {
-        printIDs(try exchange(route.state, request(route.ids)), verb: verb)
+        printIDs(try exchange(route.state, request(route.ids)), verb: verb, already: already)
     }
 }

@@ -127,7 +127,11 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     var daemonStderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-    var daemonStdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    /// The children's lines without the time each starts with (`ChildLineFormatTests` checks
+    /// the times), so tests can match `ID stdout: TEXT` at the start of a line.
+    var daemonStdout: String { withoutTimestamps(rawDaemonStdout) }
+    /// The daemon's stdout as written.
+    var rawDaemonStdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
 
     /// Sends a signal to the daemon.
     func signal(_ sig: Int32) {
@@ -215,4 +219,14 @@ extension DaemonHarness {
 
 enum HarnessError: Error {
     case timeout(String)
+}
+
+/// `text` with the `2026-11-24T21:00:00.123Z ` that starts each line (the daemon's child
+/// lines) removed; other lines unchanged.
+func withoutTimestamps(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
+        let bytes = Array(line.utf8.prefix(25))
+        let stamped = bytes.count == 25 && bytes[4] == 0x2D && bytes[10] == 0x54 && bytes[23] == 0x5A && bytes[24] == 0x20
+        return stamped ? line.dropFirst(25) : line
+    }.joined(separator: "\n")
 }

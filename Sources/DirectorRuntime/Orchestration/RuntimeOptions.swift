@@ -41,7 +41,7 @@ package struct RuntimeParts {
 package enum ChildOutputTarget: Sendable {
     /// To `fd` (1 for the daemon) as `<id> <stream>: <line>`, through a bounded
     /// non-blocking buffer.
-    case file(descriptor: Int32)
+    case file(descriptor: Int32, format: ChildLineFormat = .plain)
     /// To a function, on the loop thread, one call per line that passed the job's filters.
     case lines(@Sendable (ChildOutputLine) -> Void)
     /// Read and dropped (a child never blocks on a full pipe).

@@ -28,6 +28,8 @@ package final class SupervisorRuntime {
     let childOutput: ChildOutputTarget
     /// Drives a `DaemonLogHandler`'s non-blocking buffer on stderr from the loop.
     let logPump: OutputSink?
+    /// `<state>/logs/<id>.log` (`log.file`): only with a state directory.
+    let logFiles: ChildLogFiles?
     let table: any ChildTable
     /// The state directory's own LMDB table (re-created if removed); nil for another table.
     let ownTable: LMDBTable?
@@ -156,9 +158,16 @@ package final class SupervisorRuntime {
             throw RuntimeStartError(code: .system, lines: [error.message])
         }
         reaper = ProcessReaper(loop: loop, collectsOrphans: options.becomeSubreaper)
-        if case .file(let fd) = childOutput { sink = OutputSink(fd: fd, loop: loop) } else { sink = nil }
+        if case .file(let fd, _) = childOutput { sink = OutputSink(fd: fd, loop: loop) } else { sink = nil }
         let loop = self.loop
         logPump = log.daemonOutput.map { OutputSink(output: $0, loop: loop) }
+        if let state = options.stateDirectory {
+            let files = ChildLogFiles(directory: absolutePath(state) + "/logs")
+            loop.addEndOfTurnHook { files.submit() }
+            logFiles = files
+        } else {
+            logFiles = nil
+        }
         // Ignore SIGPIPE before recording which signals children must get back at default.
         // Only a process-wide supervisor does: an embedded one writes to no pipe it does not
         // own, and its sockets are written with MSG_NOSIGNAL.
@@ -286,6 +295,9 @@ package final class SupervisorRuntime {
         saveCarryOver(force: true)
         previous = PreviousRun()
         commitTable()
+        // The tree has started (every child spawned and in the table): a service manager that
+        // waits for it (systemd Type=notify) may now start what depends on this daemon.
+        if options.handleSignals, ServiceNotifier.ready() { log.log(.info, "notified the service manager: READY=1") }
         // Starting every child at once leaves the heap at its high-water mark (records, table
         // changes, log lines of 1 000 spawns); what is free goes back: 0.5-1 MB at 1 000.
         if options.trimHeap { director_trim_heap() }
@@ -303,6 +315,7 @@ package final class SupervisorRuntime {
         control?.close()
         if let stateDirectory { unlink(ControlServer.socketPath(stateDirectory: stateDirectory.path)) }
         sink?.finish()
+        logFiles?.close()
         finishRequests()
         hooks?.finished(exitStatus ?? 0)
         log.log(.info, "director stopped status=\(exitStatus ?? 0)")
@@ -417,7 +430,10 @@ package final class SupervisorRuntime {
 
     /// Where children's lines go, for a new pipe.
     var lineDestination: LineDestination {
-        if let sink { return .sink(sink) }
+        if let sink {
+            if case .file(_, let format) = childOutput, format != .plain { return .formatted(sink, format) }
+            return .sink(sink)
+        }
         if case .lines(let handler) = childOutput { return .lines(handler) }
         return .discard
     }
@@ -449,8 +465,13 @@ package final class SupervisorRuntime {
         let name = id.description
         let pid = process.pid
         if spec.ready != nil { notifyChildren[pid] = id }
+        let openStreams = OpenStreams()
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
             if !self.notifyChildren.isEmpty { self.notifyChildren[pid] = nil }
+            // The pidfd is read before the pipes: what the child wrote last is read now, so
+            // its lines come before its exit line.
+            for pipe in openStreams.pipes { pipe.drainAvailable() }
+            openStreams.pipes = []
             if self.cgroups != nil { self.orphans.endedCgroups.insert(ChildCgroups.name(of: id)) }
             self.feed(.exited(id, pid: pid, status: status))
             self.scheduleOrphanSweep()
@@ -468,14 +489,16 @@ package final class SupervisorRuntime {
         // exit on the pidfd, so the end-of-file alone would cost a loop turn (a wake-up) of its
         // own. When both pipes have ended, the exit is looked for at once: usually it is there
         // and the restart happens in the same turn.
-        let openStreams = OpenStreams()
         let onClose = { [unowned self] in
             openStreams.count -= 1
             if openStreams.count == 0 { self.reaper.reapIfExited(pid) }
         }
         for (fd, stream, filter) in [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)] {
             do {
-                _ = try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop, onClose: onClose)
+                openStreams.pipes.append(
+                    try OutputPipe(
+                        fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop,
+                        file: spec.log.file ? logFiles.map { ($0, spec.log.maxSize, spec.log.keep) } : nil, onClose: onClose))
             } catch {
                 // The child keeps running; its output on this stream is dropped (the pipe is
                 // closed, so it gets EPIPE rather than blocking on a full pipe).
@@ -523,6 +546,10 @@ package final class SupervisorRuntime {
             reaper.collectExited()
         case SIGHUP:
             _ = reload(trigger: "SIGHUP")
+        case SIGUSR1:
+            // For an external logrotate: it moved the files, the next lines open new ones.
+            logFiles?.reopen()
+            log.log(.info, "received USR1: reopening the log files")
         case SIGINT where interruptCount > 0:
             log.log(.warning, "second interrupt: killing every child now")
             for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
@@ -596,6 +623,8 @@ extension SupervisorRuntime {
 /// How many of a child's output pipes are still open.
 private final class OpenStreams {
     var count = 2
+    /// Until the exit: the pipes to drain before it is handled.
+    var pipes: [OutputPipe] = []
 }
 
 /// How lifecycle events read in the daemon log (`web/api/0 started pid=123`).
@@ -626,6 +655,6 @@ func absolutePath(_ path: String) -> String {
     if path.hasPrefix("/") { return path }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     guard getcwd(&buffer, buffer.count) != nil else { return path }
-    let cwd = String(cString: buffer)
+    let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return path == "." ? cwd : cwd + "/" + path
 }

@@ -51,6 +51,7 @@ extension JobSpec {
             ("events", .object([("start", .bool(e.start)), ("exit", .bool(e.exit)), ("restart", .bool(e.restart)), ("stop", .bool(e.stop))])),
             ("stdout", filter(log.stdout)),
             ("stderr", filter(log.stderr)),
+            ("file", .bool(log.file)), ("max_size", .int(Int64(log.maxSize))), ("keep", .int(Int64(log.keep))),
         ])))
         // Identity keys only when set: a job without them reads as before. This is also the
         // manifest text a tree built in code is checked as (`ManifestValidator`), so every key
