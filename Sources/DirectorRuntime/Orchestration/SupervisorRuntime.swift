@@ -330,8 +330,13 @@ package final class SupervisorRuntime {
     func killTree() {
         killRequested = true
         log.log(.warning, "cancelled: killing every child now")
-        for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
+        killEveryChild()
         feed(.command(.shutdown))
+    }
+
+    /// SIGKILL to every child's process group, now (a second Ctrl-C, a cancelled task).
+    func killEveryChild() {
+        for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
     }
 
     // MARK: - Feeding the engine
@@ -552,7 +557,7 @@ package final class SupervisorRuntime {
             log.log(.info, "received USR1: reopening the log files")
         case SIGINT where interruptCount > 0:
             log.log(.warning, "second interrupt: killing every child now")
-            for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
+            killEveryChild()
         default:
             interruptCount += signal == SIGINT ? 1 : 0
             log.log(.info, "received \(ProcessSignal(number: signal).name): stopping the tree")
@@ -651,7 +656,7 @@ enum EventWording {
 }
 
 /// An absolute form of `path` (relative to the current directory).
-func absolutePath(_ path: String) -> String {
+package func absolutePath(_ path: String) -> String {
     if path.hasPrefix("/") { return path }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     guard getcwd(&buffer, buffer.count) != nil else { return path }
