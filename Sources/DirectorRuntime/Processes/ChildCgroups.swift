@@ -143,16 +143,7 @@ package final class ChildCgroups {
 
     /// The names of every child cgroup under `base` (also those a dead daemon left).
     package func childNames() -> [String] {
-        guard let dir = fdopendir(dup(baseFD)) else { return [] }
-        defer { closedir(dir) }
-        // The dup shares the file offset with `baseFD`: start from the top every time.
-        rewinddir(dir)
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if entry.pointee.d_type == UInt8(DT_DIR), name.hasPrefix("d-") { names.append(name) }
-        }
-        return names.sorted()
+        entries(of: baseFD).filter { $0.hasPrefix("d-") }.sorted()
     }
 
     /// The pids in a child cgroup now.
