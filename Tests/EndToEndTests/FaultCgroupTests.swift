@@ -52,7 +52,10 @@ struct FaultCgroupTests {
         try d.start()
         escaped = try escapedPID(pidFile)
         let pid = escaped
-        try d.eventually("the escaped sleep runs", timeout: 10) { alive(pid) }
+        // Until `env -i` has exec'd sleep, the pid still has the shell's (marked) environment.
+        try d.eventually("the escaped sleep runs", timeout: 10) {
+            alive(pid) && (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "sleep\n"
+        }
         #expect(!hasMarker(pid), "the test's escapee must carry no marker")
         try body(d, pid)
     }
