@@ -33,7 +33,8 @@ final class RecordingTable: ChildTable {
         let tree = Manifest(groups: [GroupSpec(name: "app", children: [.job(shellJob("s", "exec sleep 60"))])])
         let supervisor = try Supervisor(manifest: .manifest(tree), table: table, logger: CapturedLog().logger)
         let run = Task { try await supervisor.run() }
-        #expect(await eventually { (try? table.child(id: "app/s/0"))?.state == .running })
+        #expect(await eventually { await supervisor.handle.whichChildren().first?.state == .running })
+        // The end of `run()` waits until the table holds everything, so what follows is exact.
         try await supervisor.handle.shutdown()
         try await run.value
         let changes = table.commits.withLock { $0.flatMap { $0 } }
