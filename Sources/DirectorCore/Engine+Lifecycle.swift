@@ -69,6 +69,7 @@ extension Engine {
     private mutating func processEnded(_ id: ChildID, status: ChildExitStatus, reportExit: Bool) {
         guard var rec = childRecords[id] else { return }
         let pid = rec.pid
+        let wasReady = rec.ready
         rec.pid = nil
         rec.state = .stopped  // no process any more; every path below sets the final state
         rec.lastExit = (status, now)
@@ -99,7 +100,17 @@ extension Engine {
             afterIntendedExit(id, intent: intent)
             return
         }
+        if !rolls.isEmpty, rollProcessFailed(rec, pid: pid, wasReady: wasReady, status: status, cause: cause) {
+            // A roll's spare: the roll stops, and the spare leaves rather than restarts.
+            childRecords[id] = rec
+            if reportExit {
+                record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit, severity: .warning, fields: fields)
+            }
+            removeChild(id)
+            return
+        }
         let decision = ExitDecision.decide(job: rec.spec, status: status, restarts: rec.restarts, cause: cause)
+        if !rolls.isEmpty { renewOnCrash(&rec, pid: pid) }
         if exitVerdicts == .asked {
             ask(&rec, pid: pid, status: status, proposed: decision)
             return

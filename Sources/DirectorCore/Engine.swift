@@ -64,6 +64,9 @@ public struct Engine: Sendable {
     var waitsForReady: [ChildID: ChildID] = [:]
     /// The last `STATUS=` of children that sent one.
     var statusTexts: [ChildID: String] = [:]
+    /// Rolling updates in progress, by job key (Engine+Rolling.swift); empty otherwise, and
+    /// every path checks `isEmpty` first.
+    var rolls: [String: Roll] = [:]
 
     /// Builds the tree for `manifest`. Nothing runs until `start(at:)`.
     /// - Parameters:
@@ -195,7 +198,10 @@ public struct Engine: Sendable {
     }
 
     mutating func finish() -> [Effect] {
+        if !rolls.isEmpty { settleRolls() }
         settlePlans()
+        // A plan may have started (or a roll stopped) what a roll waits for.
+        if !rolls.isEmpty { settleRolls() }
         if !readyQueues.isEmpty { releaseAbandonedQueues() }
         let effects = out
         out = []

@@ -149,6 +149,11 @@ public enum OperatorCommand: Sendable, Hashable {
     case start([ChildID])
     /// Stop the whole tree in reverse order and exit 0.
     case shutdown
+    /// Restart children one instance at a time per job (`director restart --rolling`): a
+    /// spare instance is started and must be ready before an old one is stopped, within the
+    /// job's `update.max_surge` and `update.max_unavailable` (1 and 0 unless the job says
+    /// otherwise). Children without a process start at once, as with `restart`.
+    case rollingRestart([ChildID])
 }
 
 /// What the engine is told.
@@ -217,6 +222,13 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable {
     case ready
     /// A child with `ready:` was not ready in time and is being stopped (`ready_timeout`).
     case notReady = "not_ready"
+    /// A rolling update of a job began (subject: the job key).
+    case roll
+    /// A rolling update replaced every instance it had to.
+    case rollDone = "roll_done"
+    /// A rolling update stopped before the end (a new instance failed readiness, the job
+    /// changed or was resized): the old instances not yet replaced keep running.
+    case rollStopped = "roll_stopped"
 }
 
 /// How much an event matters to an operator: the daemon's log level for it.
@@ -519,6 +531,8 @@ public struct ReloadSummary: Sendable, Hashable {
     public var scaled: Int = 0
     /// Jobs or groups whose policy changed in place.
     public var updatedInPlace: Int = 0
+    /// Jobs whose instances roll (`update: rolling`); their instances count in `restarted`.
+    public var rolling: Int = 0
 
     /// Creates an empty summary.
     public init() {}

@@ -79,6 +79,7 @@ extension Engine {
         case .scale(let job, let n): "scale \(job) \(n)"
         case .start(let ids): "start \(ids.map(\.description).joined(separator: ","))"
         case .shutdown: "shutdown"
+        case .rollingRestart(let ids): "restart --rolling \(ids.map(\.description).joined(separator: ","))"
         }
     }
 }

@@ -341,6 +341,11 @@ public struct JobSpec: Sendable, Hashable {
     public var envFile: EnvFile? = nil
     /// `ready:`: nil means ready once spawned.
     public var ready: ReadySpec? = nil
+    /// `update`: how a change of the process replaces running instances (all at once, or
+    /// rolling).
+    public var update: UpdatePolicy = UpdatePolicy()
+    /// `limits`: cgroup v2 memory, cpu and pids limits of each child's cgroup.
+    public var limits: CgroupLimits = CgroupLimits()
 
     /// Creates a job spec with the documented defaults for everything but name and command.
     public init(
@@ -348,7 +353,8 @@ public struct JobSpec: Sendable, Hashable {
         restart: RestartType = .permanent, delay: Duration = .zero, backoff: Backoff? = nil,
         resetAfter: Duration = .seconds(60), onExit: [ExitRule] = [], shutdown: Shutdown = Shutdown(),
         log: LogPolicy = LogPolicy(), location: SourceLocation? = nil,
-        identity: ProcessIdentity = ProcessIdentity(), envFile: EnvFile? = nil, ready: ReadySpec? = nil
+        identity: ProcessIdentity = ProcessIdentity(), envFile: EnvFile? = nil, ready: ReadySpec? = nil,
+        update: UpdatePolicy = UpdatePolicy(), limits: CgroupLimits = CgroupLimits()
     ) {
         self.name = name
         self.command = command
@@ -366,15 +372,18 @@ public struct JobSpec: Sendable, Hashable {
         self.identity = identity
         self.envFile = envFile
         self.ready = ready
+        self.update = update
+        self.limits = limits
     }
 
     /// True when `other` differs in a key that defines the running process (command, env,
-    /// the env file's contents, cwd, user, group, umask, rlimits, ready, shutdown): such a
-    /// change restarts the job's instances on reload (`ready` decides the child's environment
-    /// or fds, and whether it holds back its siblings).
+    /// the env file's contents, cwd, user, group, umask, rlimits, limits, ready, shutdown):
+    /// such a change restarts the job's instances on reload (`ready` decides the child's
+    /// environment or fds, and whether it holds back its siblings). `update` is policy: it
+    /// says how they restart.
     public func processDiffers(from other: JobSpec) -> Bool {
         command != other.command || env != other.env || cwd != other.cwd || shutdown != other.shutdown
-            || identity != other.identity || envFile != other.envFile || ready != other.ready
+            || identity != other.identity || envFile != other.envFile || ready != other.ready || limits != other.limits
     }
 }
 

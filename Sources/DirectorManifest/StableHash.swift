@@ -62,6 +62,12 @@ extension JobSpec {
             case .notify: lines.append("ready=notify,\(d(r.timeout))")
             }
         }
+        if update != UpdatePolicy() {
+            lines.append("update=\(update.mode.rawValue),\(update.maxSurge),\(update.maxUnavailable)")
+        }
+        if let m = limits.memory { lines.append("limit.memory=\(m)") }
+        if let c = limits.cpu { lines.append("limit.cpu=\(c)") }
+        if let p = limits.pids { lines.append("limit.pids=\(p)") }
         return lines.joined(separator: "\n")
     }
 }

@@ -61,6 +61,8 @@ package final class SupervisorRuntime {
     /// The `Engine.carryOverRevision` last written to `meta.decisions`.
     var savedCarryOver = -1
     var reloadGeneration: Int
+    /// `meta.reload` as last written, kept to follow the rolling updates it began.
+    var lastReload: ReloadInfo?
     var pendingChanges: [TableChange] = []
     var queue: [EngineEvent] = []
     var draining = false
@@ -591,6 +593,7 @@ package final class SupervisorRuntime {
     func record(_ event: EventRecord) {
         let now = SystemClock.monotonic()
         let at = wall(now)
+        if event.kind == .roll || event.kind == .rollDone || event.kind == .rollStopped { noteRoll(event) }
         pendingChanges.append(.appendEvent(NewEvent(at: at, id: event.subject, kind: event.kind.rawValue, detail: event.detail, node: node)))
         if let events, events.hasSubscribers {
             events.publish(SupervisorEvent(
@@ -651,6 +654,9 @@ enum EventWording {
         case .shutdown: "shutting down"
         case .ready: "ready"
         case .notReady: "not ready:"
+        case .roll: "rolling update:"
+        case .rollDone: "rolling update done:"
+        case .rollStopped: "rolling update stopped:"
         }
     }
 }

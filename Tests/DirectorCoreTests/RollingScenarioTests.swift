@@ -1,0 +1,257 @@
+import DirectorManifest
+import Testing
+
+@testable import DirectorCore
+
+// Rolling updates: a spare numbered after the pool is started and must be ready before an
+// old instance is stopped; the old slots restart in place one at a time; the spare leaves at
+// the end. A new instance that fails readiness stops the roll, and the old ones keep running.
+
+private func pool(
+    _ name: String = "api", instances: Int = 3, command: String = "/bin/v1", update: UpdatePolicy = .rolling,
+    ready: Bool = true, onExit: [ExitRule] = []
+) -> GroupChild {
+    .job(JobSpec(
+        name: name, command: .argv([command, "{{instance}}"]), instances: instances, cwd: "/srv", onExit: onExit,
+        ready: ready ? ReadySpec(.notify, timeout: .seconds(10)) : nil, update: update))
+}
+
+private func manifest(_ jobs: GroupChild...) -> Manifest { Manifest(groups: [group("g", jobs)]) }
+
+extension Harness {
+    /// Ready children that are not stopping: what serves traffic.
+    func serving(_ job: String = "g/api") -> Int {
+        engine.children.filter { $0.id.jobKey == job && $0.state == .running && $0.ready }.count
+    }
+
+    /// The command each instance of the job runs now, by id.
+    func commands(_ job: String = "g/api") -> [String: String] {
+        var out: [String: String] = [:]
+        for child in engine.children where child.id.jobKey == job {
+            if case .argv(let argv) = engine.spec(of: child.id)?.command { out[child.id.description] = argv[0] }
+        }
+        return out
+    }
+
+    /// Starts a ready pool of `n`: each instance waits for the one before it (OTP order).
+    mutating func startReadyPool(_ n: Int, job: String = "g/api") {
+        _ = run(.start)
+        for i in 0..<n { _ = run(.ready("\(job)/\(i)")) }
+    }
+
+    /// Runs the table and checks after every step that at least `floor` instances serve.
+    mutating func checkServing(atLeast floor: Int, _ table: [(Step, [String])], sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        for (index, (step, expected)) in table.enumerated() {
+            let got = run(step)
+            #expect(got == expected, "step \(index): \(step)", sourceLocation: sourceLocation)
+            #expect(serving() >= floor, "step \(index): \(step): only \(serving()) serving", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+@Suite struct RollingScenarioTests {
+    @Test func aReloadRollsThePoolOneInstanceAtATimeNeverBelowItsSize() {
+        var h = Harness(manifest(pool()))
+        h.startReadyPool(3)
+        #expect(h.serving() == 3)
+        h.checkServing(atLeast: 3, [
+            // The spare, numbered after the pool, starts with the new spec; nothing stops yet.
+            (.reload(manifest(pool(command: "/bin/v2"))), ["spawn g/api/3", "arm ready_timeout g/api/3 +10000ms"]),
+            // Ready: the first old instance stops and restarts in its own slot.
+            (.ready("g/api/3"), ["cancel ready_timeout g/api/3", "signal g/api/0 TERM", "arm kill g/api/0 +5000ms"]),
+            (.killed("g/api/0", signal: .term), ["cancel kill g/api/0", "spawn g/api/0", "arm ready_timeout g/api/0 +10000ms"]),
+            // Only once the replacement is ready does the next old one stop.
+            (.ready("g/api/0"), ["cancel ready_timeout g/api/0", "signal g/api/1 TERM", "arm kill g/api/1 +5000ms"]),
+            (.killed("g/api/1", signal: .term), ["cancel kill g/api/1", "spawn g/api/1", "arm ready_timeout g/api/1 +10000ms"]),
+            (.ready("g/api/1"), ["cancel ready_timeout g/api/1", "signal g/api/2 TERM", "arm kill g/api/2 +5000ms"]),
+            (.killed("g/api/2", signal: .term), ["cancel kill g/api/2", "spawn g/api/2", "arm ready_timeout g/api/2 +10000ms"]),
+            // Every slot runs the new spec and is ready: the spare goes.
+            (.ready("g/api/2"), ["cancel ready_timeout g/api/2", "signal g/api/3 TERM", "arm kill g/api/3 +5000ms"]),
+            (.killed("g/api/3", signal: .term), ["cancel kill g/api/3", "removed g/api/3"]),
+        ])
+        #expect(h.commands() == ["g/api/0": "/bin/v2", "g/api/1": "/bin/v2", "g/api/2": "/bin/v2"])
+        #expect(h.engine.rollsInProgress.isEmpty)
+        #expect(h.events(.roll).map(\.detail) == ["3 instance(s), max_surge=1 max_unavailable=0, spare g/api/3 (reload)"])
+        #expect(h.events(.rollDone).map(\.detail) == ["3 of 3 instance(s) replaced (reload)"])
+        #expect(h.lastSummary?.restarted == 3 && h.lastSummary?.rolling == 1)
+    }
+
+    @Test func aSpareThatIsNotReadyInTimeStopsTheRollAndTheOldInstancesKeepRunning() {
+        var h = Harness(manifest(pool()))
+        h.startReadyPool(3)
+        let oldPids = h.engine.children.map(\.pid)
+        h.checkServing(atLeast: 3, [
+            (.reload(manifest(pool(command: "/bin/broken"))), ["spawn g/api/3", "arm ready_timeout g/api/3 +10000ms"]),
+            (.advance(ms: 10_000), ["signal g/api/3 TERM", "arm kill g/api/3 +5000ms"]),
+            // The spare leaves instead of restarting; nothing else is touched.
+            (.killed("g/api/3", signal: .term), ["cancel kill g/api/3", "removed g/api/3"]),
+            (.advance(ms: 60_000), []),
+        ])
+        #expect(h.engine.children.map(\.pid) == oldPids)
+        #expect(h.commands() == ["g/api/0": "/bin/v1", "g/api/1": "/bin/v1", "g/api/2": "/bin/v1"])
+        let stopped = h.events(.rollStopped)
+        #expect(stopped.map(\.detail) == ["new instance g/api/3 was not ready within 10000ms; 3 old instance(s) keep running"])
+        #expect(stopped.first?.fields.reason == "not_ready" && stopped.first?.severity == .error)
+        #expect(h.engine.rollsInProgress.isEmpty)
+        // The job's spec is the new one; the old instances still run theirs.
+        #expect(h.engine.snapshot(of: cid("g/api/0"))?.specHash != JobSpec(
+            name: "api", command: .argv(["/bin/broken", "{{instance}}"]), instances: 3, cwd: "/srv",
+            ready: ReadySpec(.notify, timeout: .seconds(10)), update: .rolling).stableHash)
+    }
+
+    @Test func aReplacementThatCrashesBeforeReadyStopsTheRollAndIsDecidedByItsRules() {
+        var h = Harness(manifest(pool()))
+        h.startReadyPool(3)
+        h.check([
+            (.reload(manifest(pool(command: "/bin/v2"))), ["spawn g/api/3", "arm ready_timeout g/api/3 +10000ms"]),
+            (.ready("g/api/3"), ["cancel ready_timeout g/api/3", "signal g/api/0 TERM", "arm kill g/api/0 +5000ms"]),
+            (.killed("g/api/0", signal: .term), ["cancel kill g/api/0", "spawn g/api/0", "arm ready_timeout g/api/0 +10000ms"]),
+            // The new process of slot 0 crashes: permanent, so it restarts; the roll stops,
+            // its spare leaves, the old instances 1 and 2 keep running.
+            (.exit("g/api/0", code: 3), [
+                "cancel ready_timeout g/api/0", "spawn g/api/0", "arm ready_timeout g/api/0 +10000ms",
+                "arm reset g/api/0 +60000ms", "signal g/api/3 TERM", "arm kill g/api/3 +5000ms",
+            ]),
+            (.killed("g/api/3", signal: .term), ["cancel kill g/api/3", "removed g/api/3"]),
+        ])
+        #expect(h.commands() == ["g/api/0": "/bin/v2", "g/api/1": "/bin/v1", "g/api/2": "/bin/v1"])
+        #expect(h.events(.rollStopped).map(\.detail) == [
+            "new instance g/api/0 exited before it was ready (code=3); 2 old instance(s) keep running",
+        ])
+    }
+
+    @Test func anOperatorsRollingRestartRollsEvenWithoutAChangeAndResetsCounts() {
+        var h = Harness(manifest(pool(instances: 2, update: UpdatePolicy())))
+        h.startReadyPool(2)
+        h.checkServing(atLeast: 2, [
+            (.command(.rollingRestart([cid("g/api/0"), cid("g/api/1")])), ["spawn g/api/2", "arm ready_timeout g/api/2 +10000ms"]),
+            (.ready("g/api/2"), ["cancel ready_timeout g/api/2", "signal g/api/0 TERM", "arm kill g/api/0 +5000ms"]),
+            (.killed("g/api/0", signal: .term), ["cancel kill g/api/0", "spawn g/api/0", "arm ready_timeout g/api/0 +10000ms"]),
+            (.ready("g/api/0"), ["cancel ready_timeout g/api/0", "signal g/api/1 TERM", "arm kill g/api/1 +5000ms"]),
+            (.killed("g/api/1", signal: .term), ["cancel kill g/api/1", "spawn g/api/1", "arm ready_timeout g/api/1 +10000ms"]),
+            (.ready("g/api/1"), ["cancel ready_timeout g/api/1", "signal g/api/2 TERM", "arm kill g/api/2 +5000ms"]),
+            (.killed("g/api/2", signal: .term), ["cancel kill g/api/2", "removed g/api/2"]),
+        ])
+        #expect(h.lastReply == .ok([cid("g/api/0"), cid("g/api/1")]))
+        #expect(h.events(.roll).first?.fields.reason == "operator")
+        #expect(h.engine.children.map(\.id.description) == ["g/api/0", "g/api/1"])
+    }
+
+    @Test func maxSurgeTwoReplacesTwoAtATime() {
+        let policy = UpdatePolicy(.rolling, maxSurge: 2, maxUnavailable: 0)
+        var h = Harness(manifest(pool(instances: 4, update: policy)))
+        h.startReadyPool(4)
+        h.checkServing(atLeast: 4, [
+            (.reload(manifest(pool(instances: 4, command: "/bin/v2", update: policy))), [
+                "spawn g/api/4", "arm ready_timeout g/api/4 +10000ms", "spawn g/api/5", "arm ready_timeout g/api/5 +10000ms",
+            ]),
+            (.ready("g/api/4"), ["cancel ready_timeout g/api/4", "signal g/api/0 TERM", "arm kill g/api/0 +5000ms"]),
+            (.ready("g/api/5"), ["cancel ready_timeout g/api/5", "signal g/api/1 TERM", "arm kill g/api/1 +5000ms"]),
+        ])
+    }
+
+    @Test func maxUnavailableOneWithoutSurgeStopsFirstAndNeverGoesLower() {
+        let policy = UpdatePolicy(.rolling, maxSurge: 0, maxUnavailable: 1)
+        var h = Harness(manifest(pool(update: policy)))
+        h.startReadyPool(3)
+        h.checkServing(atLeast: 2, [
+            (.reload(manifest(pool(command: "/bin/v2", update: policy))), ["signal g/api/0 TERM", "arm kill g/api/0 +5000ms"]),
+            (.killed("g/api/0", signal: .term), ["cancel kill g/api/0", "spawn g/api/0", "arm ready_timeout g/api/0 +10000ms"]),
+            (.ready("g/api/0"), ["cancel ready_timeout g/api/0", "signal g/api/1 TERM", "arm kill g/api/1 +5000ms"]),
+        ])
+        #expect(h.events(.roll).first?.detail == "3 instance(s), max_surge=0 max_unavailable=1, no spare (reload)")
+    }
+
+    @Test func withoutReadyAnInstanceIsReadyOnceSpawned() {
+        var h = Harness(manifest(pool(instances: 2, ready: false)))
+        _ = h.run(.start)
+        h.checkServing(atLeast: 2, [
+            (.reload(manifest(pool(instances: 2, command: "/bin/v2", ready: false))), ["spawn g/api/2", "signal g/api/0 TERM", "arm kill g/api/0 +5000ms"]),
+            (.killed("g/api/0", signal: .term), ["cancel kill g/api/0", "spawn g/api/0", "signal g/api/1 TERM", "arm kill g/api/1 +5000ms"]),
+            (.killed("g/api/1", signal: .term), ["cancel kill g/api/1", "spawn g/api/1", "signal g/api/2 TERM", "arm kill g/api/2 +5000ms"]),
+            (.killed("g/api/2", signal: .term), ["cancel kill g/api/2", "removed g/api/2"]),
+        ])
+    }
+
+    @Test func aJobWithoutUpdateRollingStillRestartsAllAtOnce() {
+        var h = Harness(manifest(pool(instances: 2, update: UpdatePolicy(), ready: false)))
+        _ = h.run(.start)
+        h.check([
+            (.reload(manifest(pool(instances: 2, command: "/bin/v2", update: UpdatePolicy(), ready: false))),
+             ["signal g/api/0 TERM", "arm kill g/api/0 +5000ms", "signal g/api/1 TERM", "arm kill g/api/1 +5000ms"]),
+        ])
+        #expect(h.events(.roll).isEmpty)
+    }
+
+    @Test func scalingDuringARollStopsItAndTheSpareLeaves() {
+        var h = Harness(manifest(pool()))
+        h.startReadyPool(3)
+        h.check([
+            (.reload(manifest(pool(command: "/bin/v2"))), ["spawn g/api/3", "arm ready_timeout g/api/3 +10000ms"]),
+            (.command(.scale(job: "g/api", instances: 3)), ["signal g/api/3 TERM", "arm kill g/api/3 +5000ms"]),
+            (.killed("g/api/3", signal: .term), ["cancel kill g/api/3", "cancel ready_timeout g/api/3", "removed g/api/3"]),
+        ])
+        #expect(h.events(.rollStopped).first?.fields.reason == "scaled")
+        #expect(h.commands() == ["g/api/0": "/bin/v1", "g/api/1": "/bin/v1", "g/api/2": "/bin/v1"])
+    }
+
+    @Test func aSecondReloadDuringARollReplacesItAndRollsEveryInstanceToTheNewest() {
+        var h = Harness(manifest(pool(instances: 2)))
+        h.startReadyPool(2)
+        h.check([
+            (.reload(manifest(pool(instances: 2, command: "/bin/v2"))), ["spawn g/api/2", "arm ready_timeout g/api/2 +10000ms"]),
+            (.ready("g/api/2"), ["cancel ready_timeout g/api/2", "signal g/api/0 TERM", "arm kill g/api/0 +5000ms"]),
+            // v3 arrives: the v2 roll stops (its spare leaves); slot 0 is still restarting and
+            // comes back as v3; the new roll's spare is numbered after the leaving one.
+            (.reload(manifest(pool(instances: 2, command: "/bin/v3"))), [
+                "signal g/api/2 TERM", "arm kill g/api/2 +5000ms", "spawn g/api/3", "arm ready_timeout g/api/3 +10000ms",
+            ]),
+            (.killed("g/api/2", signal: .term), ["cancel kill g/api/2", "removed g/api/2"]),
+            (.killed("g/api/0", signal: .term), ["cancel kill g/api/0", "spawn g/api/0", "arm ready_timeout g/api/0 +10000ms"]),
+            (.ready("g/api/0"), ["cancel ready_timeout g/api/0"]),
+            (.ready("g/api/3"), ["cancel ready_timeout g/api/3", "signal g/api/1 TERM", "arm kill g/api/1 +5000ms"]),
+            (.killed("g/api/1", signal: .term), ["cancel kill g/api/1", "spawn g/api/1", "arm ready_timeout g/api/1 +10000ms"]),
+            (.ready("g/api/1"), ["cancel ready_timeout g/api/1", "signal g/api/3 TERM", "arm kill g/api/3 +5000ms"]),
+            (.killed("g/api/3", signal: .term), ["cancel kill g/api/3", "removed g/api/3"]),
+        ])
+        #expect(h.commands() == ["g/api/0": "/bin/v3", "g/api/1": "/bin/v3"])
+        #expect(h.events(.rollStopped).first?.fields.reason == "replaced")
+    }
+
+    @Test func aPolicyChangeDuringARollKeepsTheOldInstancesOnTheirOldProcess() {
+        var h = Harness(manifest(pool(instances: 2)))
+        h.startReadyPool(2)
+        let rule = [ExitRule(when: ExitCondition(codes: [0]), action: .delete)]
+        h.check([
+            (.reload(manifest(pool(instances: 2, command: "/bin/v2"))), ["spawn g/api/2", "arm ready_timeout g/api/2 +10000ms"]),
+            (.reload(manifest(pool(instances: 2, command: "/bin/v2", onExit: rule))), []),
+        ])
+        #expect(h.commands() == ["g/api/0": "/bin/v1", "g/api/1": "/bin/v1", "g/api/2": "/bin/v2"])
+        #expect(h.engine.spec(of: cid("g/api/2"))?.onExit == rule)
+        #expect(h.engine.rollsInProgress == ["g/api": 2])
+    }
+
+    @Test func theShutdownDuringARollStopsTheSpareToo() {
+        var h = Harness(manifest(pool(instances: 1)))
+        h.startReadyPool(1)
+        h.check([
+            (.reload(manifest(pool(instances: 1, command: "/bin/v2"))), ["spawn g/api/1", "arm ready_timeout g/api/1 +10000ms"]),
+            (.command(.shutdown), ["signal g/api/1 TERM", "arm kill g/api/1 +5000ms", "signal g/api/0 TERM", "arm kill g/api/0 +5000ms"]),
+            (.killed("g/api/1", signal: .term), ["cancel kill g/api/1", "cancel ready_timeout g/api/1", "removed g/api/1"]),
+            (.killed("g/api/0", signal: .term), ["cancel kill g/api/0", "exit 0"]),
+        ])
+        #expect(h.engine.rollsInProgress.isEmpty)
+    }
+
+    @Test func anOldInstanceThatCrashesDuringTheRollComesBackAsTheNewSpec() {
+        var h = Harness(manifest(pool()))
+        h.startReadyPool(3)
+        h.check([
+            (.reload(manifest(pool(command: "/bin/v2"))), ["spawn g/api/3", "arm ready_timeout g/api/3 +10000ms"]),
+            // Its rule restarts it, and the roll makes that process the new spec.
+            (.exit("g/api/2", code: 1), ["spawn g/api/2", "arm ready_timeout g/api/2 +10000ms", "arm reset g/api/2 +60000ms"]),
+        ])
+        #expect(h.commands() == ["g/api/0": "/bin/v1", "g/api/1": "/bin/v1", "g/api/2": "/bin/v2", "g/api/3": "/bin/v2"])
+        #expect(h.engine.rollsInProgress == ["g/api": 3])
+    }
+}
