@@ -137,6 +137,14 @@ extension Engine {
             let id = ChildID(groupPath: groupPath, job: new.name, instance: i)
             guard var rec = childRecords[id] else { continue }
             forget(&rec)
+            if rolling && rec.specHash == job.shared.hash {
+                // It runs this very spec already (the manifest went back after a roll that
+                // stopped): nothing to replace.
+                rec.setSpec(job.shared)
+                childRecords[id] = rec
+                publish(rec)
+                continue
+            }
             if rolling && i < job.size && (rec.state == .starting || rec.state == .running) && rec.stopIntent == nil {
                 // It keeps its old spec (policies included) until the roll replaces it.
                 childRecords[id] = rec
