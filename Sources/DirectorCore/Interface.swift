@@ -118,6 +118,9 @@ public struct LaunchSpec: Sendable, Hashable {
     public var identity: ProcessIdentity = ProcessIdentity()
     /// The job's `ready:` (the runtime sets `NOTIFY_SOCKET` for `notify`), or nil.
     public var ready: ReadySpec? = nil
+    /// The job's `limits`: written into the child's cgroup before it starts, where the
+    /// daemon's cgroups have the controllers.
+    public var limits: CgroupLimits = CgroupLimits()
 
     /// Creates a launch spec.
     public init(

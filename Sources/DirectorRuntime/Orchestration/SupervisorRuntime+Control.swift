@@ -124,7 +124,7 @@ extension SupervisorRuntime {
             refuseReload(ManifestErrors([error]), trigger: trigger)
             return .failure(ManifestErrors([error]))
         }
-        logWarnings(ManifestWarnings.check(new, searchPath: environment.path), context: "reload (\(trigger)): ")
+        logWarnings(ManifestWarnings.check(new, searchPath: environment.path, limits: limitSupport), context: "reload (\(trigger)): ")
         let (summary, effects) = engine.reload(new, at: now)
         pendingChanges += specChanges(old: manifest, new: new)
         manifest = new

@@ -52,6 +52,9 @@ package final class SupervisorRuntime {
     var ownedGroups: Set<String> = []
     /// A cgroup per child, where the daemon may create them (ChildCgroups.swift).
     let cgroups: ChildCgroups?
+    /// The `limits` controllers the children's cgroups have, and why the others are missing
+    /// (the manifest warnings name each `limits` key not applied).
+    let limitSupport: LimitSupport
 
     var engine: Engine
     var manifest: Manifest
@@ -209,7 +212,9 @@ package final class SupervisorRuntime {
             cgroups?.removeChildren()
         } else {
             cgroups = nil
+            cgroupNote = "a supervisor without a state directory makes no cgroups"
         }
+        limitSupport = cgroups?.limitSupport ?? LimitSupport(available: [], reason: "no cgroup per child: \(cgroupNote ?? "")")
         let origin = clockOrigin
         let restored = previous.restoredState { wallMillis in
             Instant(nanoseconds: origin.mono.nanoseconds + (wallMillis - origin.wall) * 1_000_000)
@@ -221,7 +226,7 @@ package final class SupervisorRuntime {
         if terminated > 0 {
             log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon (\(marked.count) found by the \(MarkedProcesses.variable) marker)")
         }
-        if let cgroupNote {
+        if let cgroupNote, stateDirectory != nil {
             log.log(.info, "no cgroup per child (\(cgroupNote)): descendants are tracked by the \(MarkedProcesses.variable) marker and the subreaper")
         }
         if let droppedScales {
@@ -285,7 +290,7 @@ package final class SupervisorRuntime {
         let current = Set(manifest.jobsByKey.map(\.key))
         pendingChanges += previous.specs.keys.sorted().filter { !current.contains($0) }.map { .deleteSpec(jobKey: $0) }
         log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(jobsDirectory ?? "(in code)") children=\(manifest.childCount)\(descriptorLimit.map { " nofile=\($0.after)" + ($0.after > $0.before ? " (raised from \($0.before))" : "") } ?? "")")
-        logWarnings(ManifestWarnings.check(manifest, searchPath: environment.path), context: "")
+        logWarnings(ManifestWarnings.check(manifest, searchPath: environment.path, limits: limitSupport), context: "")
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
             children: Set(engine.children.map(\.id.description)), groups: Set(engine.groups.map(\.path)))
@@ -449,6 +454,10 @@ package final class SupervisorRuntime {
         let id = spec.id
         let spec = spec.ready == nil ? spec : withNotifySocket(spec)
         let process: SpawnedProcess
+        // Its limits first, so they hold from its first instruction (a no-op without them).
+        if let cgroups, !spec.limits.isEmpty || !cgroups.limited.isEmpty {
+            for problem in cgroups.applyLimits(spec.limits, for: id) { log.log(.warning, id: id.description, problem) }
+        }
         // Into its own cgroup: the shim's child joins it before it can fork.
         let cgroupProcs = cgroups?.procsFD(for: id) ?? -1
         if cgroupProcs >= 0 { director_spawn_set_next_cgroup(cgroupProcs) }
