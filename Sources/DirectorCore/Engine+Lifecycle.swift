@@ -58,15 +58,16 @@ extension Engine {
         processEnded(id, status: .code(127), reportExit: false)
     }
 
-    mutating func onExited(_ id: ChildID, pid: Int32, status: ChildExitStatus) {
+    mutating func onExited(_ id: ChildID, pid: Int32, status: ChildExitStatus, cause: ExitCause? = nil) {
         guard let rec = childRecords[id], rec.pid == pid, rec.state == .running || rec.state == .stopping
         else { return }  // unknown child or an old process: stale
-        processEnded(id, status: status, reportExit: true)
+        processEnded(id, status: status, reportExit: true, observedCause: cause)
     }
 
     /// The child's process is gone (exited, or never spawned): apply the stop intent when the
     /// engine asked for it, else the exit rules (`.rules`) or ask what to do (`.asked`).
-    private mutating func processEnded(_ id: ChildID, status: ChildExitStatus, reportExit: Bool) {
+    /// `observedCause`: what the runtime saw besides the status (`oom`).
+    private mutating func processEnded(_ id: ChildID, status: ChildExitStatus, reportExit: Bool, observedCause: ExitCause? = nil) {
         guard var rec = childRecords[id] else { return }
         let pid = rec.pid
         let wasReady = rec.ready
@@ -84,7 +85,7 @@ extension Engine {
         endReadiness(&rec)
         // Stopped by the engine for a failure of the child's own (not ready in time): decided
         // by the rules like a crash, with that cause.
-        var cause = reportExit ? status.cause : .spawnFailed
+        var cause = reportExit ? observedCause ?? status.cause : .spawnFailed
         if case .failed(let failure) = rec.stopIntent {
             cause = failure
             rec.stopIntent = nil

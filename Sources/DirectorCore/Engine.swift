@@ -133,6 +133,7 @@ public struct Engine: Sendable {
         case .started(let id, let pid): onStarted(id, pid: pid)
         case .spawnFailed(let id, let reason): onSpawnFailed(id, reason: reason)
         case .exited(let id, let pid, let status): onExited(id, pid: pid, status: status)
+        case .exitedOutOfMemory(let id, let pid, let status): onExited(id, pid: pid, status: status, cause: .oom)
         case .timerFired(let timer): onTimer(timer)
         case .exitDecided(let id, let decision, let number): onExitDecided(id, decision, question: number)
         case .ready(let id, let pid): onReady(id, pid: pid)

@@ -190,6 +190,10 @@ public enum EngineEvent: Sendable, Hashable {
     /// The child's process `pid` sent `STATUS=text` (shown in `ps` and the table).
     /// Indirect, so that `EngineEvent` keeps its size.
     indirect case status(ChildID, pid: Int32, text: String)
+    /// As `exited`, and the kernel's OOM killer killed a process in the child's own cgroup
+    /// while it ran: the exit's cause is `oom` (`when: {cause: [oom]}`). Indirect, so that
+    /// `EngineEvent` keeps its size.
+    indirect case exitedOutOfMemory(ChildID, pid: Int32, status: ChildExitStatus)
 }
 
 /// Kinds of recorded lifecycle events (the table's `events.kind`).
@@ -259,6 +263,9 @@ public enum ExitCause: String, Sendable, Hashable, CaseIterable {
     case spawnFailed = "spawn_failed"
     /// The engine stopped it because it was not ready within its `ready.timeout`.
     case readyTimeout = "ready_timeout"
+    /// The kernel's OOM killer killed a process in the child's own cgroup during this
+    /// process's life (`memory.events` `oom_kill` grew), where the memory controller is there.
+    case oom
 }
 
 /// The structured part of an event: what the text `detail` says, as data, so that log lines

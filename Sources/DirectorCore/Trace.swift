@@ -17,7 +17,7 @@ extension Engine {
         case .timerFired(.restart(let id)), .timerFired(.shutdownTimeout(let id)), .timerFired(.resetRestarts(let id)),
             .timerFired(.readyTimeout(let id)):
             return id
-        case .exitDecided(let id, _, _), .ready(let id, _), .status(let id, _, _): return id
+        case .exitDecided(let id, _, _), .ready(let id, _), .status(let id, _, _), .exitedOutOfMemory(let id, _, _): return id
         case .command, .reload: return nil
         }
     }
@@ -34,6 +34,7 @@ extension Engine {
         case .exitDecided(let id, let decision, let number): "exit_decided \(id) #\(number) \(describe(decision))"
         case .ready(let id, let pid): "ready \(id) pid=\(pid)"
         case .status(let id, let pid, let text): "status \(id) pid=\(pid) \(text)"
+        case .exitedOutOfMemory(let id, let pid, let status): "exited \(id) pid=\(pid) \(status) cause=oom"
         }
     }
 

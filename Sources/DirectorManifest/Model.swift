@@ -145,8 +145,9 @@ public struct ExitCondition: Sendable, Hashable {
     public var causes: [String]? = nil
 
     /// The causes `when: {cause: ...}` accepts: `exit` (a code), `signal`, `spawn_failed`,
-    /// `ready_timeout` (stopped for not being ready in time).
-    public static let knownCauses = ["exit", "signal", "spawn_failed", "ready_timeout"]
+    /// `ready_timeout` (stopped for not being ready in time), `oom` (the kernel's OOM killer
+    /// killed a process in the child's own cgroup).
+    public static let knownCauses = ["exit", "signal", "spawn_failed", "ready_timeout", "oom"]
 
     /// Creates a condition.
     public init(codes: [Int32]? = nil, signals: [ProcessSignal]? = nil, minRestarts: Int? = nil, causes: [String]? = nil) {

@@ -255,3 +255,28 @@ extension Harness {
         #expect(h.engine.rollsInProgress == ["g/api": 3])
     }
 }
+
+/// `oom`: an exit the runtime saw the OOM killer cause is decided with cause `oom`.
+@Suite struct OOMCauseTests {
+    @Test func anOOMExitIsDecidedByAnOOMRule() {
+        let rules = [
+            ExitRule(when: ExitCondition(causes: ["oom"]), action: .wait),
+            ExitRule(when: ExitCondition(signals: [.kill]), action: .delete),
+        ]
+        var h = Harness(Manifest(groups: [group("g", [job("a", onExit: rules), job("b", onExit: rules)])]))
+        _ = h.run(.start)
+        let a = cid("g/a/0"), b = cid("g/b/0")
+        _ = h.engine.handle(.exitedOutOfMemory(a, pid: h.pids[a]!, status: .signal(.kill)), at: h.now)
+        _ = h.engine.handle(.exited(b, pid: h.pids[b]!, status: .signal(.kill)), at: h.now)
+        #expect(h.state("g/a/0") == .waiting)
+        #expect(h.state("g/b/0") == nil, "a plain SIGKILL is not an OOM kill: the second rule deletes it")
+        #expect(ExitCondition.knownCauses.contains("oom"))
+    }
+
+    @Test func anOOMExitForAnOldProcessIsIgnored() {
+        var h = Harness(Manifest(groups: [group("g", [job("a")])]))
+        _ = h.run(.start)
+        #expect(h.engine.handle(.exitedOutOfMemory(cid("g/a/0"), pid: 1, status: .signal(.kill)), at: h.now).isEmpty)
+        #expect(h.state("g/a/0") == .running)
+    }
+}

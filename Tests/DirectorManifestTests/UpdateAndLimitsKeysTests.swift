@@ -102,3 +102,10 @@ struct UpdateAndLimitsKeysTests {
         #expect(probe.available.isSubset(of: ["memory", "cpu", "pids"]))
     }
 }
+
+extension UpdateAndLimitsKeysTests {
+    @Test func oomIsACauseOnExitAccepts() throws {
+        let j = try job("    on_exit:\n      - when: {cause: [oom]}\n        do: wait\n")
+        #expect(j.onExit.first?.when.causes == ["oom"])
+    }
+}

@@ -83,3 +83,25 @@ import Testing
         }
     }
 }
+
+/// `oom`: the `oom_kill` counter of a child's `memory.events`, read at its start and its exit.
+@Suite struct OOMAttributionTests {
+    @Test func theCounterIsReadFromMemoryEvents() {
+        // As the kernel writes it (Linux 5.x/6.x), `oom_group_kill` included on newer ones.
+        let text = "low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\noom_group_kill 0\n"
+        #expect(ChildCgroups.oomKillCount(memoryEvents: text) == 2)
+        #expect(ChildCgroups.oomKillCount(memoryEvents: "low 0\nhigh 0\nmax 0\noom 0\n") == nil)
+        #expect(ChildCgroups.oomKillCount(memoryEvents: "") == nil)
+        #expect(ChildCgroups.oomKillCount(memoryEvents: "oom_kill x\n") == nil)
+    }
+
+    @Test func anExitIsAnOOMKillOnlyWhenTheCounterGrewDuringItsLife() {
+        #expect(ChildCgroups.killedByOOM(before: 0, after: 1))
+        #expect(ChildCgroups.killedByOOM(before: 4, after: 6))
+        // An earlier process's kill (same cgroup, counted before this one started) is not its.
+        #expect(!ChildCgroups.killedByOOM(before: 2, after: 2))
+        // No memory controller: never `oom`.
+        #expect(!ChildCgroups.killedByOOM(before: nil, after: 1))
+        #expect(!ChildCgroups.killedByOOM(before: 0, after: nil))
+    }
+}

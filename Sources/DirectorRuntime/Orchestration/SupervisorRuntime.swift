@@ -461,6 +461,9 @@ package final class SupervisorRuntime {
         // Into its own cgroup: the shim's child joins it before it can fork.
         let cgroupProcs = cgroups?.procsFD(for: id) ?? -1
         if cgroupProcs >= 0 { director_spawn_set_next_cgroup(cgroupProcs) }
+        // The cgroup's OOM kills so far (nil without the memory controller): more at the exit
+        // means the exit's cause is `oom`.
+        let oomKillsBefore = cgroupProcs >= 0 ? cgroups?.oomKills(for: id) : nil
         defer {
             // Also when the spawn failed before reaching the shim: the next spawn must not
             // find this (closed) fd.
@@ -489,7 +492,11 @@ package final class SupervisorRuntime {
             for pipe in openStreams.pipes { pipe.drainAvailable() }
             openStreams.pipes = []
             if self.cgroups != nil { self.orphans.endedCgroups.insert(ChildCgroups.name(of: id)) }
-            self.feed(.exited(id, pid: pid, status: status))
+            if oomKillsBefore != nil, ChildCgroups.killedByOOM(before: oomKillsBefore, after: self.cgroups?.oomKills(for: id)) {
+                self.feed(.exitedOutOfMemory(id, pid: pid, status: status))
+            } else {
+                self.feed(.exited(id, pid: pid, status: status))
+            }
             self.scheduleOrphanSweep()
         }
         do {

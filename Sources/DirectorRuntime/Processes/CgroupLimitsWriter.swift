@@ -90,3 +90,36 @@ extension ChildCgroups {
         return problems
     }
 }
+
+// `oom`: a child killed by the OOM killer in its own cgroup. `memory.events` counts the
+// cgroup's OOM kills (`oom_kill N`); the count when a process starts and when it ends tell
+// whether the killer struck during its life. The cgroup is the child's alone (its id), so
+// the kill was of the child or of one of its descendants.
+extension ChildCgroups {
+    /// The `oom_kill` count of a `memory.events` text, or nil when it has none.
+    static func oomKillCount(memoryEvents text: String) -> Int? {
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2, fields[0] == "oom_kill" { return Int(fields[1]) }
+        }
+        return nil
+    }
+
+    /// True when the count grew between the process's start and its end (both read).
+    static func killedByOOM(before: Int?, after: Int?) -> Bool {
+        guard let before, let after else { return false }
+        return after > before
+    }
+
+    /// The child's cgroup's `oom_kill` count now, or nil without the memory controller.
+    package func oomKills(for id: ChildID) -> Int? {
+        guard limitSupport.available.contains("memory") else { return nil }
+        let fd = openat(baseFD, Self.name(of: id) + "/memory.events", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        return Self.oomKillCount(memoryEvents: String(decoding: buffer[0..<n], as: UTF8.self))
+    }
+}
