@@ -73,12 +73,17 @@ extension Engine {
             jobKey: jobKey, groupPath: groupPath, jobName: job.spec.name, target: target, pending: instances,
             maxUnavailable: unavailable, resetCount: resetCount, trigger: trigger, total: instances.count)
         let groupKey = groupPath.joined(separator: "/")
+        var next = job.slots
         for _ in 0..<min(surge, instances.count) {
-            // The first number past every instance that exists (lingering scaled-down ones too).
-            let id = roll.id(job.slots)
+            // The first number past every instance that exists: lingering scaled-down ones,
+            // and a leaving instance of the job's earlier self (removed and added back by
+            // reloads while it exits), which `slots` does not cover.
+            while childRecords[roll.id(next)] != nil { next += 1 }
+            let id = roll.id(next)
             childRecords[id] = ChildRecord(id: id, groupKey: groupKey, shared: target)
-            roll.spares.append(job.slots)
-            job.slots += 1
+            roll.spares.append(next)
+            next += 1
+            job.slots = next
         }
         jobRecords[jobKey] = job
         let spareText = roll.spares.isEmpty ? "no spare" : "spare " + roll.spares.map { roll.id($0).description }.joined(separator: ",")

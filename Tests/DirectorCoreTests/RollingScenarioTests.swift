@@ -280,3 +280,48 @@ extension Harness {
         #expect(h.state("g/a/0") == .running)
     }
 }
+
+extension RollingScenarioTests {
+    @Test func aRestartPlanThatCoversTheSpareStopsTheRoll() {
+        func tree(_ command: String) -> Manifest {
+            var g = group("g", [pool(instances: 2, command: command, ready: false), job("other")])
+            g.strategy = .oneForAll
+            return Manifest(groups: [g])
+        }
+        var h = Harness(tree("/bin/v1"))
+        _ = h.run(.start)
+        h.autoStart = false
+        _ = h.run(.reload(tree("/bin/v2")))
+        #expect(h.state("g/api/2") == .starting)
+        _ = h.run(.started("g/api/2"))  // ready at once (no `ready:`): old slot 0 stops
+        // A sibling crashes: one_for_all covers every member, the spare too; the roll stops
+        // and the spare leaves instead of being restarted by the plan.
+        _ = h.run(.exit("g/other/0", code: 1))
+        #expect(h.events(.rollStopped).first?.detail.hasPrefix("spare g/api/2 was stopped") == true)
+        for id in ["g/api/2", "g/api/1", "g/api/0"] where h.state(id) == .stopping { _ = h.run(.killed(id, signal: .term)) }
+        #expect(h.state("g/api/2") == nil)
+        #expect(h.state("g/api/0") == .starting && h.state("g/api/1") == .starting && h.state("g/other/0") == .starting)
+        #expect(h.engine.rollsInProgress.isEmpty)
+        #expect(h.commands()["g/api/0"] == "/bin/v2")
+    }
+}
+
+extension RollingScenarioTests {
+    /// Found by the property test: a leaving instance of a job removed and added back by
+    /// reloads is past the job's slots; the spare must not take its id (a second process).
+    @Test func aSpareNeverTakesTheIdOfALeavingInstance() {
+        let two = manifest(pool(instances: 2, ready: false))
+        var h = Harness(two)
+        _ = h.run(.start)
+        _ = h.run(.command(.scale(job: "g/api", instances: 3)))
+        _ = h.run(.reload(manifest(job("other"))))       // api removed: its three instances stop
+        _ = h.run(.reload(Manifest(groups: [group("g", [job("other"), pool(instances: 2, ready: false)])])))
+        _ = h.run(.killed("g/api/0", signal: .term))
+        _ = h.run(.killed("g/api/1", signal: .term))
+        #expect(h.state("g/api/0") == .running && h.state("g/api/1") == .running)
+        #expect(h.state("g/api/2") == .stopping, "the old instance 2 is still exiting")
+        let effects = h.run(.command(.rollingRestart([cid("g/api/0"), cid("g/api/1")])))
+        #expect(!effects.contains("spawn g/api/2"), "\(effects)")
+        #expect(effects.contains("spawn g/api/3"), "\(effects)")
+    }
+}
