@@ -458,18 +458,18 @@ package final class SupervisorRuntime {
         if let cgroups, !spec.limits.isEmpty || !cgroups.limited.isEmpty {
             for problem in cgroups.applyLimits(spec.limits, for: id) { log.log(.warning, id: id.description, problem) }
         }
-        // Into its own cgroup: the shim's child joins it before it can fork.
-        let cgroupProcs = cgroups?.procsFD(for: id) ?? -1
-        if cgroupProcs >= 0 { director_spawn_set_next_cgroup(cgroupProcs) }
+        // Into its own cgroup: born there (clone3), or joined before it can fork.
+        let cgroupDir = cgroups?.directoryFD(for: id) ?? -1
+        if cgroupDir >= 0 { director_spawn_set_next_cgroup(cgroupDir) }
         // The cgroup's OOM kills so far (nil without the memory controller): more at the exit
         // means the exit's cause is `oom`.
-        let oomKillsBefore = cgroupProcs >= 0 ? cgroups?.oomKills(for: id) : nil
+        let oomKillsBefore = cgroupDir >= 0 ? cgroups?.oomKills(for: id) : nil
         defer {
             // Also when the spawn failed before reaching the shim: the next spawn must not
             // find this (closed) fd.
-            if cgroupProcs >= 0 {
+            if cgroupDir >= 0 {
                 director_spawn_set_next_cgroup(-1)
-                close(cgroupProcs)
+                close(cgroupDir)
             }
         }
         do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {
