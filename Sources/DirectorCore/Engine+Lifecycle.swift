@@ -101,16 +101,25 @@ extension Engine {
             afterIntendedExit(id, intent: intent)
             return
         }
-        if !rolls.isEmpty, rollProcessFailed(rec, pid: pid, wasReady: wasReady, status: status, cause: cause) {
-            // A roll's spare: the roll stops, and the spare leaves rather than restarts.
-            childRecords[id] = rec
-            if reportExit {
-                record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit, severity: .warning, fields: fields)
+        var revertTo: SharedSpec?
+        if !rolls.isEmpty {
+            switch rollProcessFailed(rec, pid: pid, wasReady: wasReady, status: status, cause: cause) {
+            case .spare:
+                // A roll's spare: the roll stops, and the spare leaves rather than restarts.
+                childRecords[id] = rec
+                if reportExit {
+                    record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit, severity: .warning, fields: fields)
+                }
+                removeChild(id)
+                return
+            case .replacement(let old): revertTo = old
+            case .none: break
             }
-            removeChild(id)
-            return
         }
         let decision = ExitDecision.decide(job: rec.spec, status: status, restarts: rec.restarts, cause: cause)
+        // A failed replacement is decided by its own rules, and what they restart is the old
+        // spec that served.
+        if let revertTo { rec.setSpec(revertTo) }
         if !rolls.isEmpty { renewOnCrash(&rec, pid: pid) }
         if exitVerdicts == .asked {
             ask(&rec, pid: pid, status: status, proposed: decision)

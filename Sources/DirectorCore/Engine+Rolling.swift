@@ -18,8 +18,10 @@ import DirectorManifest
 // Failure. A new process that exits before it is ready (not ready within `ready.timeout`, a
 // crash, a failed spawn), or a spare that exits at all, stops the roll: the spares leave, the
 // old instances not yet replaced keep running their old spec, and a `roll_stopped` event says
-// why. The instance that failed is decided by its `on_exit` as usual (its old process is
-// already gone). `director restart --rolling` (or another reload) starts a new roll.
+// why. A slot whose replacement failed is decided by its `on_exit` as usual and goes back to
+// its old spec (its old process is gone already; what its rules restart is the one that
+// served); the spares keep serving until it is ready again, so the pool keeps its size.
+// `director restart --rolling` (or another reload) starts a new roll.
 
 /// One job's rolling update in progress.
 struct Roll: Sendable {
@@ -42,6 +44,11 @@ struct Roll: Sendable {
     let trigger: String
     /// Set when a new instance failed: the roll stops when it is next settled.
     var failure: (reason: String, code: String)?
+    /// The roll has stopped (its `roll_stopped` recorded) and only covers `covering` now.
+    var stopped = false
+    /// Slots whose replacement failed, back on their old spec: the spares keep serving until
+    /// these serve again (or are not wanted any more), so the pool keeps its size.
+    var covering: [Int] = []
     /// Slots to replace when the roll began, and how many have been.
     let total: Int
     var renewed = 0
@@ -49,11 +56,23 @@ struct Roll: Sendable {
     func id(_ instance: Int) -> ChildID { ChildID(groupPath: groupPath, job: jobName, instance: instance) }
 }
 
-/// A slot being replaced, and the pid of its old process then (nil: it had none), so that the
-/// old process's own end is not taken for a failure of the new one.
-struct Renewal: Sendable, Hashable {
+/// A slot being replaced: the pid of its old process then (nil: it had none), so that the
+/// old process's own end is not taken for a failure of the new one, and its old spec, which
+/// it goes back to when the new one fails.
+struct Renewal: Sendable {
     let instance: Int
     let oldPid: Int32?
+    let oldSpec: SharedSpec
+}
+
+/// What the end of a process means to a roll (`Engine.rollProcessFailed`).
+enum RollFailure {
+    /// Nothing: not a roll's new process.
+    case none
+    /// A spare: removed, never restarted.
+    case spare
+    /// A slot's replacement, before it was ready: the slot goes back to this spec.
+    case replacement(SharedSpec)
 }
 
 extension Engine {
@@ -101,7 +120,7 @@ extension Engine {
     mutating func settleRolls() {
         guard !rolls.isEmpty else { return }
         if shutdownStatus != nil {
-            for key in rolls.keys.sorted() {
+            for key in rolls.keys.sorted() where rolls[key]?.stopped == false {
                 record(key, .rollStopped, "the tree is shutting down", log: false, fields: EventFields(reason: "shutdown"))
             }
             rolls = [:]
@@ -121,7 +140,7 @@ extension Engine {
             stopRoll(key, reason: "its group was given up", code: "given_up")
             return
         }
-        if roll.failure == nil {
+        if roll.failure == nil && !roll.stopped {
             for n in roll.spares {
                 let rec = childRecords[roll.id(n)]
                 if let rec, case .failed(let cause) = rec.stopIntent {
@@ -138,8 +157,7 @@ extension Engine {
             }
         }
         if let failure = roll.failure {
-            rolls[key] = roll
-            stopRoll(key, reason: failure.reason, code: failure.code)
+            cover(&roll, failure: failure, job: job)
             return
         }
 
@@ -153,6 +171,7 @@ extension Engine {
                 stillPending.append(n)
                 continue
             }
+            let oldSpec = rec.shared
             rec.setSpec(roll.target)
             childRecords[id] = rec
             publish(rec)
@@ -160,15 +179,15 @@ extension Engine {
             case .stopped, .waiting:
                 continue  // no process wanted; it starts with the new spec when it starts
             case .backoff:
-                roll.renewing.append(Renewal(instance: n, oldPid: nil))  // its next process is the new one
+                roll.renewing.append(Renewal(instance: n, oldPid: nil, oldSpec: oldSpec))  // its next process is the new one
             case .starting, .running, .stopping:
                 switch rec.stopIntent {
                 case nil:
                     // Not ready: it serves nothing, so replacing it now costs nothing.
-                    roll.renewing.append(Renewal(instance: n, oldPid: rec.pid))
+                    roll.renewing.append(Renewal(instance: n, oldPid: rec.pid, oldSpec: oldSpec))
                     requestStop(id, intent: .restart(resetCount: roll.resetCount))
                 case .restart, .plan, .failed:
-                    roll.renewing.append(Renewal(instance: n, oldPid: rec.pid))  // restarts anyway, as the new spec
+                    roll.renewing.append(Renewal(instance: n, oldPid: rec.pid, oldSpec: oldSpec))  // restarts anyway, as the new spec
                 case .park, .remove, .giveUp, .shutdown:
                     continue
                 }
@@ -211,10 +230,11 @@ extension Engine {
             roll.pending.removeFirst()
             let id = roll.id(n)
             guard var rec = childRecords[id] else { continue }
+            let oldSpec = rec.shared
             rec.setSpec(roll.target)
             childRecords[id] = rec
             publish(rec)
-            roll.renewing.append(Renewal(instance: n, oldPid: rec.pid))
+            roll.renewing.append(Renewal(instance: n, oldPid: rec.pid, oldSpec: oldSpec))
             ready -= 1
             record(
                 id.description, .restart, "rolling update (\(roll.total - roll.pending.count) of \(roll.total))",
@@ -242,9 +262,45 @@ extension Engine {
     mutating func stopRoll(_ key: String, reason: String, code: String) {
         guard let roll = rolls.removeValue(forKey: key) else { return }
         retireSpares(roll)
+        guard !roll.stopped else { return }  // said already; it was only covering
         record(
             key, .rollStopped, "\(reason); \(roll.pending.count) old instance(s) keep running",
             severity: .error, fields: EventFields(reason: code))
+    }
+
+    /// A new instance failed: the roll stops (`roll_stopped`, once). Slots whose replacement
+    /// failed went back to their old spec (`processEnded`); while one of them is wanted but
+    /// does not serve yet, the spares that serve stay, so the pool keeps its size; then they
+    /// leave and the roll is gone.
+    private mutating func cover(_ roll: inout Roll, failure: (reason: String, code: String), job: JobRecord) {
+        func wantedButNotServing(_ n: Int) -> Bool {
+            guard n < job.size, let rec = childRecords[roll.id(n)], !Self.servesTraffic(rec) else { return false }
+            switch rec.stopIntent {
+            case .park, .remove, .giveUp, .shutdown: return false
+            default: return rec.state != .stopped && rec.state != .waiting
+            }
+        }
+        roll.covering = roll.covering.filter(wantedButNotServing)
+        let sparesServe = !roll.spares.isEmpty
+            && roll.spares.allSatisfy { n in childRecords[roll.id(n)].map { $0.isLive && $0.stopIntent == nil } == true }
+        if !roll.stopped {
+            roll.stopped = true
+            var detail = "\(failure.reason); \(roll.pending.count) old instance(s) keep running"
+            if sparesServe && !roll.covering.isEmpty {
+                let spares = roll.spares.map { roll.id($0).description }.joined(separator: ",")
+                let slots = roll.covering.map { roll.id($0).description }.joined(separator: ",")
+                detail += "; \(spares) serve(s) until \(slots) (back on the old spec) is ready"
+            }
+            record(roll.jobKey, .rollStopped, detail, severity: .error, fields: EventFields(reason: failure.code))
+            roll.pending = []
+            roll.renewing = []
+        }
+        guard sparesServe && !roll.covering.isEmpty else {
+            rolls[roll.jobKey] = nil
+            retireSpares(roll)
+            return
+        }
+        rolls[roll.jobKey] = roll
     }
 
     private mutating func retireSpares(_ roll: Roll) {
@@ -260,18 +316,21 @@ extension Engine {
     }
 
     /// The process of `rec` ended without being asked to: when it was a roll's new process
-    /// (a spare, or a slot's replacement before it was ready), the roll fails. True when
-    /// `rec` is a spare: spares are never restarted, the caller removes it.
+    /// (a spare, or a slot's replacement before it was ready), the roll fails. A spare is
+    /// then removed by the caller (spares are never restarted); a slot goes back to its old
+    /// spec (`.replacement`), so that what its rules restart is the process that served.
     /// `pid` is the process that ended, nil for a failed spawn.
     mutating func rollProcessFailed(
         _ rec: ChildRecord, pid: Int32?, wasReady: Bool, status: ChildExitStatus, cause: ExitCause
-    ) -> Bool {
+    ) -> RollFailure {
         let key = rec.id.jobKey
-        guard var roll = rolls[key] else { return false }
+        guard var roll = rolls[key] else { return .none }
         let n = rec.id.instance
         let isSpare = roll.spares.contains(n)
-        let newProcessFailed = !wasReady && roll.renewing.contains { $0.instance == n && (pid == nil || pid != $0.oldPid) }
-        guard isSpare || newProcessFailed else { return false }
+        // Stopped already, covering: a spare still never restarts.
+        if roll.stopped { return isSpare ? .spare : .none }
+        let renewal = wasReady ? nil : roll.renewing.firstIndex { $0.instance == n && (pid == nil || pid != $0.oldPid) }
+        guard isSpare || renewal != nil else { return .none }
         if roll.failure == nil {
             let what: String
             switch cause {
@@ -280,9 +339,15 @@ extension Engine {
             default: what = wasReady ? "exited (\(status))" : "exited before it was ready (\(status))"
             }
             roll.failure = ("new instance \(rec.id) \(what)", cause == .readyTimeout ? "not_ready" : cause.rawValue)
-            rolls[key] = roll
         }
-        return isSpare
+        guard let index = renewal, !isSpare else {
+            rolls[key] = roll
+            return .spare
+        }
+        let oldSpec = roll.renewing.remove(at: index).oldSpec
+        roll.covering.append(n)
+        rolls[key] = roll
+        return .replacement(oldSpec)
     }
 
     /// An old instance the roll has not reached ended on its own (its exit already decided by
@@ -292,7 +357,7 @@ extension Engine {
         let key = rec.id.jobKey
         guard var roll = rolls[key], let index = roll.pending.firstIndex(of: rec.id.instance) else { return }
         roll.pending.remove(at: index)
-        roll.renewing.append(Renewal(instance: rec.id.instance, oldPid: pid))
+        roll.renewing.append(Renewal(instance: rec.id.instance, oldPid: pid, oldSpec: rec.shared))
         rolls[key] = roll
         rec.setSpec(roll.target)
     }
@@ -304,6 +369,6 @@ extension Engine {
 
     /// The jobs rolling now (job key → slots not yet replaced), for the runtime and tests.
     public var rollsInProgress: [String: Int] {
-        rolls.mapValues { $0.pending.count + $0.renewing.count }
+        rolls.filter { !$0.value.stopped }.mapValues { $0.pending.count + $0.renewing.count }
     }
 }
