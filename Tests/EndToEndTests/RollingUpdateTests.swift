@@ -6,13 +6,13 @@ import Testing
 /// connects over and over for the whole roll.
 @Suite(.serialized) struct RollingUpdateTests {
     /// A server: listens on 127.0.0.1:PORT with SO_REUSEPORT, then says READY=1 (version
-    /// `broken` never gets that far), answers each connection with `VERSION PID`. On SIGTERM it accepts
+    /// `broken` never gets that far, nor `no0` as instance 0), answers each connection with `VERSION PID`. On SIGTERM it accepts
     /// what is already queued, closes its listener and answers those before it exits, as a
     /// server that drains does.
     static let server = """
         import os, signal, socket, sys, time
         port, version = int(sys.argv[1]), sys.argv[2]
-        if version == "broken":
+        if version == "broken" or (version == "no0" and os.environ["DIRECTOR_INSTANCE"] == "0"):
             time.sleep(3600)  # never listens, never ready
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -260,5 +260,36 @@ import Testing
         let done = try Self.waitEvent(d, "roll_done", "pool/web", timeout: 60)
         #expect(done.detail == "4 of 4 instance(s) replaced (operator)")
         #expect(changedPids(before, d.pids(try d.waitFor("4 rows") { $0.count == 4 })).count == 4)
+    }
+
+    @Test func aReplacementThatIsNeverReadyGoesBackToTheOldVersionWhileTheSpareServes() throws {
+        let port = try Self.freePort()
+        let d = try DaemonHarness(files: ["pool.yaml": Self.manifest(port: port, version: "v1", instances: 4), "server.py": Self.server])
+        defer { d.stop() }
+        try d.start(["--no-watch"])
+        _ = try Self.waitEvent(d, "ready", "pool/web/3", timeout: 60)
+        let before = d.pids(try d.waitRunning(4))
+        let client = try Client(port: port, in: d.dir.path)
+        // `no0`: fine as the spare pool/web/4, never ready as slot 0.
+        try d.write("pool.yaml", Self.manifest(port: port, version: "no0", instances: 4, timeout: "1s"))
+        #expect(try d.cli("reload").status == 0)
+        let stopped = try Self.waitEvent(d, "roll_stopped", "pool/web", timeout: 30)
+        #expect(stopped.detail == "new instance pool/web/0 was not ready within 1000ms; 3 old instance(s) keep running; "
+            + "pool/web/4 serve(s) until pool/web/0 (back on the old spec) is ready", "\(stopped)")
+        // Slot 0 comes back as v1, then the spare leaves.
+        let rows = try d.waitFor("slot 0 back on v1, the spare gone", timeout: 30) { rows in
+            rows.count == 4 && rows.allSatisfy { $0.state == "running" }
+                && rows.first { $0.id == "pool/web/0" }?.pid.map { commandLine(of: $0).last == "v1" } == true
+        }
+        usleep(300_000)
+        let seen = try client.finish()
+        #expect(seen["refused"] as? Int == 0 && (seen["errors"] as? [String])?.isEmpty == true, "\(seen)")
+        let after = d.pids(rows)
+        #expect(changedPids(before, after) == ["pool/web/0"])
+        for (_, pid) in after { #expect(commandLine(of: pid).last == "v1") }
+        let events = try d.eventRows()
+        let spareStop = try #require(events.last { $0.kind == "stop" && $0.id == "pool/web/4" })
+        let slotReady = try #require(events.last { $0.kind == "ready" && $0.id == "pool/web/0" })
+        #expect(slotReady.seq < spareStop.seq, "the spare must serve until slot 0 is ready again")
     }
 }
