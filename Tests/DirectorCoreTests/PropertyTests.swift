@@ -64,8 +64,8 @@ import Testing
     /// Rolling updates (reloads that roll `a/w` and `c/y`, operators' `restart --rolling`)
     /// among every other random event keep every invariant; no roll outlives the tree, and
     /// an asked twin acts exactly as the rules engine (a `roll_stopped` compared by subject
-    /// and reason: see `compareTwin`). Seeds 31-90 passed once; six run here.
-    @Test(arguments: [31 as UInt64, 32, 33, 34, 35, 36])
+    /// and reason: see `compareTwin`). Seeds 31-90 passed once; four run here.
+    @Test(arguments: [31 as UInt64, 32, 33, 34])
     func rollingUpdatesUnderRandomEvents(seed: UInt64) {
         var world = World(seed: seed, rootIntensity: 40, askedTwin: true, rolling: true)
         for _ in 0..<4000 where !world.engine.isStopped { world.randomStep() }
