@@ -53,8 +53,8 @@ struct RestartCommand: ParsableCommand {
             running instances of each job are replaced a few at a time: a spare instance \
             (numbered after the pool) starts and must be ready before an old one stops, within \
             the job's update.max_surge and update.max_unavailable (1 and 0 by default), so a \
-            pool never drops below its size. Follow it with `director events --kind roll_done` \
-            or `roll_stopped`.
+            pool never drops below its size. The command returns once the roll has begun; \
+            `director events` shows how it ends (roll_done, or roll_stopped and why).
             """
     )
     @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
