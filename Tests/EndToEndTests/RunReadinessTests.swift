@@ -58,6 +58,29 @@ import Testing
         #expect(try d.eventRows().contains { $0.kind == "ready" && $0.id == "sd/svc/0" })
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-notify")))
+    func systemdNotifyFeedsTheWatchdogAndSetsTheStatus() throws {
+        // systemd's own tool from a shell child: WATCHDOG=1 keeps the child alive, its silence
+        // is SIGABRT and cause `watchdog`.
+        let d = try DaemonHarness(files: ["sd.yaml": """
+            jobs:
+              - name: beat
+                command: "systemd-notify --status='beating'; while [ ! -e stop ]; do systemd-notify WATCHDOG=1; sleep 0.1; done; exec sleep 3600"
+                watchdog: 800ms
+                on_exit:
+                  - when: {cause: [watchdog]}
+                    do: wait
+            """])
+        defer { d.stop() }
+        try d.start(["--no-watch"])
+        let row = try d.waitForRow("sd/beat/0", "status") { $0["status"] as? String == "beating" }
+        usleep(2_000_000)
+        #expect(try d.row("sd/beat/0")?["pid"] as? NSNumber == row["pid"] as? NSNumber, "fed, it keeps running")
+        try d.write("stop", "")
+        let ended = try d.waitForRow("sd/beat/0", "waiting", timeout: 20) { $0["state"] as? String == "waiting" }
+        #expect((ended["last_exit"] as? [String: Any])?["signal"] as? String == "ABRT", "\(ended)")
+    }
+
     @Test func notReadyInTimeIsStoppedAndItsRuleDecides() throws {
         let d = try DaemonHarness(files: ["slow.yaml": """
             jobs:
