@@ -151,6 +151,33 @@ import Testing
         #expect(left.isEmpty, "\(left)")
     }
 
+    @Test func aProbeThatHangsDoesNotHoldTheDaemonUp() throws {
+        // The server accepts and never answers: every health check waits its full 20 s
+        // timeout. Meanwhile the daemon must go on serving its control socket at once.
+        let port = Self.freePort()
+        let d = try DaemonHarness(files: ["h.yaml": """
+            jobs:
+              - name: mute
+                command: \(Self.command("--listen \(port) --hang"))
+                ready: {tcp: \(port), timeout: 20s}
+                health: {http: "http://127.0.0.1:\(port)/", interval: 50ms, timeout: 20s, failures: 1}
+              - name: other
+                command: ["sleep", "3600"]
+            """])
+        defer { d.stop() }
+        try d.start(["--no-watch"])
+        try d.waitRunning(2, timeout: 20)
+        usleep(500_000)  // a check is now hanging on its connection
+        for _ in 0..<3 {
+            let started = Date()
+            let r = try d.cli("restart", ["h/other/0"])
+            #expect(r.status == 0, "\(r.stderr)")
+            // A loop blocked on the probe would answer only after the probe's 20 s.
+            #expect(Date().timeIntervalSince(started) < 10, "the control socket waited for the probe")
+        }
+        #expect(try d.row("h/mute/0")?["state"] as? String == "running")
+    }
+
     /// Command lines of the processes whose environment carries this daemon's marker.
     static func processes(withMarker state: String) -> [String] {
         let marker = "DIRECTOR_STATE=" + state

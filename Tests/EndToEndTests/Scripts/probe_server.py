@@ -5,6 +5,7 @@ Options (all optional, files relative to the working directory):
   --go FILE          become ready (notify/fd) or start listening only once FILE exists
   --listen PORT      listen on 127.0.0.1:PORT (after --go); with --http, answer HTTP
   --http             serve GET: the status is the content of --health FILE (default 200)
+  --hang             accept connections and never answer nor close them
   --health FILE      file holding the HTTP status to answer (read at each request)
   --notify MESSAGE   send MESSAGE (\\n-separated KEY=VALUE) to $NOTIFY_SOCKET after --go
   --fd N             write a newline on fd N after --go (s6 readiness)
@@ -58,6 +59,7 @@ if opt("--listen"):
         server = HTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     else:
+        held = []
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", port))
@@ -65,7 +67,10 @@ if opt("--listen"):
         def accept():
             while True:
                 c, _ = listener.accept()
-                c.close()
+                if "--hang" in args:
+                    held.append(c)
+                else:
+                    c.close()
         threading.Thread(target=accept, daemon=True).start()
 
 if opt("--fd"):
