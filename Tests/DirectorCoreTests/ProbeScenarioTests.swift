@@ -112,6 +112,24 @@ private func probeJob(
         #expect(h.state("g/web/0") == .stopped)
     }
 
+    @Test func healthIsPolicyAReloadAddsOrDropsItWithoutARestart() {
+        let plain = Manifest(groups: [group("g", [probeJob("web")])])
+        let checked = Manifest(groups: [group("g", [probeJob("web", health: HealthSpec(.tcp(port: 80), interval: .seconds(1)))])])
+        var h = Harness(plain)
+        h.check([
+            (.start, ["spawn g/web/0"]),
+            // Added in place: the running child is checked from now on, nothing restarts.
+            (.reload(checked), ["arm probe g/web/0 +1000ms"]),
+            (.advance(ms: 1000), ["probe g/web/0 health tcp"]),
+            (.probed("g/web/0", ok: true), ["arm probe g/web/0 +1000ms"]),
+            // Dropped in place: the armed check finds no `health:` and asks for nothing.
+            (.reload(plain), []),
+            (.advance(ms: 1000), []),
+        ])
+        #expect(h.lastSummary?.restarted == 0)
+        #expect(h.state("g/web/0") == .running)
+    }
+
     @Test func aProbeResultForAnEarlierProcessIsIgnored() {
         var h = Harness(Manifest(groups: [group("g", [probeJob("db", ready: ReadySpec(.probe(.tcp(port: 1))))])]))
         h.check([
