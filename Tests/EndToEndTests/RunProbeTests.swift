@@ -197,7 +197,7 @@ import Testing
             jobs:
               - name: beat
                 command: \(Self.command("--env-out env.json --watchdog-until stop"))
-                watchdog: 400ms
+                watchdog: 3s
                 rlimits: {core: 0}
                 on_exit:
                   - when: {cause: [watchdog]}
@@ -207,18 +207,19 @@ import Testing
         try d.start(["--no-watch"])
         let running = try d.waitForRow("wd/beat/0", "running") { $0["state"] as? String == "running" }
         let pid = try #require((running["pid"] as? NSNumber)?.int32Value)
-        // Fed every 100 ms: it keeps running well past its 400 ms.
-        usleep(1_200_000)
+        // Fed every 750 ms: it keeps running well past its 3 s. (3 s, not less: the watchdog
+        // starts at the spawn, and Python's start takes a second on a loaded machine.)
+        usleep(4_500_000)
         #expect(try d.row("wd/beat/0")?["pid"] as? NSNumber == NSNumber(value: pid))
         let env = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d.jobs + "/env.json"))) as? [String: Any])
-        #expect(env["WATCHDOG_USEC"] as? String == "400000")
+        #expect(env["WATCHDOG_USEC"] as? String == "3000000")
         #expect(env["WATCHDOG_PID"] as? String == String(pid), "WATCHDOG_PID is the child's own pid: \(env)")
         #expect((env["NOTIFY_SOCKET"] as? String)?.hasPrefix("@director-") == true)
         try d.write("stop", "")
         let row = try d.waitForRow("wd/beat/0", "waiting", timeout: 20) { $0["state"] as? String == "waiting" }
         #expect((row["last_exit"] as? [String: Any])?["signal"] as? String == "ABRT", "\(row)")
         let events = try d.eventRows()
-        #expect(events.contains { $0.kind == "not_ready" && $0.detail.contains("watchdog: no WATCHDOG=1 within 400ms") }, "\(events)")
+        #expect(events.contains { $0.kind == "not_ready" && $0.detail.contains("watchdog: no WATCHDOG=1 within 3000ms") }, "\(events)")
         #expect(events.contains { $0.kind == "stop" && $0.detail.contains("signal=ABRT") }, "\(events)")
     }
 }

@@ -66,7 +66,7 @@ import Testing
             jobs:
               - name: beat
                 command: "systemd-notify --status='beating'; while [ ! -e stop ]; do systemd-notify WATCHDOG=1; sleep 0.1; done; exec sleep 3600"
-                watchdog: 800ms
+                watchdog: 3s
                 on_exit:
                   - when: {cause: [watchdog]}
                     do: wait
@@ -74,7 +74,7 @@ import Testing
         defer { d.stop() }
         try d.start(["--no-watch"])
         let row = try d.waitForRow("sd/beat/0", "status") { $0["status"] as? String == "beating" }
-        usleep(2_000_000)
+        usleep(4_000_000)
         #expect(try d.row("sd/beat/0")?["pid"] as? NSNumber == row["pid"] as? NSNumber, "fed, it keeps running")
         try d.write("stop", "")
         let ended = try d.waitForRow("sd/beat/0", "waiting", timeout: 20) { $0["state"] as? String == "waiting" }
