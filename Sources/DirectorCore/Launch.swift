@@ -23,5 +23,6 @@ extension LaunchSpec {
             identity: job.identity)
         ready = job.ready
         limits = job.limits
+        watchdog = job.watchdog
     }
 }

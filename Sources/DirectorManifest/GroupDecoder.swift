@@ -20,6 +20,7 @@ struct GroupDecoder {
         "name", "command", "instances", "cwd", "env", "restart", "delay", "backoff", "reset_after",
         "on_exit", "shutdown", "log", "env_file", "user", "group", "umask", "rlimits", "ready",
         "update", "limits",
+        "health", "watchdog",
     ]
 
     /// A whole file: one top-level group, named by `group:` or else `defaultName`.
