@@ -48,10 +48,19 @@ struct RestartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restart",
         abstract: "Restart children (running ones are stopped first); resets their restart count.",
-        discussion: "Also starts children that wait for an operator or were stopped."
+        discussion: """
+            Also starts children that wait for an operator or were stopped. With --rolling, the \
+            running instances of each job are replaced a few at a time: a spare instance \
+            (numbered after the pool) starts and must be ready before an old one stops, within \
+            the job's update.max_surge and update.max_unavailable (1 and 0 by default), so a \
+            pool never drops below its size. The command returns once the roll has begun; \
+            `director events` shows how it ends (roll_done, or roll_stopped and why).
+            """
     )
     @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
     var ids: [String]
+    @Flag(name: .long, help: "Replace running instances one at a time, each new one ready before an old one stops.")
+    var rolling = false
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var sharedTable: SharedTableOptions
 
