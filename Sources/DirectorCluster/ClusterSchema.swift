@@ -1,0 +1,52 @@
+/// The cluster table's schema in PostgreSQL (DESIGN §9), created if missing.
+///
+/// DESIGN fixes `director_nodes`, `director_children`, `director_groups`, `director_events`
+/// and `director_commands`; `record` is exactly what LMDB stores (as `jsonb`). Three tables
+/// are additions, so that the PostgreSQL table is a whole `ChildTable` an embedder can use
+/// directly: `director_meta` and `director_specs` (the LMDB databases of the same names) and
+/// `director_sequences` (each node's last event seq, kept so that numbers are never reused,
+/// not even when every event was trimmed). Every row belongs to one node; a `PostgresTable`
+/// reads and writes only its node's rows.
+public enum ClusterSchema {
+    /// The statements, in order; each is idempotent.
+    public static let statements: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS director_nodes (
+            node text PRIMARY KEY, epoch bigint NOT NULL DEFAULT 0, pid integer,
+            version text, started_at timestamptz, heartbeat_at timestamptz,
+            lease interval NOT NULL DEFAULT '10 seconds', status text NOT NULL DEFAULT 'up')
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS director_children (
+            node text NOT NULL, id text NOT NULL, epoch bigint NOT NULL DEFAULT 0,
+            rev bigint NOT NULL DEFAULT 0, record jsonb NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (node, id))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS director_groups (
+            node text NOT NULL, path text NOT NULL, epoch bigint NOT NULL DEFAULT 0,
+            rev bigint NOT NULL DEFAULT 0, record jsonb NOT NULL, PRIMARY KEY (node, path))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS director_events (
+            seq bigint NOT NULL, node text NOT NULL, at timestamptz NOT NULL, id text NOT NULL,
+            kind text NOT NULL, detail text NOT NULL, PRIMARY KEY (node, seq))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS director_commands (
+            seq bigserial PRIMARY KEY, node text NOT NULL, op jsonb NOT NULL,
+            issued_at timestamptz NOT NULL DEFAULT now(), taken_at timestamptz, result jsonb)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS director_meta (
+            node text NOT NULL, key text NOT NULL, value jsonb NOT NULL, PRIMARY KEY (node, key))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS director_specs (
+            node text NOT NULL, job_key text NOT NULL, spec jsonb NOT NULL, PRIMARY KEY (node, job_key))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS director_sequences (node text PRIMARY KEY, last_seq bigint NOT NULL)
+        """,
+    ]
+}
