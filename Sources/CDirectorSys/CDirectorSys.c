@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CDirectorSys.h"
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -88,6 +89,7 @@ struct spawn_request {
     int keep;      /* one above the highest slot */
     int full_copy; /* skip CLOSE_RANGE_UNSHARE (tests of the older kernels' path) */
     const sigset_t *reset;
+    struct director_spawn_identity *identity; /* NULL: the daemon's */
     int cgroup_procs; /* the child's cgroup.procs, written "0" to join it; -1: none */
     int error;  /* errno of the failed step, 0 when execve succeeded */
     int step;   /* DIRECTOR_SPAWN_STEP_* of the failure */
@@ -164,6 +166,29 @@ static int spawn_child(void *argument) {
             if (child_nofile_hard >= child_nofile_soft && child_nofile_hard < lim.rlim_max) lim.rlim_max = child_nofile_hard;
             syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &lim, NULL);
         }
+    }
+    /* The job's identity and limits: raw system calls, which change this process only
+     * (glibc's setuid would signal every thread of the daemon, whose memory we share). */
+    struct director_spawn_identity *id = r->identity;
+    if (id != NULL) {
+        r->step = DIRECTOR_SPAWN_STEP_RLIMIT;
+        for (int i = 0; i < id->limit_count; i++) {
+            struct rlimit lim = {.rlim_cur = id->limits[i].soft, .rlim_max = id->limits[i].hard};
+            if (syscall(SYS_prlimit64, 0, id->limits[i].resource, &lim, NULL) != 0) {
+                id->failed_resource = id->limits[i].resource;
+                goto fail;
+            }
+        }
+        if (id->set_ids) {
+            r->step = DIRECTOR_SPAWN_STEP_SETGROUPS;
+            if (syscall(SYS_setgroups, (size_t)id->group_count, id->groups) != 0) goto fail;
+            r->step = DIRECTOR_SPAWN_STEP_SETGID;
+            if (syscall(SYS_setresgid, id->gid, id->gid, id->gid) != 0) goto fail;
+            r->step = DIRECTOR_SPAWN_STEP_SETUID;
+            if (syscall(SYS_setresuid, id->uid, id->uid, id->uid) != 0) goto fail;
+        }
+        if (id->umask >= 0) syscall(SYS_umask, (mode_t)id->umask);
+        r->step = DIRECTOR_SPAWN_STEP_SETUP;
     }
     /* A private fd table with only the fds below `keep` (the slots among them). */
     if (r->full_copy || syscall(SYS_close_range, (unsigned)r->keep, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
@@ -252,6 +277,13 @@ void director_spawn_set_next_cgroup(int procs_fd) {
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out) {
+    return director_spawn_as(path, argv, envp, cwd, stdout_fd, stderr_fd, reset, NULL, out, step_out);
+}
+
+int director_spawn_as(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                      int stdout_fd, int stderr_fd, const sigset_t *reset,
+                      struct director_spawn_identity *identity,
+                      struct director_spawned *out, int *step_out) {
     *step_out = DIRECTOR_SPAWN_STEP_SETUP;
     out->pid = -1;
     out->pidfd = -1;
@@ -260,7 +292,7 @@ int director_spawn(const char *path, char *const argv[], char *const envp[], con
     if (reset == NULL) { sigfillset(&reset_all); reset = &reset_all; }
     struct spawn_request request = {
         .path = path, .argv = argv, .envp = envp, .cwd = cwd,
-        .reset = reset, .cgroup_procs = next_cgroup_procs, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
+        .reset = reset, .identity = identity, .cgroup_procs = next_cgroup_procs, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
     };
     next_cgroup_procs = -1;
     /* The child's stack. 16-byte aligned top; a few hundred bytes are used. */
@@ -495,4 +527,67 @@ int director_install_fault_exit(const char *line) {
 
 int director_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+/* The sd_notify socket: a datagram Unix socket that passes the sender's credentials
+ * (SO_PASSCRED), so each message is attributed to a process by the kernel, not by its text.
+ * `path` starting with '@' is an abstract name (no file). A file left by an earlier daemon on
+ * the same state directory is replaced: the state directory's lock is held. */
+int director_notify_socket(const char *path) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length >= sizeof addr.sun_path) return -ENAMETOOLONG;
+    memcpy(addr.sun_path, path, length);
+    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length);
+    if (path[0] == '@') addr.sun_path[0] = 0;
+    else { unlink(path); size = sizeof addr; }
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0 || bind(fd, (struct sockaddr *)&addr, size) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    /* Children send to it; only messages from a child's process group count. */
+    if (path[0] != '@') chmod(path, 0666);
+    int buffer = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    return fd;
+}
+
+long director_recv_credentials(int fd, void *bytes, unsigned long count, pid_t *pid_out) {
+    struct iovec iov = {.iov_base = bytes, .iov_len = count};
+    union {
+        struct cmsghdr align;
+        char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.space;
+    msg.msg_controllen = sizeof control.space;
+    long n;
+    do { n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    *pid_out = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            *pid_out = cred.pid;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            /* sd_notify's FDSTORE=1 passes fds; they are not kept. */
+            int count_fds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (int i = 0; i < count_fds; i++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+                close(passed);
+            }
+        }
+    }
+    return (msg.msg_flags & MSG_TRUNC) ? -EMSGSIZE : n;
 }

@@ -7,6 +7,7 @@
 @_exported import DirectorManifest
 @_exported import DirectorTable
 @_exported import struct DirectorRuntime.ChildOutputLine
+@_exported import struct DirectorRuntime.ChildLineFormat
 @_exported import struct DirectorRuntime.DaemonLogHandler
 @_exported import struct DirectorRuntime.DaemonLog
 @_exported import struct DirectorRuntime.LogFields

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DirectorManifest
 import DirectorRuntime
 import DirectorTable
@@ -32,7 +29,7 @@ public enum ManifestValidator {
             }
             do {
                 let loaded = try ManifestLoader.load(
-                    yaml: render(group), file: file, jobsDirectory: currentDirectory(),
+                    yaml: render(group), file: file, jobsDirectory: absolutePath("."),
                     maxChildren: max(0, maxChildren - children))
                 children += Manifest(groups: [loaded]).childCount
                 groups.append(loaded)
@@ -78,11 +75,5 @@ public enum ManifestValidator {
     private static func jobJSON(_ job: JobSpec) -> JSONValue {
         guard case .object(let members) = job.json else { return job.json }
         return .object(members.filter { $0.0 != "spec_hash" })
-    }
-
-    private static func currentDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
-        return String(cString: buffer)
     }
 }

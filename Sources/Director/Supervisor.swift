@@ -79,6 +79,8 @@ public final class Supervisor: Service, Sendable {
         runtimeOptions.version = options.version
         runtimeOptions.maxChildren = options.maxChildren
         runtimeOptions.tableCheckCommand = options.tableCheckCommand
+        runtimeOptions.tablePath = options.tablePath
+        runtimeOptions.node = options.node
         runtimeOptions.becomeSubreaper = options.processWide.contains(.subreaper)
         runtimeOptions.handleSignals = options.processWide.contains(.signals)
         runtimeOptions.trimHeap = options.processWide.contains(.heapTrim)
@@ -86,7 +88,7 @@ public final class Supervisor: Service, Sendable {
         var parts = RuntimeParts(manifest: tree, jobsDirectory: directory, table: table, logger: logger, options: runtimeOptions)
         switch options.childOutput {
         case .discard: parts.childOutput = .discard
-        case .standardOutput: parts.childOutput = .file(descriptor: 1)
+        case .standardOutput: parts.childOutput = .file(descriptor: 1, format: options.childLineFormat)
         case .lines(let handler): parts.childOutput = .lines(handler)
         }
         parts.hooks = delegate.map { makeHooks($0) }

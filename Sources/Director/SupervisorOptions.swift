@@ -17,6 +17,9 @@ public struct SupervisorOptions: Sendable {
     public var reloadDebounce: Duration = .milliseconds(200)
     /// Where children's stdout and stderr lines go.
     public var childOutput: ChildOutput = .discard
+    /// How `ChildOutput.standardOutput` writes a line: plain `<id> <stream>: <line>` by
+    /// default; `director run` adds timestamps, JSON or colour.
+    public var childLineFormat: ChildLineFormat = .plain
     /// Process-wide behaviour the supervisor may take on; none unless asked for.
     public var processWide: ProcessWideBehaviour = []
     /// The most children in all; manifests, reloads and scales over it are refused.
@@ -31,6 +34,16 @@ public struct SupervisorOptions: Sendable {
     /// directory is its last argument; exit 0 when sound, 1 with one line on stderr when
     /// damaged). `director run` uses itself (`__check-table`); nil relies on the header check.
     public var tableCheckCommand: [String]?
+    /// The LMDB table's directory when it is not `<stateDirectory>/table`: a table that
+    /// several supervisors, each with its own state directory, share (DESIGN §4.1; `director
+    /// run --table`). Each writes only its own rows, marked with ``node``. Nil: the state
+    /// directory's own table. Needs ``stateDirectory``.
+    public var tablePath: String?
+    /// This supervisor's node name on a shared table (`director run --node`): its rows,
+    /// events and `meta.nodes` member carry it, and its groups may not be another live
+    /// node's. Nil: the host name when ``tablePath`` is set, else no node at all (the
+    /// single-daemon layout, unchanged).
+    public var node: String?
 
     /// The defaults.
     public init() {}

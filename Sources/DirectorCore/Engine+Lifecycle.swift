@@ -6,6 +6,7 @@ extension Engine {
     mutating func spawn(_ id: ChildID) {
         // The one place processes are requested: never a second one for a live child.
         guard var rec = childRecords[id], !rec.isLive else { return }
+        stopWaitingForReady(id)
         if !failedGroups.isEmpty && failedGroups.contains(rec.groupKey) {
             // Its group was given up: nothing in it runs until the group is started again.
             detachFromPlan(&rec)
@@ -40,6 +41,7 @@ extension Engine {
             beginStop(id)
             return
         }
+        startReadiness(&rec)
         if rec.restarts > 0 {
             rec.resetTimerArmed = true
             emit(.armTimer(.resetRestarts(id), at: now + rec.spec.resetAfter))
@@ -78,8 +80,16 @@ extension Engine {
             rec.resetTimerArmed = false
             emit(.cancelTimer(.resetRestarts(id)))
         }
+        endReadiness(&rec)
+        // Stopped by the engine for a failure of the child's own (not ready in time): decided
+        // by the rules like a crash, with that cause.
+        var cause = reportExit ? status.cause : .spawnFailed
+        if case .failed(let failure) = rec.stopIntent {
+            cause = failure
+            rec.stopIntent = nil
+        }
         let exitDetail = pid.map { "pid=\($0) \(status)" } ?? "\(status)"
-        var fields = EventFields(pid: pid, status: status, cause: status.cause)
+        var fields = EventFields(pid: pid, status: status, cause: cause)
         if let intent = rec.stopIntent {
             rec.stopIntent = nil
             childRecords[id] = rec
@@ -89,7 +99,7 @@ extension Engine {
             afterIntendedExit(id, intent: intent)
             return
         }
-        let decision = ExitDecision.decide(job: rec.spec, status: status, restarts: rec.restarts)
+        let decision = ExitDecision.decide(job: rec.spec, status: status, restarts: rec.restarts, cause: cause)
         if exitVerdicts == .asked {
             ask(&rec, pid: pid, status: status, proposed: decision)
             return
@@ -205,6 +215,8 @@ extension Engine {
             rec.givenUp = true
             childRecords[id] = rec
             publish(rec)
+        case .failed:
+            break  // decided as a crash in `processEnded`, never here
         }
     }
 
@@ -290,6 +302,8 @@ extension Engine {
             record(
                 id.description, .stop, "shutdown timeout: pid=\(pid) signal=KILL", log: rec.spec.log.events.stop,
                 severity: .warning, fields: EventFields(pid: pid, signal: .kill, reason: "shutdown_timeout"))
+        case .readyTimeout(let id):
+            onReadyTimeout(id)
         case .resetRestarts(let id):
             guard var rec = childRecords[id], rec.state == .running, rec.resetTimerArmed,
                 let started = rec.startedAt, now - started >= rec.spec.resetAfter
@@ -366,6 +380,7 @@ extension Engine {
     /// question (whose answer is then ignored).
     mutating func detachFromPlan(_ rec: inout ChildRecord) {
         if !openQuestions.isEmpty { openQuestions[rec.id] = nil }
+        stopWaitingForReady(rec.id)
         if rec.nextRestartAt != nil {
             rec.nextRestartAt = nil
             emit(.cancelTimer(.restart(rec.id)))

@@ -53,7 +53,7 @@ extension Engine {
 
         // 3. Start what is new, in tree order.
         for key in newGroups { for sub in groupKeys(inSubtree: key) { publishGroup(sub) } }
-        for id in toStart { spawn(id) }
+        startInOrder(toStart)
 
         manifest = new
         // Not logged here: the runtime logs each reload once, with its trigger and generation.
@@ -134,7 +134,7 @@ extension Engine {
                 childRecords[id] = rec
                 publish(rec)
                 switch rec.stopIntent {
-                case nil, .restart:
+                case nil, .restart, .failed:
                     summary.restarted += 1
                     requestStop(id, intent: .restart(resetCount: false))
                 case .plan, .park, .remove, .shutdown, .giveUp:

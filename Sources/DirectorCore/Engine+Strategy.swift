@@ -88,7 +88,7 @@ extension Engine {
         switch rec.state {
         case .starting, .running, .stopping:
             switch rec.stopIntent {
-            case nil, .plan, .restart: requestStop(id, intent: .plan(key))
+            case nil, .plan, .restart, .failed: requestStop(id, intent: .plan(key))
             case .park, .remove, .shutdown, .giveUp: break  // leaving anyway; not restarted
             }
         case .backoff:
@@ -137,7 +137,7 @@ extension Engine {
             switch rec.state {
             case .starting, .running, .stopping:
                 switch rec.stopIntent {
-                case nil, .plan, .restart: requestStop(id, intent: .giveUp)
+                case nil, .plan, .restart, .failed: requestStop(id, intent: .giveUp)
                 case .park, .remove, .shutdown, .giveUp: break
                 }
             case .backoff:
@@ -208,7 +208,7 @@ extension Engine {
     /// Starts, in tree order, every child held by the plan of group `key`.
     private mutating func runPlan(_ key: String) {
         groupRecords[key]?.planPending = nil
-        for id in childIDs(inGroup: key) where childRecords[id]?.heldBy == key { spawn(id) }
+        startInOrder(childIDs(inGroup: key).filter { childRecords[$0]?.heldBy == key })
         for sub in groupKeys(inSubtree: key) where sub != key && groupRecords[sub]?.state == .restarting {
             groupRecords[sub]?.state = .running
             publishGroup(sub)

@@ -57,6 +57,13 @@ public struct Engine: Sendable {
     var out: [Effect] = []
     var now: Instant = .zero
     var plansToCheck: [String] = []
+    /// Children held back behind a child with `ready:` that is not ready yet (OTP's
+    /// synchronous start), in start order, by that child; and which child each waits for.
+    /// Empty for trees without `ready:`, and every path checks `isEmpty` first.
+    var readyQueues: [ChildID: [ChildID]] = [:]
+    var waitsForReady: [ChildID: ChildID] = [:]
+    /// The last `STATUS=` of children that sent one.
+    var statusTexts: [ChildID: String] = [:]
 
     /// Builds the tree for `manifest`. Nothing runs until `start(at:)`.
     /// - Parameters:
@@ -86,6 +93,7 @@ public struct Engine: Sendable {
     public mutating func start(at now: Instant) -> [Effect] {
         begin(now)
         for key in groupKeys(inSubtree: "") { publishGroup(key) }
+        var toStart: [ChildID] = []
         for id in childIDs(inGroup: "") {
             guard var rec = childRecords[id] else { continue }
             if let hash = restored.stopped[id], hash == rec.specHash {
@@ -102,9 +110,10 @@ public struct Engine: Sendable {
                 remember(id, .waiting)
                 publish(rec)
             } else {
-                spawn(id)
+                toStart.append(id)
             }
         }
+        startInOrder(toStart)
         return finish()
     }
 
@@ -123,6 +132,8 @@ public struct Engine: Sendable {
         case .exited(let id, let pid, let status): onExited(id, pid: pid, status: status)
         case .timerFired(let timer): onTimer(timer)
         case .exitDecided(let id, let decision, let number): onExitDecided(id, decision, question: number)
+        case .ready(let id, let pid): onReady(id, pid: pid)
+        case .status(let id, let pid, let text): onStatus(id, pid: pid, text: text)
         case .command, .reload: break
         }
         return finish()
@@ -185,6 +196,7 @@ public struct Engine: Sendable {
 
     mutating func finish() -> [Effect] {
         settlePlans()
+        if !readyQueues.isEmpty { releaseAbandonedQueues() }
         let effects = out
         out = []
         return effects
@@ -192,7 +204,11 @@ public struct Engine: Sendable {
 
     mutating func emit(_ effect: Effect) { out.append(effect) }
 
-    mutating func publish(_ rec: ChildRecord) { out.append(.childChanged(rec.snapshot)) }
+    mutating func publish(_ rec: ChildRecord) {
+        var snapshot = rec.snapshot
+        if !statusTexts.isEmpty { snapshot.status = statusTexts[rec.id] }
+        out.append(.childChanged(snapshot))
+    }
 
     mutating func publishGroup(_ key: String) {
         if let g = groupRecords[key] { out.append(.groupChanged(g.snapshot(at: now))) }

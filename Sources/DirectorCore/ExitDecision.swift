@@ -22,9 +22,12 @@ public struct ExitDecision: Sendable, Hashable {
         self.log = log
     }
 
-    /// Decides the exit `status` of a child of `job` that has been restarted `restarts` times.
-    public static func decide(job: JobSpec, status: ChildExitStatus, restarts: Int) -> ExitDecision {
-        for (index, rule) in job.onExit.enumerated() where rule.when.matches(status, restarts: restarts) {
+    /// Decides the exit `status` of a child of `job` that has been restarted `restarts` times;
+    /// `cause` is the status's own (`exit`, `signal`) unless the engine stopped the child for a
+    /// reason of its own (`ready_timeout`).
+    public static func decide(job: JobSpec, status: ChildExitStatus, restarts: Int, cause: ExitCause? = nil) -> ExitDecision {
+        let cause = cause ?? status.cause
+        for (index, rule) in job.onExit.enumerated() where rule.when.matches(status, restarts: restarts, cause: cause) {
             return ExitDecision(action: rule.action, ruleIndex: index, after: rule.after, log: rule.log)
         }
         return ExitDecision(action: defaultAction(for: job.restart, status: status))
@@ -43,8 +46,9 @@ public struct ExitDecision: Sendable, Hashable {
 extension ExitCondition {
     /// True when every present field holds. `codes` and `signals` together match an exit
     /// that is either one.
-    public func matches(_ status: ChildExitStatus, restarts: Int) -> Bool {
+    public func matches(_ status: ChildExitStatus, restarts: Int, cause: ExitCause? = nil) -> Bool {
         if let minRestarts, restarts < minRestarts { return false }
+        if let causes, !causes.contains((cause ?? status.cause).rawValue) { return false }
         if codes == nil && signals == nil { return true }
         switch status {
         case .code(let c): return codes?.contains(c) ?? false

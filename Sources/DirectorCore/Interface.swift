@@ -96,6 +96,9 @@ public enum TimerID: Sendable, Hashable {
     case shutdownTimeout(ChildID)
     /// A running child has run for `reset_after`: its restart count returns to 0.
     case resetRestarts(ChildID)
+    /// A child with `ready:` was not ready within its `ready.timeout`: it is stopped, and its
+    /// exit has cause `ready_timeout`.
+    case readyTimeout(ChildID)
 }
 
 /// Everything fully resolved that the runtime needs to start one child: templates are
@@ -111,14 +114,21 @@ public struct LaunchSpec: Sendable, Hashable {
     public var env: [EnvVar]
     /// The job's log filters, applied by the runtime to the child's output.
     public var log: LogPolicy
+    /// The job's `user`, `group`, `umask` and `rlimits`, applied in the child before exec.
+    public var identity: ProcessIdentity = ProcessIdentity()
+    /// The job's `ready:` (the runtime sets `NOTIFY_SOCKET` for `notify`), or nil.
+    public var ready: ReadySpec? = nil
 
     /// Creates a launch spec.
-    public init(id: ChildID, argv: [String], cwd: String, env: [EnvVar], log: LogPolicy) {
+    public init(
+        id: ChildID, argv: [String], cwd: String, env: [EnvVar], log: LogPolicy, identity: ProcessIdentity = ProcessIdentity()
+    ) {
         self.id = id
         self.argv = argv
         self.cwd = cwd
         self.env = env
         self.log = log
+        self.identity = identity
     }
 }
 
@@ -165,6 +175,13 @@ public enum EngineEvent: Sendable, Hashable {
     /// Indirect: only an engine built with `ExitVerdictSource.asked` gets these, so the
     /// payload is boxed rather than every event growing from 49 to 88 bytes.
     indirect case exitDecided(ChildID, ExitDecision, question: UInt64)
+    /// The child's process `pid` (or a process of its process group) said it is ready
+    /// (sd_notify `READY=1`). Ignored for an old pid, a child already ready, or a job
+    /// without `ready:`.
+    case ready(ChildID, pid: Int32)
+    /// The child's process `pid` sent `STATUS=text` (shown in `ps` and the table).
+    /// Indirect, so that `EngineEvent` keeps its size.
+    indirect case status(ChildID, pid: Int32, text: String)
 }
 
 /// Kinds of recorded lifecycle events (the table's `events.kind`).
@@ -196,6 +213,10 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable {
     case reload
     /// The tree is shutting down.
     case shutdown
+    /// A child with `ready:` said it is ready.
+    case ready
+    /// A child with `ready:` was not ready in time and is being stopped (`ready_timeout`).
+    case notReady = "not_ready"
 }
 
 /// How much an event matters to an operator: the daemon's log level for it.
@@ -221,6 +242,8 @@ public enum ExitCause: String, Sendable, Hashable, CaseIterable {
     case signal
     /// It never ran: the spawn failed (treated as code 127).
     case spawnFailed = "spawn_failed"
+    /// The engine stopped it because it was not ready within its `ready.timeout`.
+    case readyTimeout = "ready_timeout"
 }
 
 /// The structured part of an event: what the text `detail` says, as data, so that log lines
@@ -310,12 +333,20 @@ public struct ChildSnapshot: Sendable, Hashable {
     public var nextRestartAt: Instant?
     /// The job spec's stable hash (`JobSpec.stableHash`).
     public var specHash: String
+    /// The current process is ready: it said so (`ready:`), or it runs and its job has no
+    /// `ready:`.
+    public var ready: Bool = false
+    /// The last `STATUS=` the child sent (sd_notify), or nil.
+    public var status: String? = nil
 
     /// Creates a snapshot.
     public init(
         id: ChildID, state: ChildState, pid: Int32? = nil, startedAt: Instant? = nil, restarts: Int = 0,
-        lastExit: (status: ChildExitStatus, at: Instant)? = nil, nextRestartAt: Instant? = nil, specHash: String = ""
+        lastExit: (status: ChildExitStatus, at: Instant)? = nil, nextRestartAt: Instant? = nil, specHash: String = "",
+        ready: Bool = false, status: String? = nil
     ) {
+        self.ready = ready
+        self.status = status
         self.id = id
         self.state = state
         self.pid = pid
@@ -331,6 +362,7 @@ public struct ChildSnapshot: Sendable, Hashable {
         l.id == r.id && l.state == r.state && l.pid == r.pid && l.startedAt == r.startedAt
             && l.restarts == r.restarts && l.lastExit?.status == r.lastExit?.status
             && l.lastExit?.at == r.lastExit?.at && l.nextRestartAt == r.nextRestartAt && l.specHash == r.specHash
+            && l.ready == r.ready && l.status == r.status
     }
 
     /// Hashes the id and state.

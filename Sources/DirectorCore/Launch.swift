@@ -11,11 +11,16 @@ extension LaunchSpec {
             argv = words.contains(where: { $0.contains("{{") }) ? words.map { Template.expand($0, for: id) } : words
         case .shell(let text): argv = ["/bin/sh", "-c", Template.expand(text, for: id)]
         }
-        var env = job.env.map { EnvVar(name: $0.name, value: Template.expand($0.value, for: id)) }
+        // The env file's variables first: the spawn path lets the last of a name win, so
+        // `env` overrides the file, and the `DIRECTOR_*` variables override both.
+        var env = job.envFile?.variables ?? []
+        env += job.env.map { EnvVar(name: $0.name, value: Template.expand($0.value, for: id)) }
         env.append(EnvVar(name: "DIRECTOR_ID", value: id.description))
         env.append(EnvVar(name: "DIRECTOR_GROUP", value: id.group))
         env.append(EnvVar(name: "DIRECTOR_JOB", value: id.job))
         env.append(EnvVar(name: "DIRECTOR_INSTANCE", value: String(id.instance)))
-        self.init(id: id, argv: argv, cwd: Template.expand(job.cwd, for: id), env: env, log: job.log)
+        self.init(id: id, argv: argv, cwd: Template.expand(job.cwd, for: id), env: env, log: job.log,
+            identity: job.identity)
+        ready = job.ready
     }
 }

@@ -15,6 +15,9 @@ enum StopIntent: Sendable, Hashable {
     /// The root gave the child's group up: the child stays `stopped` until the group is
     /// started again.
     case giveUp
+    /// The engine stops it for a failure of its own (not ready in time): the exit is decided
+    /// by `on_exit` like a crash, with this cause.
+    case failed(ExitCause)
 }
 
 /// An operator-visible decision about a child that outlives the daemon (see
@@ -67,6 +70,10 @@ struct ChildRecord: Sendable {
     var resetTimerArmed = false
     /// Whether a `shutdownTimeout` timer is armed.
     var shutdownTimerArmed = false
+    /// The current process is ready (`ready:` answered, or no `ready:` and running).
+    var ready = false
+    /// Whether a `readyTimeout` timer is armed.
+    var readyTimerArmed = false
     /// Stopped because the root gave its group up: starting the group starts it again
     /// (children an operator stopped, or left waiting, stay as they are).
     var givenUp = false
@@ -94,7 +101,7 @@ struct ChildRecord: Sendable {
     var snapshot: ChildSnapshot {
         ChildSnapshot(
             id: id, state: state, pid: pid, startedAt: startedAt, restarts: restarts, lastExit: lastExit,
-            nextRestartAt: nextRestartAt, specHash: specHash)
+            nextRestartAt: nextRestartAt, specHash: specHash, ready: ready)
     }
 }
 

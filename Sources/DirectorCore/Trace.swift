@@ -14,9 +14,10 @@ extension Engine {
     public static func subject(of event: EngineEvent) -> ChildID? {
         switch event {
         case .started(let id, _), .spawnFailed(let id, _), .exited(let id, _, _): return id
-        case .timerFired(.restart(let id)), .timerFired(.shutdownTimeout(let id)), .timerFired(.resetRestarts(let id)):
+        case .timerFired(.restart(let id)), .timerFired(.shutdownTimeout(let id)), .timerFired(.resetRestarts(let id)),
+            .timerFired(.readyTimeout(let id)):
             return id
-        case .exitDecided(let id, _, _): return id
+        case .exitDecided(let id, _, _), .ready(let id, _), .status(let id, _, _): return id
         case .command, .reload: return nil
         }
     }
@@ -31,6 +32,8 @@ extension Engine {
         case .command(let command): "command \(describe(command))"
         case .reload(let manifest): "reload groups=\(manifest.groups.count)"
         case .exitDecided(let id, let decision, let number): "exit_decided \(id) #\(number) \(describe(decision))"
+        case .ready(let id, let pid): "ready \(id) pid=\(pid)"
+        case .status(let id, let pid, let text): "status \(id) pid=\(pid) \(text)"
         }
     }
 
@@ -64,6 +67,7 @@ extension Engine {
         case .restart(let id): "restart \(id)"
         case .shutdownTimeout(let id): "shutdown_timeout \(id)"
         case .resetRestarts(let id): "reset_restarts \(id)"
+        case .readyTimeout(let id): "ready_timeout \(id)"
         }
     }
 

@@ -40,9 +40,10 @@ extension GroupDecoder {
         return ExitRule(when: condition, action: action, after: after, log: log, location: node.location)
     }
 
-    /// `{code: 0 | [ints], signal: NAME | [NAMES], restarts: n}`; every field optional.
+    /// `{code: 0 | [ints], signal: NAME | [NAMES], restarts: n, cause: NAME | [NAMES]}`; every
+    /// field optional.
     private mutating func exitCondition(_ node: YAMLNode, _ path: String) -> ExitCondition? {
-        guard let e = sink.mapping(node, path, allowed: ["code", "signal", "restarts"]) else { return nil }
+        guard let e = sink.mapping(node, path, allowed: ["code", "signal", "restarts", "cause"]) else { return nil }
         var ok = true
         var condition = ExitCondition()
         if let v = e["code"]?.value {
@@ -67,6 +68,25 @@ extension GroupDecoder {
                 ok = false
             } else {
                 condition.signals = signals.compactMap { $0 }
+            }
+        }
+        if let v = e["cause"]?.value {
+            let p = KeyPath.child(path, "cause")
+            let causes = sink.itemsOrSingle(v).map { item -> String? in
+                let ip = item.suffix.map { KeyPath.item(p, $0) } ?? p
+                guard let text = sink.string(item.node, ip) else { return nil }
+                guard ExitCondition.knownCauses.contains(text) else {
+                    sink.report(.invalidValue, item.node, ip,
+                        "unknown cause `\(text)`; expected one of: \(ExitCondition.knownCauses.joined(separator: ", "))")
+                    return nil
+                }
+                return text
+            }
+            if causes.contains(nil) || causes.isEmpty {
+                if causes.isEmpty { sink.report(.invalidValue, v, p, "list of causes must not be empty") }
+                ok = false
+            } else {
+                condition.causes = causes.compactMap { $0 }
             }
         }
         if let v = e["restarts"]?.value {

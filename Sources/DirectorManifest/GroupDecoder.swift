@@ -18,7 +18,7 @@ struct GroupDecoder {
     static let nestedGroupKeys = ["name", "strategy", "intensity", "period", "jobs"]
     static let jobKeys = [
         "name", "command", "instances", "cwd", "env", "restart", "delay", "backoff", "reset_after",
-        "on_exit", "shutdown", "log",
+        "on_exit", "shutdown", "log", "env_file", "user", "group", "umask", "rlimits", "ready",
     ]
 
     /// A whole file: one top-level group, named by `group:` or else `defaultName`.
@@ -86,7 +86,12 @@ struct GroupDecoder {
         for (index, item) in items.enumerated() {
             let itemPath = KeyPath.item(path, index)
             let child: GroupChild?
-            if case .mapping(let pairs) = item.content, pairs.contains(where: { $0.key.scalarText == "group" }) {
+            // `group` is also a job key (the job's Unix group, a string): an item is a nested
+            // group when its `group` is a mapping, or when it has no `name` of its own.
+            if case .mapping(let pairs) = item.content, let g = pairs.first(where: { $0.key.scalarText == "group" }),
+                { if case .mapping = g.value.content { return true } else { return false } }()
+                    || !pairs.contains(where: { $0.key.scalarText == "name" })
+            {
                 let entries = sink.mapping(item, itemPath, allowed: ["group"])
                 child = entries?["group"].flatMap { nestedGroup($0.value, path: KeyPath.child(itemPath, "group")) }.map { .group($0) }
             } else {

@@ -18,6 +18,10 @@ extension GroupDecoder {
         let onExit = field(e, "on_exit", path, &ok) { $0.exitRules($1, $2) }
         let shutdown = field(e, "shutdown", path, &ok) { $0.shutdown($1, $2) }
         let log = field(e, "log", path, &ok) { $0.logPolicy($1, $2) }
+        let envFile = field(e, "env_file", path, &ok) { $0.envFile($1, $2) }
+        let ready = field(e, "ready", path, &ok) { $0.readiness($1, $2) }
+        let identity = identity(e, path: path)
+        if identity == nil { ok = false }
         if let d = e["delay"], e["backoff"] != nil {
             sink.report(.invalidValue, d.key, at("delay"), "`delay` and `backoff` cannot both be set; `backoff` replaces `delay`")
             ok = false
@@ -27,7 +31,8 @@ extension GroupDecoder {
             name: name, command: command, instances: instances ?? 1, cwd: cwd ?? jobsDirectory, env: env ?? [],
             restart: restart ?? .permanent, delay: delay ?? .zero, backoff: backoff,
             resetAfter: resetAfter ?? Defaults.resetAfter, onExit: onExit ?? [], shutdown: shutdown ?? Shutdown(),
-            log: log ?? LogPolicy(), location: e["name"]?.value.location)
+            log: log ?? LogPolicy(), location: e["name"]?.value.location, identity: identity ?? ProcessIdentity(),
+            envFile: envFile, ready: ready)
     }
 
     /// Adds the job's instances to the tally and reports the job that takes the directory over
@@ -162,9 +167,18 @@ extension GroupDecoder {
     }
 
     private mutating func logPolicy(_ node: YAMLNode, _ path: String) -> LogPolicy? {
-        guard let e = sink.mapping(node, path, allowed: ["events", "stdout", "stderr"]) else { return nil }
+        guard let e = sink.mapping(node, path, allowed: ["events", "stdout", "stderr", "file", "max_size", "keep"]) else { return nil }
         var policy = LogPolicy()
         var ok = true
+        if let v = e["file"]?.value {
+            if let b = sink.bool(v, KeyPath.child(path, "file")) { policy.file = b } else { ok = false }
+        }
+        if let v = e["max_size"]?.value {
+            if let n = sink.byteSize(v, KeyPath.child(path, "max_size")) { policy.maxSize = n } else { ok = false }
+        }
+        if let v = e["keep"]?.value {
+            if let n = sink.int(v, KeyPath.child(path, "keep"), in: 0...1000) { policy.keep = n } else { ok = false }
+        }
         if let v = e["events"]?.value {
             let p = KeyPath.child(path, "events")
             if let ev = sink.mapping(v, p, allowed: ["start", "exit", "restart", "stop"]) {

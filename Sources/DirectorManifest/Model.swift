@@ -141,12 +141,19 @@ public struct ExitCondition: Sendable, Hashable {
     public var signals: [ProcessSignal]?
     /// Matches when the child's restart count is at least this, or nil.
     public var minRestarts: Int?
+    /// Exit causes that match (`cause: [ready_timeout]`: ``knownCauses``), or nil.
+    public var causes: [String]? = nil
+
+    /// The causes `when: {cause: ...}` accepts: `exit` (a code), `signal`, `spawn_failed`,
+    /// `ready_timeout` (stopped for not being ready in time).
+    public static let knownCauses = ["exit", "signal", "spawn_failed", "ready_timeout"]
 
     /// Creates a condition.
-    public init(codes: [Int32]? = nil, signals: [ProcessSignal]? = nil, minRestarts: Int? = nil) {
+    public init(codes: [Int32]? = nil, signals: [ProcessSignal]? = nil, minRestarts: Int? = nil, causes: [String]? = nil) {
         self.codes = codes
         self.signals = signals
         self.minRestarts = minRestarts
+        self.causes = causes
     }
 }
 
@@ -273,12 +280,30 @@ public struct LogPolicy: Sendable, Hashable {
     public var stdout: LineFilter
     /// The stderr filter.
     public var stderr: LineFilter
+    /// Also write the lines that pass the filters to `<state>/logs/<id>.log` (`log.file`;
+    /// only a supervisor with a state directory writes files).
+    public var file: Bool
+    /// Rotate a child's file when a line would take it past this many bytes (`log.max_size`).
+    public var maxSize: Int
+    /// Rotated files kept per child, `<id>.log.1` (newest) to `<id>.log.<keep>` (`log.keep`).
+    public var keep: Int
 
-    /// Creates a log policy; by default everything is logged.
-    public init(events: LogEvents = LogEvents(), stdout: LineFilter = LineFilter(), stderr: LineFilter = LineFilter()) {
+    /// 10 MiB: `log.max_size` when the manifest says nothing.
+    public static let defaultMaxSize = 10 << 20
+    /// 5: `log.keep` when the manifest says nothing.
+    public static let defaultKeep = 5
+
+    /// Creates a log policy; by default everything is logged, to a file too.
+    public init(
+        events: LogEvents = LogEvents(), stdout: LineFilter = LineFilter(), stderr: LineFilter = LineFilter(),
+        file: Bool = true, maxSize: Int = LogPolicy.defaultMaxSize, keep: Int = LogPolicy.defaultKeep
+    ) {
         self.events = events
         self.stdout = stdout
         self.stderr = stderr
+        self.file = file
+        self.maxSize = maxSize
+        self.keep = keep
     }
 }
 
@@ -310,13 +335,20 @@ public struct JobSpec: Sendable, Hashable {
     public var log: LogPolicy
     /// Where `name:` was written.
     public var location: SourceLocation?
+    /// `user`, `group`, `umask`, `rlimits`: applied in the child before exec.
+    public var identity: ProcessIdentity = ProcessIdentity()
+    /// `env_file`: variables read at load time, below `env` (a name in both takes `env`'s value).
+    public var envFile: EnvFile? = nil
+    /// `ready:`: nil means ready once spawned.
+    public var ready: ReadySpec? = nil
 
     /// Creates a job spec with the documented defaults for everything but name and command.
     public init(
         name: String, command: Command, instances: Int = 1, cwd: String = ".", env: [EnvVar] = [],
         restart: RestartType = .permanent, delay: Duration = .zero, backoff: Backoff? = nil,
         resetAfter: Duration = .seconds(60), onExit: [ExitRule] = [], shutdown: Shutdown = Shutdown(),
-        log: LogPolicy = LogPolicy(), location: SourceLocation? = nil
+        log: LogPolicy = LogPolicy(), location: SourceLocation? = nil,
+        identity: ProcessIdentity = ProcessIdentity(), envFile: EnvFile? = nil, ready: ReadySpec? = nil
     ) {
         self.name = name
         self.command = command
@@ -331,12 +363,18 @@ public struct JobSpec: Sendable, Hashable {
         self.shutdown = shutdown
         self.log = log
         self.location = location
+        self.identity = identity
+        self.envFile = envFile
+        self.ready = ready
     }
 
     /// True when `other` differs in a key that defines the running process (command, env,
-    /// cwd, shutdown): such a change restarts the job's instances on reload.
+    /// the env file's contents, cwd, user, group, umask, rlimits, ready, shutdown): such a
+    /// change restarts the job's instances on reload (`ready` decides the child's environment
+    /// or fds, and whether it holds back its siblings).
     public func processDiffers(from other: JobSpec) -> Bool {
         command != other.command || env != other.env || cwd != other.cwd || shutdown != other.shutdown
+            || identity != other.identity || envFile != other.envFile || ready != other.ready
     }
 }
 

@@ -1,5 +1,5 @@
 /// Lexical rules shared by the loader: names, environment variable names, did-you-mean.
-enum NameRules {
+package enum NameRules {
     /// `[A-Za-z0-9_.-]+`: group and job names, which become parts of child ids.
     static func isValidName(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.allSatisfy { b in
@@ -18,7 +18,7 @@ enum NameRules {
 
     /// The candidate closest to `word` when it is close enough to be a typo: within edit
     /// distance 2, and 1 for words shorter than six characters (so `FOO` suggests nothing).
-    static func suggestion(for word: String, among candidates: [String]) -> String? {
+    package static func suggestion(for word: String, among candidates: [String]) -> String? {
         let length = word.count
         let limit = min(2, max(1, length / 3))
         var best: (name: String, distance: Int)?

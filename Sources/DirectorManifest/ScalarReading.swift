@@ -94,6 +94,24 @@ struct ErrorSink {
         return value
     }
 
+    /// A size in bytes: `10M`, `512K`, `1G` (powers of 1024) or a plain number of bytes, at
+    /// least 4 KiB (a smaller file would rotate at nearly every line).
+    mutating func byteSize(_ node: YAMLNode, _ path: String) -> Int? {
+        guard case .scalar(let text, _) = node.content, !node.isNull else {
+            wrongType(node, path, expected: "a size such as `10M`")
+            return nil
+        }
+        guard let bytes = ByteSizeText.parse(text) else {
+            report(.invalidValue, node, path, "invalid size `\(text)`: write a number of bytes or one with K, M or G, e.g. `10M`")
+            return nil
+        }
+        guard bytes >= 4096 else {
+            report(.invalidValue, node, path, "size `\(text)` is too small: at least 4K")
+            return nil
+        }
+        return bytes
+    }
+
     /// A plain `true` or `false`.
     mutating func bool(_ node: YAMLNode, _ path: String) -> Bool? {
         guard case .scalar(let text, .plain) = node.content, let value = PlainScalar.bool(text) else {

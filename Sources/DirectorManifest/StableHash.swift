@@ -31,16 +31,36 @@ extension JobSpec {
             let codes = r.when.codes.map { $0.map(String.init).joined(separator: ",") } ?? "-"
             let sigs = r.when.signals.map { $0.map(\.name).joined(separator: ",") } ?? "-"
             let n = r.when.minRestarts.map(String.init) ?? "-"
-            lines.append("rule=\(codes);\(sigs);\(n);\(r.action.rawValue);\(r.after.map(d) ?? "-");\(r.log)")
+            let causes = r.when.causes.map { ";cause=" + $0.joined(separator: ",") } ?? ""  // only when set: old hashes stay
+            lines.append("rule=\(codes);\(sigs);\(n);\(r.action.rawValue);\(r.after.map(d) ?? "-");\(r.log)\(causes)")
         }
         switch shutdown.timeout {
         case .after(let t): lines.append("shutdown=\(shutdown.signal.name),\(d(t))")
         case .infinity: lines.append("shutdown=\(shutdown.signal.name),infinity")
         }
+        // Only when not the default: the hashes of jobs that never mention the file keys stay
+        // what they were before the keys existed (stored decisions hold them).
+        if !log.file || log.maxSize != LogPolicy.defaultMaxSize || log.keep != LogPolicy.defaultKeep {
+            lines.append("logfile=\(log.file),\(log.maxSize),\(log.keep)")
+        }
         let e = log.events
         lines.append("events=\(e.start),\(e.exit),\(e.restart),\(e.stop)")
         for (n, f) in [("stdout", log.stdout), ("stderr", log.stderr)] {
             lines.append("\(n)+=\(list(f.include.map(\.source))) \(n)-=\(list(f.exclude.map(\.source)))")
+        }
+        // Written only when set, so the hashes of jobs without these keys stay what they were
+        // (the carry-over of stopped and waiting children is keyed by the hash).
+        if let u = identity.user { lines.append("user=\(list([u]))") }
+        if let g = identity.group { lines.append("group=\(list([g]))") }
+        if let m = identity.umask { lines.append("umask=\(String(m, radix: 8))") }
+        for l in identity.rlimits { lines.append("rlimit=\(l.resource.rawValue),\(l.soft),\(l.hard)") }
+        if let f = envFile {
+            lines.append("env_file=\(list([f.path])) \(list(f.variables.flatMap { [$0.name, $0.value] }))")
+        }
+        if let r = ready {
+            switch r.check {
+            case .notify: lines.append("ready=notify,\(d(r.timeout))")
+            }
         }
         return lines.joined(separator: "\n")
     }

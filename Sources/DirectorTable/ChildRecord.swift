@@ -75,12 +75,15 @@ public struct ChildRecord: Sendable, Hashable {
     public var specHash: String
     /// When this row was last written.
     public var updatedAt: UnixMillis
+    /// The daemon (node) that supervises this child, on a table several daemons share
+    /// (DESIGN §4.1); nil in tables written before nodes existed, and stored only when set.
+    public var node: String?
 
     /// Creates a record.
     public init(
         id: String, group: String, job: String, instance: Int, state: State, pid: Int32? = nil, pgid: Int32? = nil,
         startTicks: UInt64? = nil, startedAt: UnixMillis? = nil, restarts: Int = 0, lastExit: LastExit? = nil,
-        nextRestartAt: UnixMillis? = nil, specHash: String = "", updatedAt: UnixMillis
+        nextRestartAt: UnixMillis? = nil, specHash: String = "", updatedAt: UnixMillis, node: String? = nil
     ) {
         self.id = id
         self.group = group
@@ -96,11 +99,12 @@ public struct ChildRecord: Sendable, Hashable {
         self.nextRestartAt = nextRestartAt
         self.specHash = specHash
         self.updatedAt = updatedAt
+        self.node = node
     }
 
     /// The record as the table stores it, fields in documented order.
     public var json: JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("id", .string(id)),
             ("group", .string(group)),
             ("job", .string(job)),
@@ -115,7 +119,10 @@ public struct ChildRecord: Sendable, Hashable {
             ("next_restart_at", nextRestartAt.jsonTime),
             ("spec_hash", .string(specHash)),
             ("updated_at", .string(RFC3339.format(updatedAt))),
-        ])
+        ]
+        // An addition: absent unless set, so a table without nodes reads as it always did.
+        if let node { fields.append(("node", .string(node))) }
+        return .object(fields)
     }
 
     /// Decodes a stored record; the error names the offending field.
@@ -143,6 +150,7 @@ public struct ChildRecord: Sendable, Hashable {
         nextRestartAt = try f.optionalTime("next_restart_at")
         specHash = try f.string("spec_hash")
         updatedAt = try f.time("updated_at")
+        node = try f.optionalString("node")
     }
 }
 

@@ -17,6 +17,10 @@ public enum TableChange: Sendable, Hashable {
     case putSpec(jobKey: String, spec: JSONValue)
     /// Remove a job's spec; removing a missing one is fine.
     case deleteSpec(jobKey: String)
+    /// Change part of a `meta` value, read and written inside the commit, so that daemons
+    /// sharing a table never overwrite one another's part (DESIGN §4.1): `merge.applied(to:)`
+    /// of the stored value (nil when absent) is stored.
+    case mergeMeta(MetaKey, MetaMerge)
 
     /// Sets `meta["daemon"]`.
     public static func setDaemon(_ info: DaemonInfo) -> TableChange { .setMeta(.daemon, info.json) }
@@ -128,7 +132,7 @@ public enum TableKey {
                 try validate(k, "spec")
                 guard case .object = spec else { throw TableError(.invalidRecord, "spec \(k): expected a JSON object") }
             case .deleteSpec(let k): try validate(k, "spec")
-            case .appendEvent, .setMeta: break
+            case .appendEvent, .setMeta, .mergeMeta: break
             }
         }
     }

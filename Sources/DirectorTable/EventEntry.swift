@@ -12,25 +12,31 @@ public struct EventEntry: Sendable, Hashable {
     public var kind: String
     /// A short human-readable explanation (`code=1`, `pid=123`).
     public var detail: String
+    /// The daemon (node) that recorded it, on a table several daemons share (DESIGN §4.1);
+    /// nil in tables written before nodes existed, and stored only when set.
+    public var node: String?
 
     /// Creates an entry.
-    public init(seq: UInt64, at: UnixMillis, id: String, kind: String, detail: String) {
+    public init(seq: UInt64, at: UnixMillis, id: String, kind: String, detail: String, node: String? = nil) {
         self.seq = seq
         self.at = at
         self.id = id
         self.kind = kind
         self.detail = detail
+        self.node = node
     }
 
     /// The entry as the table stores it.
     public var json: JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("seq", .int(Int64(clamping: seq))),
             ("at", .string(RFC3339.format(at))),
             ("id", .string(id)),
             ("kind", .string(kind)),
             ("detail", .string(detail)),
-        ])
+        ]
+        if let node { fields.append(("node", .string(node))) }
+        return .object(fields)
     }
 
     /// Decodes a stored entry; the error names the offending field.
@@ -43,6 +49,7 @@ public struct EventEntry: Sendable, Hashable {
         id = try f.string("id")
         kind = try f.string("kind")
         detail = try f.string("detail")
+        node = try f.optionalString("node")
     }
 }
 
@@ -56,17 +63,20 @@ public struct NewEvent: Sendable, Hashable {
     public var kind: String
     /// A short explanation.
     public var detail: String
+    /// The daemon (node) recording it; nil on a table without nodes.
+    public var node: String?
 
     /// Creates an event to append.
-    public init(at: UnixMillis, id: String, kind: String, detail: String = "") {
+    public init(at: UnixMillis, id: String, kind: String, detail: String = "", node: String? = nil) {
         self.at = at
         self.id = id
         self.kind = kind
         self.detail = detail
+        self.node = node
     }
 
     /// The stored entry once the table numbered it.
     public func numbered(_ seq: UInt64) -> EventEntry {
-        EventEntry(seq: seq, at: at, id: id, kind: kind, detail: detail)
+        EventEntry(seq: seq, at: at, id: id, kind: kind, detail: detail, node: node)
     }
 }

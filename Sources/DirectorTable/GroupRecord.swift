@@ -36,33 +36,40 @@ public struct GroupRecord: Sendable, Hashable {
     public var restartsInPeriod: Int
     /// The state.
     public var state: State
+    /// The daemon (node) that runs this group, on a table several daemons share (DESIGN
+    /// §4.1); nil in tables written before nodes existed, and stored only when set.
+    public var node: String?
 
     /// The key the root group (path `""`) is stored under.
     public static let rootKey = "/"
 
-    /// The key this record is stored under.
-    public var key: String { path.isEmpty ? GroupRecord.rootKey : path }
+    /// The key this record is stored under. Every daemon sharing a table (DESIGN §4.1) has a
+    /// root group: a node's root is stored under `/NODE`, so that each keeps its own row.
+    public var key: String { path.isEmpty ? GroupRecord.rootKey + (node ?? "") : path }
 
     /// Creates a record.
-    public init(path: String, strategy: Strategy, intensity: Int, periodMillis: Int64, restartsInPeriod: Int = 0, state: State) {
+    public init(path: String, strategy: Strategy, intensity: Int, periodMillis: Int64, restartsInPeriod: Int = 0, state: State, node: String? = nil) {
         self.path = path
         self.strategy = strategy
         self.intensity = intensity
         self.periodMillis = periodMillis
         self.restartsInPeriod = restartsInPeriod
         self.state = state
+        self.node = node
     }
 
     /// The record as the table stores it.
     public var json: JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("path", .string(path)),
             ("strategy", .string(strategy.rawValue)),
             ("intensity", .int(Int64(intensity))),
             ("period", .int(periodMillis)),
             ("restarts_in_period", .int(Int64(restartsInPeriod))),
             ("state", .string(state.rawValue)),
-        ])
+        ]
+        if let node { fields.append(("node", .string(node))) }
+        return .object(fields)
     }
 
     /// Decodes a stored record; the error names the offending field.
@@ -79,5 +86,6 @@ public struct GroupRecord: Sendable, Hashable {
         }
         restartsInPeriod = r
         state = try f.enumeration("state", State.self)
+        node = try f.optionalString("node")
     }
 }

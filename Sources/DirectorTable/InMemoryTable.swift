@@ -58,6 +58,7 @@ public final class InMemoryTable: ChildTable {
                     s.events.append(e.numbered(s.lastSeq))
                     seqs.append(s.lastSeq)
                 case .setMeta(let k, let v): s.meta[k] = v
+                case .mergeMeta(let k, let merge): s.meta[k] = merge.applied(to: s.meta[k])
                 case .putSpec(let k, let spec): s.specs[k] = spec
                 case .deleteSpec(let k): s.specs[k] = nil
                 }

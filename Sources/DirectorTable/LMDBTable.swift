@@ -8,7 +8,8 @@ import Glibc
 /// processes read with `TableReader` while the daemon runs, after it stops, and after it
 /// was killed.
 ///
-/// One process writes a table (the daemon holds `<state>/director.lock`). Lookup by pid
+/// One daemon writes a table, or several that share it on purpose (DESIGN §4.1, each writing
+/// its own rows; LMDB serialises their transactions through `lock.mdb`). Lookup by pid
 /// uses an index in this process, built by one scan at open and kept up to date by
 /// `apply(_:)`; readers in other processes scan instead.
 public final class LMDBTable: ChildTable {

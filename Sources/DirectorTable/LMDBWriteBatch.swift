@@ -23,6 +23,10 @@ struct LMDBWriteBatch {
         case .setMeta(let k, let v): try put(.meta, k.rawValue, v)
         case .putSpec(let k, let spec): try put(.specs, k, spec)
         case .deleteSpec(let k): try delete(.specs, k)
+        case .mergeMeta(let k, let merge):
+            // Read inside this write transaction: another process's commit is already in it.
+            let stored = try TableSnapshot(txn: txn, dbs: dbs).meta(k)
+            try put(.meta, k.rawValue, merge.applied(to: stored))
         }
     }
 

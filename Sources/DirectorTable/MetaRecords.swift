@@ -9,6 +9,9 @@ public enum MetaKey: String, Sendable, Hashable, CaseIterable {
     /// Operator decisions that survive a daemon restart until the job's manifest changes:
     /// `OperatorDecisions` (children stopped, pools scaled), each with the job's spec hash.
     case decisions
+    /// The daemons (nodes) writing the table, DESIGN §4.1: `{NAME: NodeInfo}`, each member
+    /// written only by its node (`TableChange.mergeMeta`).
+    case nodes
 }
 
 /// The table format this library writes and reads.

@@ -7,18 +7,27 @@ public enum ChildListing {
     public static let columns = ["ID", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]
 
     /// An aligned table, one line per child under a header line, ending in a newline.
-    public static func render(children: [ChildRecord], now: UnixMillis) -> String {
-        let rows = children.map { c -> [String] in
-            let uptime: String
-            if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
-                uptime = Elapsed.short(now - started)
-            } else {
-                uptime = "-"
-            }
-            let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
-            return [c.id, c.state.rawValue, c.pid.map(String.init) ?? "-", uptime, String(c.restarts), lastExit]
+    ///
+    /// `isGone` tells whether a row's recorded process no longer exists (the reader checks
+    /// `/proc`; this library does not): such a row's PID reads `123 (gone)`, because the row
+    /// is what a daemon last wrote, not what runs.
+    public static func render(
+        children: [ChildRecord], now: UnixMillis, isGone: (ChildRecord) -> Bool = { _ in false }
+    ) -> String {
+        TextTable.render(header: columns, rows: children.map { row($0, now: now, gone: isGone($0)) })
+    }
+
+    /// One child's cells, in the order of `columns`.
+    static func row(_ c: ChildRecord, now: UnixMillis, gone: Bool = false) -> [String] {
+        let uptime: String
+        if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
+            uptime = Elapsed.short(now - started)
+        } else {
+            uptime = "-"
         }
-        return TextTable.render(header: columns, rows: rows)
+        let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
+        let pid = c.pid.map { gone ? "\($0) (gone)" : String($0) } ?? "-"
+        return [c.id, c.state.rawValue, pid, uptime, String(c.restarts), lastExit]
     }
 
     /// A JSON array of the child records, one compact line.
@@ -36,14 +45,21 @@ public enum ChildListing {
     ///
     /// `order` gets the children's ids and returns their positions in display order; the CLI
     /// passes the tree order of `ChildID` (`api/10` after `api/9`), which this library cannot
-    /// parse. Positions rather than a comparator so that each id is parsed once.
+    /// parse. Positions rather than a comparator so that each id is parsed once. `isGone` as
+    /// in `render(children:now:isGone:)`.
     public static func render(
-        from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder
+        from table: any ChildTableReader, prefix: String?, now: UnixMillis, order: ([String]) -> [Int] = keyOrder,
+        isGone: (ChildRecord) -> Bool = { _ in false }
     ) throws(TableError) -> String {
         let rows = arranged(try table.children(prefix: prefix), id: \.id, order)
-        var text = render(children: rows, now: now)
+        return render(children: rows, now: now, isGone: isGone) + (try failedGroupLines(table, prefix: prefix))
+    }
+
+    /// One line for each group the root gave up that `prefix` concerns.
+    static func failedGroupLines(_ table: any ChildTableReader, prefix: String?, node: String? = nil) throws(TableError) -> String {
+        var text = ""
         let wanted = prefix.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        for group in try table.groups() where group.state == .failed {
+        for group in try table.groups() where group.state == .failed && (node == nil || group.node == node) {
             // A group concerns the prefix when one lies inside the other.
             if let wanted, group.path != wanted, !group.path.hasPrefix(wanted + "/"), !wanted.hasPrefix(group.path + "/") {
                 continue
@@ -71,7 +87,7 @@ public enum ChildListing {
 
     /// `items` in the positions `order` gives for their ids. Moving positions, not records:
     /// records are large, and sorting them directly cost more than the comparisons.
-    private static func arranged<T>(_ items: [T], id: (T) -> String, _ order: ([String]) -> [Int]) -> [T] {
+    static func arranged<T>(_ items: [T], id: (T) -> String, _ order: ([String]) -> [Int]) -> [T] {
         order(items.map(id)).map { items[$0] }
     }
 }

@@ -38,6 +38,13 @@ struct RecordFields {
         return s
     }
 
+    /// A string member that may be absent or null (fields added by later formats).
+    func optionalString(_ field: String) throws(TableError) -> String? {
+        guard let v = optionalValue(field), !v.isNull else { return nil }
+        guard let s = v.stringValue else { throw fail(field, "expected a string or null") }
+        return s
+    }
+
     func int(_ field: String) throws(TableError) -> Int64 {
         guard let i = try value(field).intValue else { throw fail(field, "expected an integer") }
         return i

@@ -15,6 +15,9 @@ package struct TableBacklog: Sendable {
         case group(String)
         case spec(String)
         case meta(MetaKey)
+        /// A merge keeps its own slot: it must not replace (or be replaced by) a plain
+        /// `setMeta`, and only a later merge of the same part supersedes it.
+        case merge(MetaKey, String)
     }
 
     /// Rows by key, and the order their keys first arrived (stable pieces, oldest first).
@@ -67,6 +70,11 @@ package struct TableBacklog: Sendable {
         case .deleteGroup(let path): key = .group(path)
         case .putSpec(let jobKey, _), .deleteSpec(let jobKey): key = .spec(jobKey)
         case .setMeta(let metaKey, _): key = .meta(metaKey)
+        case .mergeMeta(let metaKey, let merge):
+            switch merge {
+            case .node(let info): key = .merge(metaKey, "node:" + info.node)
+            case .decisions: key = .merge(metaKey, "decisions")
+            }
         }
         if rows.updateValue(change, forKey: key) == nil { rowOrder.append(key) }
     }

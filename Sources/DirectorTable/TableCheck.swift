@@ -13,9 +13,9 @@ extension LMDBTable {
     /// transaction that creates any missing database and writes every record back unchanged
     /// (the main database's records and the free list, as at the daemon's first commit). The
     /// content stays the same; only LMDB's transaction id moves on. It uses the lock file
-    /// (given its blocks first), so readers' snapshots are respected; call it only while no
-    /// other process writes the table (the daemon holds `director.lock`). Returns the number
-    /// of records read.
+    /// (given its blocks first), so readers' snapshots are respected and its write transaction
+    /// waits for other writers (daemons sharing the table, DESIGN §4.1); it reads one snapshot.
+    /// Returns the number of records read.
     ///
     /// Throws `.damaged` naming `data.mdb` for LMDB's own errors; system errors (ENOSPC, EIO)
     /// keep their codes. A damaged page can also be a SIGBUS or SIGSEGV: run this in a
@@ -38,15 +38,19 @@ extension LMDBTable {
             defer { dir.close() }
             let env = try LMDBEnvironment.open(path: dir.lmdbPath, flags: MDB_NOTLS | MDB_NOMETASYNC, mapSize: nil, displayPath: path)
             defer { mdb_env_close(env) }
-            var info = MDB_envinfo()
-            mdb_env_info(env, &info)
-            let lastPage = UInt64(info.me_last_pgno)
             var records = 0
             // Handles opened in a read transaction that commits stay valid in later ones (an
             // aborted one would take them along).
             let handles = try LMDBEnvironment.openDatabases(env, create: false)
             let named = DatabaseName.allCases.compactMap { handles[$0] }
             let reading = try LMDBEnvironment.begin(env, readOnly: true)
+            // The last page is read once the snapshot is taken: another daemon sharing the table
+            // (DESIGN §4.1) may commit meanwhile, and the free list of this snapshot uses no
+            // page past the newest meta page's last one (read before the snapshot, a commit in
+            // between made sound pages look outside the file).
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            let lastPage = UInt64(info.me_last_pgno)
             do throws(TableError) {
                 // dbi 0 is LMDB's free list (cursors on it only in read-only transactions):
                 // values are page lists, a count then page numbers.
@@ -77,7 +81,7 @@ extension LMDBTable {
             var txnOpen = true
             defer { if txnOpen { mdb_txn_abort(txn) } }
             // The writer's path: copy-on-write of every page, a node removed and re-added.
-            for dbi in named { try rewriteAll(txn, dbi, longer: true) }
+            for dbi in named where !(try rewriteAll(txn, dbi, longer: true)) { break }
             mdb_txn_abort(txn)
             txnOpen = false
             // And a commit, which updates the main database's records of the named ones and
@@ -91,7 +95,12 @@ extension LMDBTable {
                     var dbi: MDB_dbi = 0
                     try stored(mdb_dbi_open(trial, name.rawValue, UInt32(MDB_CREATE), &dbi), "create database \(name.rawValue)")
                 }
-                for dbi in named { try rewriteAll(trial, dbi, longer: false) }
+                for dbi in named where !(try rewriteAll(trial, dbi, longer: false)) {
+                    // The map is full: LMDB has marked the transaction failed, so it cannot
+                    // commit; what was read and rewritten so far was sound.
+                    mdb_txn_abort(trial)
+                    return records
+                }
             } catch {
                 mdb_txn_abort(trial)
                 throw error
@@ -137,8 +146,12 @@ extension LMDBTable {
         if sum == 1 && dbi == .max { print(sum) }
     }
 
-    /// Rewrites each record of `dbi` one byte longer, inside the (aborted) transaction.
-    private static func rewriteAll(_ txn: OpaquePointer, _ dbi: MDB_dbi, longer: Bool) throws(TableError) {
+    /// Rewrites each record of `dbi` (one byte longer when `longer`) inside `txn`. False when
+    /// the map was too small to go on: LMDB then marks the transaction failed (every later
+    /// call in it is MDB_BAD_TXN), so the caller stops using it. A map that small is common
+    /// on a table another daemon grew (DESIGN §4.1): this process maps what the file says.
+    @discardableResult
+    private static func rewriteAll(_ txn: OpaquePointer, _ dbi: MDB_dbi, longer: Bool) throws(TableError) -> Bool {
         var cursor: OpaquePointer?
         try LMDB.check(mdb_cursor_open(txn, dbi, &cursor), "open a cursor")
         defer { mdb_cursor_close(cursor) }
@@ -157,9 +170,10 @@ extension LMDBTable {
                 return mdb_cursor_put(cursor, &key, &longer, UInt32(MDB_CURRENT))
             }
             // A map too small for the rewrite says nothing about damage: stop there.
-            if put == MDB_MAP_FULL || put == MDB_TXN_FULL { return }
+            if put == MDB_MAP_FULL || put == MDB_TXN_FULL { return false }
             try stored(put, "rewrite a record of database \(dbi)")
             op = MDB_NEXT
         }
+        return true
     }
 }

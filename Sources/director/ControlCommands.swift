@@ -14,6 +14,7 @@ struct StopCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
     var ids: [String]
     @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var sharedTable: SharedTableOptions
 
     func run() throws {
         try sendStop()
@@ -35,6 +36,7 @@ struct StartCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Child ids, prefixes or groups.", valueName: "id"))
     var ids: [String]
     @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var sharedTable: SharedTableOptions
 
     func run() throws {
         try sendStart()
@@ -51,6 +53,7 @@ struct RestartCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
     var ids: [String]
     @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var sharedTable: SharedTableOptions
 
     func run() throws {
         try sendRestart()

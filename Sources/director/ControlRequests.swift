@@ -24,15 +24,21 @@ func exchange(_ state: String, _ request: ControlRequest) throws -> JSONValue {
 }
 
 extension StartCommand {
-    func sendStart() throws { printIDs(try exchange(stateOptions.state, .start(ids: ids)), verb: "starting") }
+    func sendStart() throws {
+        try sendRouted(ids, state: stateOptions.state, shared: sharedTable, verb: "starting", already: "already running") { .start(ids: $0) }
+    }
 }
 
 extension StopCommand {
-    func sendStop() throws { printIDs(try exchange(stateOptions.state, .stop(ids: ids)), verb: "stopping") }
+    func sendStop() throws {
+        try sendRouted(ids, state: stateOptions.state, shared: sharedTable, verb: "stopping", already: "already stopped") { .stop(ids: $0) }
+    }
 }
 
 extension RestartCommand {
-    func sendRestart() throws { printIDs(try exchange(stateOptions.state, .restart(ids: ids)), verb: "restarting") }
+    func sendRestart() throws {
+        try sendRouted(ids, state: stateOptions.state, shared: sharedTable, verb: "restarting") { .restart(ids: $0) }
+    }
 }
 
 extension DeleteCommand {
@@ -70,8 +76,12 @@ extension ShutdownCommand {
     }
 }
 
-func printIDs(_ result: JSONValue, verb: String) {
+/// `ID: VERB` for each affected id; `ID: ALREADY` for those the daemon found already there
+/// (the reply's `already`: a stop of a stopped child, a start of a running one).
+func printIDs(_ result: JSONValue, verb: String, already: String? = nil) {
+    let there = Set((result["already"]?.arrayValue ?? []).compactMap(\.stringValue))
     for id in result["ids"]?.arrayValue ?? [] {
-        if let s = id.stringValue { print("\(s): \(verb)") }
+        guard let s = id.stringValue else { continue }
+        print("\(s): \(there.contains(s) ? already ?? verb : verb)")
     }
 }

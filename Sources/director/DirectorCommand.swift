@@ -1,4 +1,5 @@
 import ArgumentParser
+import DirectorManifest
 import DirectorRuntime
 import Glibc
 
@@ -17,7 +18,7 @@ struct DirectorCommand: ParsableCommand {
             """,
         version: DirectorVersion.current,
         subcommands: [
-            RunCommand.self, ValidateCommand.self, PsCommand.self, EventsCommand.self,
+            RunCommand.self, ValidateCommand.self, PsCommand.self, LogsCommand.self, EventsCommand.self,
             CountCommand.self, SpecCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
             DeleteCommand.self, ScaleCommand.self, ReloadCommand.self, ShutdownCommand.self,
             CheckTableCommand.self,
@@ -27,6 +28,7 @@ struct DirectorCommand: ParsableCommand {
     /// Parses and runs, mapping errors to the documented exit statuses (ArgumentParser's
     /// default for usage errors is 64; the contract says 2).
     static func main() {
+        refuseUnknownCommand(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -43,6 +45,22 @@ struct DirectorCommand: ParsableCommand {
             writeStandardError(fullMessage(for: error) + "\n")
             Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
+    }
+}
+
+extension DirectorCommand {
+    /// `director pss` → `unknown command pss; did you mean `ps`?`, status 2. ArgumentParser
+    /// alone says "Unexpected argument" without naming what was meant.
+    static func refuseUnknownCommand(_ arguments: [String]) {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return }
+        let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }
+            .compactMap { $0.configuration.commandName } + ["help"]
+        let hidden = configuration.subcommands.compactMap { $0.configuration.commandName }
+        guard !names.contains(first), !hidden.contains(first) else { return }
+        let hint = NameRules.suggestion(for: first, among: names).map { "; did you mean `\($0)`?" }
+            ?? "; the commands are \(names.dropLast().joined(separator: ", ")) (see `director --help`)"
+        writeStandardError("director: unknown command \(first)\(hint)\n")
+        Glibc.exit(2)
     }
 }
 
@@ -68,6 +86,9 @@ func writeAll(fd: Int32, _ text: String) { FileDescriptors.writeAll(fd, Array(te
 
 /// The `--state` option shared by every command that reads the table or talks to the daemon.
 struct StateOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The state directory (table, control socket, lock).", valueName: "dir"))
-    var state: String = ".director"
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The state directory: table, control socket, lock, logs (default: $DIRECTOR_STATE, else .director).", valueName: "dir"))
+    var state: String = EnvironmentDefaults.state
 }
+

@@ -13,6 +13,10 @@ struct EventsCommand: ParsableCommand {
     )
 
     @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var sharedTable: SharedTableOptions
+
+    @Option(name: .long, help: ArgumentHelp("Only the events of this node (on a shared table).", valueName: "name"))
+    var node: String?
 
     @Flag(name: .long, help: "One JSON object per line.")
     var json = false

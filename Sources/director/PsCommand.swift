@@ -13,6 +13,10 @@ struct PsCommand: ParsableCommand {
     )
 
     @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var sharedTable: SharedTableOptions
+
+    @Option(name: .long, help: ArgumentHelp("Only the children of this node (on a shared table).", valueName: "name"))
+    var node: String?
 
     @Flag(name: .long, help: "Print the child records as a JSON array.")
     var json = false

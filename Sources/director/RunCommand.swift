@@ -17,13 +17,26 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The jobs directory.", valueName: "dir"))
-    var jobs: String = "jobs"
+    @Option(name: .long, help: ArgumentHelp("The jobs directory (default: $DIRECTOR_JOBS, else jobs).", valueName: "dir"))
+    var jobs: String = EnvironmentDefaults.jobs
 
     @OptionGroup var stateOptions: StateOptions
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A state table to share with other daemons (each with its own --state); default: <state>/table.", valueName: "dir"))
+    var table: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "This daemon's node name on a shared table (default with --table: the host name).", valueName: "name"))
+    var node: String?
+
     @Option(name: .long, help: ArgumentHelp("Daemon log format: text or json.", valueName: "format"))
     var logFormat: LogFormatOption = .text
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Colour children's ids on stdout: auto (when stdout is a terminal and NO_COLOR is unset), always or never.",
+        valueName: "when"))
+    var color: ColorOption = .auto
 
     @Flag(name: .long, help: "Print every engine transition: event, state before and after, effects.")
     var trace = false
@@ -64,6 +77,11 @@ enum RootFailureOption: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// `--log-format`.
+/// `--color`.
+enum ColorOption: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
 enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }

@@ -15,6 +15,9 @@ extension RunCommand {
             throw ValidationError("--reload-debounce needs a duration with a unit, e.g. 200ms")
         }
         if maxChildren < 0 { throw ValidationError("--max-children must be 0 or more") }
+        if let node, node.isEmpty || node.utf8.count > 255 || node.contains("/") {
+            throw ValidationError("--node needs a name of 1–255 bytes without '/'")
+        }
     }
 
     func runDaemon() throws {
@@ -28,6 +31,8 @@ extension RunCommand {
         var options = SupervisorOptions()
         options.root = root
         options.stateDirectory = stateOptions.state
+        options.tablePath = table
+        options.node = node
         options.trace = trace
         options.reloadDebounce = debounce
         options.watchesDirectory = !noWatch
@@ -35,6 +40,8 @@ extension RunCommand {
         options.maxChildren = maxChildren
         options.processWide = .daemon
         options.childOutput = .standardOutput
+        options.childLineFormat = ChildLineFormat(
+            timestamps: true, json: logFormat == .json, color: logFormat == .text && ColorChoice.colours(color, fd: 1))
         // The table is checked by this very binary in a child process before it is mapped.
         options.tableCheckCommand = ["/proc/self/exe", "__check-table"]
         var handler = DaemonLogHandler(format: logFormat == .json ? .json : .text)

@@ -70,13 +70,60 @@ func childIDOrder(_ ids: [String]) -> [Int] {
 
 extension PsCommand {
     func listChildren() throws {
-        let table = try openTable(stateOptions.state)
+        let state = stateOptions.state
+        let table = try openTable(state, shared: sharedTable)
+        // `all` selects everything, as for the commands that talk to the daemon.
+        let selected = prefix == "all" ? nil : prefix
+        let byNode = node != nil || sharedTable.table != nil
         if json {
-            writeAll(fd: 1, try reading { try ChildListing.json(from: table, prefix: prefix, order: childIDOrder) } + "\n")
-        } else {
-            let now = SystemClock.wallMilliseconds()
-            writeAll(fd: 1, try reading { try ChildListing.render(from: table, prefix: prefix, now: now, order: childIDOrder) })
+            let text: String
+            if byNode {
+                var records = try reading { try table.children(prefix: selected) }
+                if let node { records = records.filter { $0.node == node } }
+                let order = childIDOrder(records.map(\.id))
+                text = ChildListing.json(children: order.map { records[$0] })
+            } else {
+                text = try reading { try ChildListing.json(from: table, prefix: selected, order: childIDOrder) }
+            }
+            if let selected, text == "[]" { throw UserError("no child matches \(selected)") }
+            writeAll(fd: 1, text + "\n")
+            return
         }
+        let now = SystemClock.wallMilliseconds()
+        // The NODE column with --table, or when the rows come from more than one node (DESIGN
+        // §4.1); otherwise the listing is the single-daemon one.
+        let text = try reading {
+            try ChildListing.render(
+                from: table, prefix: selected, now: now, order: childIDOrder, node: node,
+                showingNodes: sharedTable.table != nil, isGone: Self.processGone)
+        }
+        // Only the header: nothing under the prefix, and no given-up group it concerns.
+        if let selected, text.utf8.filter({ $0 == 0x0A }).count <= 1 { throw UserError("no child matches \(selected)") }
+        var out = ""
+        // A shared table has many daemons; the line is about this state directory's one.
+        if !byNode, case .notRunning(let lastSeen) = DaemonPresence.probe(stateDirectory: state) {
+            out = Self.notRunningLine(pid: try? reading { try table.daemonInfo()?.pid }, lastSeen: lastSeen, now: now)
+        }
+        writeAll(fd: 1, out + text)
+    }
+
+    /// `daemon not running (pid N, last seen TIME, 3m ago): ...`, the line above a table that
+    /// no daemon keeps up to date.
+    static func notRunningLine(pid: Int32??, lastSeen: Int64?, now: Int64) -> String {
+        var facts: [String] = []
+        if let pid = pid ?? nil { facts.append("pid \(pid)") }
+        if let lastSeen { facts.append("last seen \(RFC3339.format(lastSeen)), \(Elapsed.short(now - lastSeen)) ago") }
+        let detail = facts.isEmpty ? "" : " (" + facts.joined(separator: ", ") + ")"
+        return "daemon not running\(detail): the rows are its last view, not the present\n"
+    }
+
+    /// True when the row's process no longer exists: its pid is gone or a zombie, or now names
+    /// another process (a different start time).
+    static func processGone(_ child: ChildRecord) -> Bool {
+        guard let pid = child.pid else { return false }
+        guard ProcStat.isRunning(pid: pid) else { return true }
+        if let recorded = child.startTicks, let now = ProcStat.startTicks(pid: pid), now != recorded { return true }
+        return false
     }
 }
 
@@ -90,9 +137,11 @@ extension CountCommand {
 
 extension EventsCommand {
     func printEvents() throws {
-        let table = try openTable(stateOptions.state)
-        let show = { (e: EventEntry) in
-            writeAll(fd: 1, (json ? EventListing.jsonLine(e) : EventListing.line(e)) + "\n")
+        let table = try openTable(stateOptions.state, shared: sharedTable)
+        let showNode = sharedTable.table != nil
+        let show = { [node] (e: EventEntry) in
+            if let node, e.node != node { return }
+            writeAll(fd: 1, (json ? EventListing.jsonLine(e) : EventListing.line(e, showingNode: showNode)) + "\n")
         }
         let start = since ?? 0
         if follow {

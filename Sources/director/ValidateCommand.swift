@@ -19,8 +19,8 @@ struct ValidateCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The jobs directory.", valueName: "dir"))
-    var jobs: String = "jobs"
+    @Option(name: .long, help: ArgumentHelp("The jobs directory (default: $DIRECTOR_JOBS, else jobs).", valueName: "dir"))
+    var jobs: String = EnvironmentDefaults.jobs
 
     @Option(name: .long, help: ArgumentHelp(
         "The most children in all, as `director run --max-children` would allow (default 100000).", valueName: "n"))

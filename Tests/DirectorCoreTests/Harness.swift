@@ -14,6 +14,8 @@ enum Step: CustomStringConvertible {
     case killed(String, signal: ProcessSignal)
     case spawnFailed(String)
     case started(String)
+    /// The child's current process says READY=1.
+    case ready(String)
     case advance(ms: Int64)
     case command(OperatorCommand)
     case reload(Manifest)
@@ -30,6 +32,7 @@ enum Step: CustomStringConvertible {
         case .killed(let id, let signal): "killed \(id) \(signal)"
         case .spawnFailed(let id): "spawn_failed \(id)"
         case .started(let id): "started \(id)"
+        case .ready(let id): "ready \(id)"
         case .advance(let ms): "advance \(ms)ms"
         case .command(let c): "command \(c)"
         case .reload: "reload"
@@ -81,6 +84,8 @@ struct Harness {
             effects = feed(.spawnFailed(cid(id), reason: "ENOENT"))
         case .started(let id):
             effects = feed(.started(cid(id), pid: newPid(for: cid(id))))
+        case .ready(let id):
+            effects = feed(.ready(cid(id), pid: pids[cid(id)] ?? -1))
         case .advance(let ms):
             let end = now + .milliseconds(ms)
             while let (timer, at) = timers.filter({ $0.value <= end }).min(by: { $0.value < $1.value || ($0.value == $1.value && "\($0.key)" < "\($1.key)") }) {
@@ -179,6 +184,7 @@ struct Harness {
         case .restart(let id): "restart \(id)"
         case .shutdownTimeout(let id): "kill \(id)"
         case .resetRestarts(let id): "reset \(id)"
+        case .readyTimeout(let id): "ready_timeout \(id)"
         }
     }
 }

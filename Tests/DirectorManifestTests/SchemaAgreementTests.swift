@@ -17,6 +17,8 @@ struct SchemaAgreementTests {
         "negative-instances.yaml", "negative-intensity.yaml", "backoff-factor.yaml", "backoff-jitter.yaml",
         "delay-and-backoff.yaml", "after-without-restart.yaml", "exit-code-range.yaml", "bad-bool.yaml",
         "bad-env-name.yaml", "many-errors.yaml", "unquoted-number-arg.yaml", "null-env-value.yaml", "zero-period.yaml", "numeric-signal.yaml",
+        "unknown-rlimit.yaml", "bad-umask.yaml", "ready-unsupported.yaml",
+        "bad-log-size.yaml",
     ]
 
     /// `ok PATH` / `invalid PATH: why` per file, keyed by path.

@@ -6,9 +6,9 @@ struct ValidManifestTests {
     @Test func examplesDirectoryLoads() throws {
         let manifest = try ManifestLoader.load(directory: Repo.jobs)
         // Byte-wise file-name order: batch, flaky, pipeline, workers.
-        #expect(manifest.groups.map(\.name) == ["batch", "flaky", "pipeline", "workers"])
+        #expect(manifest.groups.map(\.name) == ["batch", "flaky", "pipeline", "service", "workers"])
         let summary = ValidationSummary(manifest)
-        #expect(summary.description == "ok: 5 groups, 7 jobs, 10 children")
+        #expect(summary.description == "ok: 6 groups, 9 jobs, 12 children")
         let workers = try #require(manifest.groups.last)
         guard case .job(let worker) = workers.children.first else {
             Issue.record("workers has no job")
@@ -164,6 +164,7 @@ struct ChildIDAndReportTests {
         #expect(ids == [
             "batch/migrate/0", "batch/report/0", "flaky/flaky/0",
             "pipeline/store/db/0", "pipeline/store/indexer/0", "pipeline/producer/0",
+            "service/backend/0", "service/client/0",
             "workers/worker/0", "workers/worker/1", "workers/worker/2", "workers/worker/3",
         ])
         #expect(ids.count == manifest.childCount)
@@ -172,7 +173,7 @@ struct ChildIDAndReportTests {
 
     @Test func reportForValidAndInvalidDirectories() {
         let ok = ValidationReport(directory: Repo.jobs)
-        #expect(ok == ValidationReport(lines: ["ok: 5 groups, 7 jobs, 10 children"], exitStatus: 0))
+        #expect(ok == ValidationReport(lines: ["ok: 6 groups, 9 jobs, 12 children"], exitStatus: 0))
         let bad = ValidationReport(directory: Repo.badCorpus + "/duplicate-groups")
         #expect(bad.exitStatus == 1)
         #expect(bad.lines.count == 1)

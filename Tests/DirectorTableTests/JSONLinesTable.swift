@@ -66,6 +66,7 @@ final class JSONLinesTable: ChildTable {
                 case .upsertGroup(let g): c.rows["groups", default: [:]][g.key] = g.json
                 case .deleteGroup(let p): c.rows["groups"]?[p.isEmpty ? GroupRecord.rootKey : p] = nil
                 case .setMeta(let k, let v): c.rows["meta", default: [:]][k.rawValue] = v
+                case .mergeMeta(let k, let merge): c.rows["meta", default: [:]][k.rawValue] = merge.applied(to: c.rows["meta"]?[k.rawValue])
                 case .putSpec(let k, let spec): c.rows["specs", default: [:]][k] = spec
                 case .deleteSpec(let k): c.rows["specs"]?[k] = nil
                 case .appendEvent(let e):

@@ -54,10 +54,12 @@ final class DaemonHarness: @unchecked Sendable {
         try text.write(toFile: jobs + "/" + name, atomically: false, encoding: .utf8)
     }
 
-    /// Starts the daemon with extra arguments; with `closedStandardStreams` its fds 0, 1 and
-    /// 2 are closed (through a shell that closes them and execs the daemon, same pid).
-    func start(_ extra: [String] = [], closedStandardStreams: Bool = false) throws {
+    /// Starts the daemon with extra arguments (and variables added to its environment); with
+    /// `closedStandardStreams` its fds 0, 1 and 2 are closed (through a shell that closes them
+    /// and execs the daemon, same pid).
+    func start(_ extra: [String] = [], closedStandardStreams: Bool = false, environment: [String: String] = [:]) throws {
         let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let arguments = ["run", "--jobs", jobs, "--state", state] + extra
         if closedStandardStreams {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -125,7 +127,11 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     var daemonStderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-    var daemonStdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    /// The children's lines without the time each starts with (`ChildLineFormatTests` checks
+    /// the times), so tests can match `ID stdout: TEXT` at the start of a line.
+    var daemonStdout: String { withoutTimestamps(rawDaemonStdout) }
+    /// The daemon's stdout as written.
+    var rawDaemonStdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
 
     /// Sends a signal to the daemon.
     func signal(_ sig: Int32) {
@@ -213,4 +219,14 @@ extension DaemonHarness {
 
 enum HarnessError: Error {
     case timeout(String)
+}
+
+/// `text` with the `2026-11-24T21:00:00.123Z ` that starts each line (the daemon's child
+/// lines) removed; other lines unchanged.
+func withoutTimestamps(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
+        let bytes = Array(line.utf8.prefix(25))
+        let stamped = bytes.count == 25 && bytes[4] == 0x2D && bytes[10] == 0x54 && bytes[23] == 0x5A && bytes[24] == 0x20
+        return stamped ? line.dropFirst(25) : line
+    }.joined(separator: "\n")
 }

@@ -37,10 +37,12 @@ struct FaultCgroupTests {
         return String(decoding: environ, as: UTF8.self).contains("DIRECTOR_STATE=")
     }
 
-    @Test func aDescendantWithoutTheMarkerIsStoppedWithItsChild() throws {
+    /// Starts a daemon whose child leaves an unmarked escapee behind, runs `body` with the
+    /// daemon and the escapee's pid, and cleans up both whatever happens.
+    static func withEscapee(_ body: (DaemonHarness, Int32) throws -> Void) throws {
         let d = try DaemonHarness(files: [:])
         let pidFile = d.dir.path + "/esc.pid"
-        try d.write("esc.yaml", Self.job.replacingOccurrences(of: "PIDFILE", with: pidFile))
+        try d.write("esc.yaml", job.replacingOccurrences(of: "PIDFILE", with: pidFile))
         var escaped: Int32 = 0
         defer {
             d.stop()
@@ -48,32 +50,32 @@ struct FaultCgroupTests {
             if escaped > 0 { kill(escaped, SIGKILL) }
         }
         try d.start()
-        escaped = try Self.escapedPID(pidFile)
-        try d.eventually("the escaped sleep runs", timeout: 10) { Self.alive(escaped) }
-        #expect(!Self.hasMarker(escaped), "the test's escapee must carry no marker")
-        #expect(try d.cli("stop", ["esc/keeper"]).status == 0)
-        try d.eventually("the escaped sleep is stopped with its child", timeout: 10) { !Self.alive(escaped) }
+        escaped = try escapedPID(pidFile)
+        let pid = escaped
+        // Until `env -i` has exec'd sleep, the pid still has the shell's (marked) environment.
+        try d.eventually("the escaped sleep runs", timeout: 10) {
+            alive(pid) && (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "sleep\n"
+        }
+        #expect(!hasMarker(pid), "the test's escapee must carry no marker")
+        try body(d, pid)
+    }
+
+    @Test func aDescendantWithoutTheMarkerIsStoppedWithItsChild() throws {
+        try Self.withEscapee { d, escaped in
+            #expect(try d.cli("stop", ["esc/keeper"]).status == 0)
+            try d.eventually("the escaped sleep is stopped with its child", timeout: 10) { !Self.alive(escaped) }
+        }
     }
 
     @Test func aDeadDaemonsUnmarkedDescendantIsStoppedByTheNextOne() throws {
-        let d = try DaemonHarness(files: [:])
-        let pidFile = d.dir.path + "/esc.pid"
-        try d.write("esc.yaml", Self.job.replacingOccurrences(of: "PIDFILE", with: pidFile))
-        var escaped: Int32 = 0
-        defer {
-            d.stop()
-            ProcScan.killAll(marker: d.marker)
-            if escaped > 0 { kill(escaped, SIGKILL) }
+        try Self.withEscapee { d, escaped in
+            d.signal(SIGKILL)
+            #expect(d.waitExit(timeout: 10) != nil)
+            try d.start()
+            try d.eventually("the dead daemon's unmarked descendant is gone", timeout: 15) { !Self.alive(escaped) }
+            d.signal(SIGTERM)
+            #expect(d.waitExit(timeout: 20) == 0)
         }
-        try d.start()
-        escaped = try Self.escapedPID(pidFile)
-        try d.eventually("the escaped sleep runs", timeout: 10) { Self.alive(escaped) }
-        d.signal(SIGKILL)
-        #expect(d.waitExit(timeout: 10) != nil)
-        try d.start()
-        try d.eventually("the dead daemon's unmarked descendant is gone", timeout: 15) { !Self.alive(escaped) }
-        d.signal(SIGTERM)
-        #expect(d.waitExit(timeout: 20) == 0)
     }
 }
 

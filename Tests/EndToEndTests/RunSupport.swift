@@ -63,7 +63,7 @@ extension DaemonHarness {
     /// Polls the daemon's stdout (children's lines) until it contains `text`; returns it.
     @discardableResult
     func waitForStdout(_ text: String, timeout: Double = 15) throws -> String {
-        try waitForFile(stdoutPath, name: "stdout", text, timeout: timeout)
+        withoutTimestamps(try waitForFile(stdoutPath, name: "stdout", text, timeout: timeout))
     }
 
     /// Polls the daemon's stderr (its own log) until it contains `text`; returns it.

@@ -31,6 +31,37 @@ enum {
     DIRECTOR_SPAWN_STEP_CHDIR = 1,
     /// execve of the program.
     DIRECTOR_SPAWN_STEP_EXEC = 2,
+    /// setrlimit of one of the job's `rlimits` (`failed_resource` says which).
+    DIRECTOR_SPAWN_STEP_RLIMIT = 3,
+    /// setgroups of the supplementary groups.
+    DIRECTOR_SPAWN_STEP_SETGROUPS = 4,
+    /// setresgid to the job's group.
+    DIRECTOR_SPAWN_STEP_SETGID = 5,
+    /// setresuid to the job's user.
+    DIRECTOR_SPAWN_STEP_SETUID = 6,
+};
+/// One resource limit for the child (`resource` is an RLIMIT_* number; ~0 is unlimited).
+struct director_rlimit {
+    int resource;
+    unsigned long long soft;
+    unsigned long long hard;
+};
+/// Who the child becomes and which limits it gets, applied after the process group and
+/// before the working directory (so `cwd` is entered as the new user) and exec. Limits are
+/// set first, while the child still has the daemon's privileges to raise hard limits.
+struct director_spawn_identity {
+    /// Set the ids below (setgroups, setresgid, setresuid, in that order) when non-zero.
+    int set_ids;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int group_count;
+    /// The umask, or -1 to keep the daemon's.
+    int umask;
+    const struct director_rlimit *limits;
+    int limit_count;
+    /// Out: the RLIMIT_* number whose setrlimit failed (DIRECTOR_SPAWN_STEP_RLIMIT).
+    int failed_resource;
 };
 /// What `director_spawn` reports about a started child.
 struct director_spawned {
@@ -64,6 +95,11 @@ void director_spawn_set_next_cgroup(int procs_fd);
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out);
+/// `director_spawn` with an identity and limits for the child (NULL: none, as `director_spawn`).
+int director_spawn_as(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                      int stdout_fd, int stderr_fd, const sigset_t *reset,
+                      struct director_spawn_identity *identity,
+                      struct director_spawned *out, int *step_out);
 /// Test hook: with `on`, spawned children copy the whole fd table (as on kernels before 5.9,
 /// without CLOSE_RANGE_UNSHARE) instead of unsharing only the three fds they need.
 void director_spawn_copy_whole_fd_table(int on);
@@ -127,5 +163,14 @@ int director_set_thread_nice(int nice);
 /// one clear line instead of dying of the signal. `line` is copied (at most 2 047 bytes);
 /// calling again replaces it. 0 or -errno.
 int director_install_fault_exit(const char *line);
+
+/// The sd_notify socket: SOCK_DGRAM, non-blocking, close-on-exec, SO_PASSCRED, bound at
+/// `path` (a file, replaced if it exists, mode 0666) or, when `path` starts with '@', at that
+/// abstract name. fd or -errno.
+int director_notify_socket(const char *path);
+
+/// Receives one datagram with the sender's pid (SCM_CREDENTIALS; 0 when absent); fds passed
+/// along are closed. Bytes, or -errno (-EAGAIN: none; -EMSGSIZE: cut to `count`).
+long director_recv_credentials(int fd, void *bytes, unsigned long count, pid_t *pid_out);
 
 #endif

@@ -13,8 +13,8 @@ package final class SignalWatcher {
     private let fd: Int32
     private let signals: [Int32]
 
-    /// The daemon's set: SIGTERM, SIGINT, SIGHUP, SIGCHLD.
-    package static let daemonSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
+    /// The daemon's set: SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 (reopen the log files).
+    package static let daemonSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1]
 
     /// Blocks `signals` and calls `handler` with each one received, on the loop.
     package init(loop: EventLoop, signals: [Int32], handler: @escaping (Int32) -> Void) throws(RuntimeError) {

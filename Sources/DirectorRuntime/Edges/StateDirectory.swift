@@ -120,6 +120,22 @@ final class StateDirectory {
         }
     }
 
+    /// Opens a table that other daemons may share (DESIGN §4.1), checked first like the
+    /// state directory's own: a damaged one is an error and stays where it is, since moving
+    /// it aside under live daemons would split them between two tables. The operator stops
+    /// them and moves it.
+    func openSharedTable(path: String, options: LMDBTable.Options, checkCommand: [String]?) throws(RuntimeStartError) -> LMDBTable {
+        let advice = "it is shared with other daemons, so it is not moved aside: stop every daemon using it, move it away, and start again"
+        if let checkCommand, let damage = TableCheck.run(checkCommand + [path]) {
+            throw RuntimeStartError(code: .table, lines: ["\(damage); \(advice)"])
+        }
+        do { return try LMDBTable(path: path, options: options) } catch where error.code == .damaged && !error.message.contains("refusing") {
+            throw RuntimeStartError(code: .table, lines: ["\(error.message); \(advice)"])
+        } catch {
+            throw RuntimeStartError(code: .table, lines: [error.message])
+        }
+    }
+
     private func moveTableAside(_ damage: String, log: RuntimeLog) throws(RuntimeStartError) {
         var now = time(nil)
         var parts = tm()

@@ -41,7 +41,7 @@ package struct RuntimeParts {
 package enum ChildOutputTarget: Sendable {
     /// To `fd` (1 for the daemon) as `<id> <stream>: <line>`, through a bounded
     /// non-blocking buffer.
-    case file(descriptor: Int32)
+    case file(descriptor: Int32, format: ChildLineFormat = .plain)
     /// To a function, on the loop thread, one call per line that passed the job's filters.
     case lines(@Sendable (ChildOutputLine) -> Void)
     /// Read and dropped (a child never blocks on a full pipe).
@@ -92,6 +92,13 @@ package struct RuntimeOptions: Sendable {
     package var maxChildren = ManifestLoader.defaultMaxChildren
     /// A command that checks a table before it is mapped (see `StateDirectory.openTable`).
     package var tableCheckCommand: [String]?
+    /// The LMDB table's directory when it is not `<state>/table`: a table several daemons
+    /// share (DESIGN §4.1). Nil: the state directory's own.
+    package var tablePath: String?
+    /// This daemon's node on a shared table (DESIGN §4.1): its rows, events and `meta.nodes`
+    /// member carry it. Nil without `tablePath`: the single-daemon layout, no node anywhere;
+    /// with `tablePath` and no name, the host name.
+    package var node: String?
     /// Process-wide behaviour, each one off unless asked for.
     package var becomeSubreaper = false
     /// SIGTERM/SIGINT stop the tree, SIGHUP reloads (signalfd; the signals are blocked on the

@@ -27,10 +27,11 @@ extension SupervisorRuntime {
             case .start: command = .start(ids)
             default: command = .delete(ids)
             }
+            let already = alreadyThere(ids, for: request)
             // What survives a restart is the engine's carry-over, saved by `drain`.
             let (answer, effects) = engine.command(command, at: now)
             perform(effects)
-            return controlReply(answer)
+            return controlReply(answer, already: already)
         case .scale(let job, let n):
             if let refusal = scaleRefusal(job: job, to: n) { return .failure(refusal) }
             let (answer, effects) = engine.command(.scale(job: job, instances: n), at: now)
@@ -51,22 +52,39 @@ extension SupervisorRuntime {
         }
     }
 
-    /// Child ids for the operator's texts: exact ids or prefixes of whole path segments.
-    /// Every text must select something.
+    /// Child ids for the operator's texts: exact ids, prefixes of whole path segments, or
+    /// `all` (every child; a group named `all` is still reached as `all/`). Every text must
+    /// select something.
     func resolve(_ texts: [String]) -> Result<[ChildID], ControlFailure> {
         var ids: [ChildID] = []
         var seen = Set<ChildID>()
         for text in texts {
             let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
-            let found = engine.ids(matching: trimmed)
+            let found = text == "all" ? engine.children.map(\.id) : engine.ids(matching: trimmed)
             guard !found.isEmpty else { return .failure(ControlFailure(.notFound, "no child matches \(text)")) }
             for id in found where seen.insert(id).inserted { ids.append(id) }
         }
         return .success(ids)
     }
 
-    func controlReply(_ answer: CommandReply) -> ControlReply {
+    /// The ids a `stop` or `start` finds already where it would put them (stopped; starting
+    /// or running), read before the command: the reply names them so the operator hears that
+    /// nothing happened to those.
+    func alreadyThere(_ ids: [ChildID], for request: ControlRequest) -> [ChildID] {
+        switch request {
+        case .stop: ids.filter { engine.snapshot(of: $0)?.state == .stopped }
+        case .start: ids.filter { [.starting, .running].contains(engine.snapshot(of: $0)?.state) }
+        default: []
+        }
+    }
+
+    func controlReply(_ answer: CommandReply, already: [ChildID] = []) -> ControlReply {
         switch answer {
+        case .ok(let ids) where !already.isEmpty:
+            .ok(.object([
+                ("ids", .array(ids.map { .string($0.description) })),
+                ("already", .array(already.map { .string($0.description) })),
+            ]))
         case .ok(let ids): .ok(.object([("ids", .array(ids.map { .string($0.description) }))]))
         case .error(let code, let message): .failure(ControlFailure(ControlFailure.Code(rawValue: code), message))
         }
@@ -97,7 +115,7 @@ extension SupervisorRuntime {
     /// Applies a loaded (or built) manifest: the difference only.
     func applyReload(_ new: Manifest, trigger: String) -> Result<ReloadSummary, ManifestErrors> {
         let now = SystemClock.monotonic()
-        if let error = keptScaleError(new) ?? totalError(new) {
+        if let error = keptScaleError(new) ?? totalError(new) ?? claimError(new) {
             refuseReload(ManifestErrors([error]), trigger: trigger)
             return .failure(ManifestErrors([error]))
         }

@@ -11,7 +11,15 @@ extension SupervisorRuntime {
     func saveCarryOver(force: Bool = false) {
         guard force || engine.carryOverRevision != savedCarryOver else { return }
         savedCarryOver = engine.carryOverRevision
-        pendingChanges.append(.setMeta(.decisions, OperatorDecisions(engine.carryOver).json))
+        let decisions = OperatorDecisions(engine.carryOver)
+        guard node != nil else {
+            pendingChanges.append(.setMeta(.decisions, decisions.json))
+            return
+        }
+        // On a shared table the other nodes' decisions stay: only the entries under this
+        // node's groups (now, or in its previous run) are replaced, at commit time.
+        ownedGroups.formUnion(manifest.groups.map(\.name))
+        pendingChanges.append(.mergeMeta(.decisions, .decisions(decisions, groups: ownedGroups.sorted())))
     }
 
     /// Logs what would fail at once (a missing program or cwd), as `validate` reports it.

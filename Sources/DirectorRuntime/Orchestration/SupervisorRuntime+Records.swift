@@ -17,7 +17,7 @@ extension SupervisorRuntime {
             lastExit: s.lastExit.map { ChildRecord.LastExit(Self.reason($0.status), at: wall($0.at)) },
             nextRestartAt: s.nextRestartAt.map(wall),
             specHash: s.specHash,
-            updatedAt: SystemClock.wallMilliseconds())
+            updatedAt: SystemClock.wallMilliseconds(), node: node)
     }
 
     func record(of g: GroupSnapshot) -> GroupRecord {
@@ -25,7 +25,7 @@ extension SupervisorRuntime {
             path: g.path, strategy: GroupRecord.Strategy(rawValue: g.strategy.rawValue) ?? .oneForOne,
             intensity: g.intensity, periodMillis: g.period.nanosecondsClamped / 1_000_000,
             restartsInPeriod: g.restartsInPeriod,
-            state: GroupRecord.State(rawValue: g.state.rawValue) ?? .running)
+            state: GroupRecord.State(rawValue: g.state.rawValue) ?? .running, node: node)
     }
 
     static func reason(_ status: ChildExitStatus) -> ChildRecord.ExitReason {

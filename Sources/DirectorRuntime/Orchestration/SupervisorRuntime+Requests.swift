@@ -175,24 +175,32 @@ extension SupervisorRuntime {
         return result
     }
 
-    static func insert(_ job: JobSpec, at path: [String], into manifest: inout Manifest) -> Bool {
-        func add(_ group: inout GroupSpec, _ rest: ArraySlice<String>) -> Bool {
-            if rest.isEmpty {
-                guard !group.children.contains(where: { $0.name == job.name }) else { return false }
-                group.children.append(.job(job))
-                return true
-            }
+    /// Runs `edit` on the group at `path` (a top-level group's name, then nested ones) of
+    /// `manifest`; false when there is no such group or `edit` says so.
+    static func editGroup(at path: [String], in manifest: inout Manifest, _ edit: (inout GroupSpec) -> Bool) -> Bool {
+        func descend(_ group: inout GroupSpec, _ rest: ArraySlice<String>) -> Bool {
+            guard let next = rest.first else { return edit(&group) }
             for i in group.children.indices {
-                if case .group(var nested) = group.children[i], nested.name == rest.first {
-                    let added = add(&nested, rest.dropFirst())
+                if case .group(var nested) = group.children[i], nested.name == next {
+                    let done = descend(&nested, rest.dropFirst())
                     group.children[i] = .group(nested)
-                    return added
+                    return done
                 }
             }
             return false
         }
         guard let first = path.first, let index = manifest.groups.firstIndex(where: { $0.name == first }) else { return false }
-        return add(&manifest.groups[index], path.dropFirst())
+        return descend(&manifest.groups[index], path.dropFirst())
+    }
+
+    /// Adds `job` to the group at `path`; false when there is no such group or it has a child
+    /// of that name.
+    static func insert(_ job: JobSpec, at path: [String], into manifest: inout Manifest) -> Bool {
+        editGroup(at: path, in: &manifest) { group in
+            guard !group.children.contains(where: { $0.name == job.name }) else { return false }
+            group.children.append(.job(job))
+            return true
+        }
     }
 
     func startJob(_ job: JobSpec, in group: [String]) -> ControlReply {
@@ -222,21 +230,12 @@ extension SupervisorRuntime {
         return reply
     }
 
+    /// Removes the job `name` from the group at `path`, if both are there.
     static func remove(_ name: String, at path: [String], from manifest: inout Manifest) {
-        func drop(_ group: inout GroupSpec, _ rest: ArraySlice<String>) {
-            if rest.isEmpty {
-                group.children.removeAll { if case .job(let j) = $0 { j.name == name } else { false } }
-                return
-            }
-            for i in group.children.indices {
-                if case .group(var nested) = group.children[i], nested.name == rest.first {
-                    drop(&nested, rest.dropFirst())
-                    group.children[i] = .group(nested)
-                }
-            }
+        _ = editGroup(at: path, in: &manifest) { group in
+            group.children.removeAll { if case .job(let j) = $0 { j.name == name } else { false } }
+            return true
         }
-        guard let first = path.first, let index = manifest.groups.firstIndex(where: { $0.name == first }) else { return }
-        drop(&manifest.groups[index], path.dropFirst())
     }
 
     /// Applies a manifest from code (checked by the caller) as a reload.

@@ -25,7 +25,10 @@ extension SupervisorRuntime {
         stateWatcher?.stop()
         let base = "/proc/self/fd/\(stateDirectory.fd)"
         do {
-            stateWatcher = try StateDirectoryWatcher(directories: [base, base + "/table"], loop: loop) { [unowned self] in
+            // The table's directory only when it is this directory's own: a shared table
+            // (DESIGN §4.1) is never re-created here, since other daemons may have it open.
+            let directories = ownTable == nil ? [base] : [base, base + "/table"]
+            stateWatcher = try StateDirectoryWatcher(directories: directories, loop: loop) { [unowned self] in
                 self.repairStateDirectory()
             }
         } catch {

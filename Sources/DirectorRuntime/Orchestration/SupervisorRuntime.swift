@@ -28,6 +28,8 @@ package final class SupervisorRuntime {
     let childOutput: ChildOutputTarget
     /// Drives a `DaemonLogHandler`'s non-blocking buffer on stderr from the loop.
     let logPump: OutputSink?
+    /// `<state>/logs/<id>.log` (`log.file`): only with a state directory.
+    let logFiles: ChildLogFiles?
     let table: any ChildTable
     /// The state directory's own LMDB table (re-created if removed); nil for another table.
     let ownTable: LMDBTable?
@@ -42,6 +44,12 @@ package final class SupervisorRuntime {
     let inbox: LoopInbox<LoopRequest>?
     /// The marker every child and its descendants carry (`DIRECTOR_STATE`).
     let stateMarker: String
+    /// This daemon's node on a table several daemons share (DESIGN §4.1); nil in the
+    /// single-daemon layout, where no row carries a node.
+    let node: String?
+    /// The top-level groups whose entries of `meta.decisions` this node writes: those of its
+    /// manifest and of its previous run (a group removed since still has its entries).
+    var ownedGroups: Set<String> = []
     /// A cgroup per child, where the daemon may create them (ChildCgroups.swift).
     let cgroups: ChildCgroups?
 
@@ -58,6 +66,10 @@ package final class SupervisorRuntime {
     var draining = false
     /// Per live child: its pid's start ticks, recorded in the table to prove identity later.
     var startTicks: [ChildID: UInt64] = [:]
+    /// The sd_notify socket, made at the first spawn of a child with `ready: {notify: true}`.
+    var notify: NotifySocket?
+    /// Children with `ready: {notify: true}` that run, by pid (= process group id).
+    var notifyChildren: [Int32: ChildID] = [:]
     var exitStatus: Int32?
     /// The table as the previous daemon left it, until start has reconciled it.
     var previous: PreviousRun
@@ -103,8 +115,15 @@ package final class SupervisorRuntime {
             let directory = try StateDirectory(path: state)
             stateDirectory = directory
             stateMarker = MarkedProcesses.marker(forStateDirectory: state)
+            let sharing = options.tablePath != nil || options.node != nil
+            node = sharing ? (options.node ?? hostName()) : nil
             if let given = parts.table {
                 table = given
+                ownTable = nil
+            } else if sharing {
+                // Never moved aside nor re-created: other daemons may have it open.
+                table = try directory.openSharedTable(
+                    path: options.tablePath ?? directory.tablePath, options: Self.tableOptions(), checkCommand: options.tableCheckCommand)
                 ownTable = nil
             } else {
                 // A damaged table is moved aside (logged), never mapped.
@@ -116,9 +135,19 @@ package final class SupervisorRuntime {
             stateDirectory = nil
             // Unique to this process and this supervisor: the marker finds its own escaped
             // descendants; there is no earlier run to find without a state directory.
+            node = options.node
             stateMarker = "embedded:\(getpid()):\(ProcStat.startTicks(pid: getpid()) ?? 0):\(UInt64.random(in: 0 ... .max))"
             table = parts.table ?? InMemoryTable()
             ownTable = nil
+        }
+        if let state = options.stateDirectory {
+            // Before anything is terminated or started: another live node's groups, or its
+            // name, are not this daemon's to take.
+            let refusals = SharedTableClaim.refusals(
+                table: table, node: node, stateDirectory: absolutePath(state),
+                tablePath: options.tablePath.map(absolutePath) ?? absolutePath(state) + "/table",
+                groups: manifest.groups.map(\.name))
+            if !refusals.isEmpty { throw RuntimeStartError(code: .lockHeld, lines: refusals) }
         }
 
         do {
@@ -129,9 +158,16 @@ package final class SupervisorRuntime {
             throw RuntimeStartError(code: .system, lines: [error.message])
         }
         reaper = ProcessReaper(loop: loop, collectsOrphans: options.becomeSubreaper)
-        if case .file(let fd) = childOutput { sink = OutputSink(fd: fd, loop: loop) } else { sink = nil }
+        if case .file(let fd, _) = childOutput { sink = OutputSink(fd: fd, loop: loop) } else { sink = nil }
         let loop = self.loop
         logPump = log.daemonOutput.map { OutputSink(output: $0, loop: loop) }
+        if let state = options.stateDirectory {
+            let files = ChildLogFiles(directory: absolutePath(state) + "/logs")
+            loop.addEndOfTurnHook { files.submit() }
+            logFiles = files
+        } else {
+            logFiles = nil
+        }
         // Ignore SIGPIPE before recording which signals children must get back at default.
         // Only a process-wide supervisor does: an embedded one writes to no pipe it does not
         // own, and its sockets are written with MSG_NOSIGNAL.
@@ -142,7 +178,8 @@ package final class SupervisorRuntime {
         environment = SpawnEnvironment(baseEnvironment)
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
-        previous = PreviousRun.read(from: table)
+        previous = PreviousRun.read(from: table, node: node, claiming: Set(manifest.groups.map(\.name)))
+        ownedGroups = Set(previous.groups.compactMap { $0.path.split(separator: "/").first.map(String.init) })
         writer = TableWriter(table: table, log: log, eventWindow: Self.backlogEventWindow())
         reloadGeneration = previous.reloadGeneration
         let droppedScales = previous.decisions.dropScales(beyond: options.maxChildren, in: manifest)
@@ -235,6 +272,12 @@ package final class SupervisorRuntime {
         pendingChanges.append(.setMeta(.format, .string(tableFormatVersion)))
         pendingChanges.append(.setDaemon(DaemonInfo(
             pid: getpid(), startedAt: wall(now), jobs: jobsDirectory.map(absolutePath) ?? "", version: options.version)))
+        if let node, let stateDirectory {
+            pendingChanges.append(.mergeMeta(.nodes, .node(NodeInfo(
+                node: node, pid: getpid(), stateDirectory: absolutePath(stateDirectory.path),
+                socket: absolutePath(stateDirectory.socketPath), startedAt: wall(now),
+                jobs: jobsDirectory.map(absolutePath) ?? "", version: options.version))))
+        }
         pendingChanges += specChanges(old: nil, new: manifest)
         // Specs of jobs the previous daemon ran that this manifest no longer has.
         let current = Set(manifest.jobsByKey.map(\.key))
@@ -244,9 +287,17 @@ package final class SupervisorRuntime {
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
             children: Set(engine.children.map(\.id.description)), groups: Set(engine.groups.map(\.path)))
+        // A node's root group is stored under `/NODE`; the single-daemon layout's `/` row it
+        // adopted goes.
+        if node != nil, previous.groups.contains(where: { $0.path.isEmpty && $0.node == nil }) {
+            pendingChanges.append(.deleteGroup(path: ""))
+        }
         saveCarryOver(force: true)
         previous = PreviousRun()
         commitTable()
+        // The tree has started (every child spawned and in the table): a service manager that
+        // waits for it (systemd Type=notify) may now start what depends on this daemon.
+        if options.handleSignals, ServiceNotifier.ready() { log.log(.info, "notified the service manager: READY=1") }
         // Starting every child at once leaves the heap at its high-water mark (records, table
         // changes, log lines of 1 000 spawns); what is free goes back: 0.5-1 MB at 1 000.
         if options.trimHeap { director_trim_heap() }
@@ -264,6 +315,7 @@ package final class SupervisorRuntime {
         control?.close()
         if let stateDirectory { unlink(ControlServer.socketPath(stateDirectory: stateDirectory.path)) }
         sink?.finish()
+        logFiles?.close()
         finishRequests()
         hooks?.finished(exitStatus ?? 0)
         log.log(.info, "director stopped status=\(exitStatus ?? 0)")
@@ -278,8 +330,13 @@ package final class SupervisorRuntime {
     func killTree() {
         killRequested = true
         log.log(.warning, "cancelled: killing every child now")
-        for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
+        killEveryChild()
         feed(.command(.shutdown))
+    }
+
+    /// SIGKILL to every child's process group, now (a second Ctrl-C, a cancelled task).
+    func killEveryChild() {
+        for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
     }
 
     // MARK: - Feeding the engine
@@ -378,13 +435,17 @@ package final class SupervisorRuntime {
 
     /// Where children's lines go, for a new pipe.
     var lineDestination: LineDestination {
-        if let sink { return .sink(sink) }
+        if let sink {
+            if case .file(_, let format) = childOutput, format != .plain { return .formatted(sink, format) }
+            return .sink(sink)
+        }
         if case .lines(let handler) = childOutput { return .lines(handler) }
         return .discard
     }
 
     func spawn(_ spec: LaunchSpec) {
         let id = spec.id
+        let spec = spec.ready == nil ? spec : withNotifySocket(spec)
         let process: SpawnedProcess
         // Into its own cgroup: the shim's child joins it before it can fork.
         let cgroupProcs = cgroups?.procsFD(for: id) ?? -1
@@ -408,7 +469,14 @@ package final class SupervisorRuntime {
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
         let name = id.description
         let pid = process.pid
+        if spec.ready != nil { notifyChildren[pid] = id }
+        let openStreams = OpenStreams()
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
+            if !self.notifyChildren.isEmpty { self.notifyChildren[pid] = nil }
+            // The pidfd is read before the pipes: what the child wrote last is read now, so
+            // its lines come before its exit line.
+            for pipe in openStreams.pipes { pipe.drainAvailable() }
+            openStreams.pipes = []
             if self.cgroups != nil { self.orphans.endedCgroups.insert(ChildCgroups.name(of: id)) }
             self.feed(.exited(id, pid: pid, status: status))
             self.scheduleOrphanSweep()
@@ -426,14 +494,16 @@ package final class SupervisorRuntime {
         // exit on the pidfd, so the end-of-file alone would cost a loop turn (a wake-up) of its
         // own. When both pipes have ended, the exit is looked for at once: usually it is there
         // and the restart happens in the same turn.
-        let openStreams = OpenStreams()
         let onClose = { [unowned self] in
             openStreams.count -= 1
             if openStreams.count == 0 { self.reaper.reapIfExited(pid) }
         }
         for (fd, stream, filter) in [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)] {
             do {
-                _ = try OutputPipe(fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop, onClose: onClose)
+                openStreams.pipes.append(
+                    try OutputPipe(
+                        fd: fd, id: name, stream: stream, filter: filter, destination: lineDestination, loop: loop,
+                        file: spec.log.file ? logFiles.map { ($0, spec.log.maxSize, spec.log.keep) } : nil, onClose: onClose))
             } catch {
                 // The child keeps running; its output on this stream is dropped (the pipe is
                 // closed, so it gets EPIPE rather than blocking on a full pipe).
@@ -481,9 +551,13 @@ package final class SupervisorRuntime {
             reaper.collectExited()
         case SIGHUP:
             _ = reload(trigger: "SIGHUP")
+        case SIGUSR1:
+            // For an external logrotate: it moved the files, the next lines open new ones.
+            logFiles?.reopen()
+            log.log(.info, "received USR1: reopening the log files")
         case SIGINT where interruptCount > 0:
             log.log(.warning, "second interrupt: killing every child now")
-            for child in engine.children { if let pid = child.pid { kill(-pid, SIGKILL) } }
+            killEveryChild()
         default:
             interruptCount += signal == SIGINT ? 1 : 0
             log.log(.info, "received \(ProcessSignal(number: signal).name): stopping the tree")
@@ -517,7 +591,7 @@ package final class SupervisorRuntime {
     func record(_ event: EventRecord) {
         let now = SystemClock.monotonic()
         let at = wall(now)
-        pendingChanges.append(.appendEvent(NewEvent(at: at, id: event.subject, kind: event.kind.rawValue, detail: event.detail)))
+        pendingChanges.append(.appendEvent(NewEvent(at: at, id: event.subject, kind: event.kind.rawValue, detail: event.detail, node: node)))
         if let events, events.hasSubscribers {
             events.publish(SupervisorEvent(
                 at: at, subject: event.subject, kind: event.kind, detail: event.detail, fields: event.fields, severity: event.severity))
@@ -554,6 +628,8 @@ extension SupervisorRuntime {
 /// How many of a child's output pipes are still open.
 private final class OpenStreams {
     var count = 2
+    /// Until the exit: the pipes to drain before it is handled.
+    var pipes: [OutputPipe] = []
 }
 
 /// How lifecycle events read in the daemon log (`web/api/0 started pid=123`).
@@ -573,15 +649,17 @@ enum EventWording {
         case .scale: "scaled"
         case .reload: "reloaded"
         case .shutdown: "shutting down"
+        case .ready: "ready"
+        case .notReady: "not ready:"
         }
     }
 }
 
 /// An absolute form of `path` (relative to the current directory).
-func absolutePath(_ path: String) -> String {
+package func absolutePath(_ path: String) -> String {
     if path.hasPrefix("/") { return path }
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     guard getcwd(&buffer, buffer.count) != nil else { return path }
-    let cwd = String(cString: buffer)
+    let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return path == "." ? cwd : cwd + "/" + path
 }

@@ -15,6 +15,8 @@ public enum ChildStream: String, Sendable, Hashable {
 package enum LineDestination {
     /// A bounded non-blocking output (the daemon's stdout).
     case sink(OutputSink)
+    /// The same, each line rendered by a format (a timestamp, JSON, colour).
+    case formatted(OutputSink, ChildLineFormat)
     /// A function, called on the loop.
     case lines(@Sendable (ChildOutputLine) -> Void)
     /// Nowhere.
@@ -37,6 +39,8 @@ package final class OutputPipe {
     private lazy var prefix = "\(id) \(stream.rawValue): "
     private let filter: LineFilter
     private let destination: LineDestination
+    /// The child's log file, with the job's `max_size` and `keep`.
+    private let file: (files: ChildLogFiles, maxSize: Int, keep: Int)?
     private let loop: EventLoop
     private var splitter: LineSplitter
     private var onClose: (() -> Void)?
@@ -59,9 +63,11 @@ package final class OutputPipe {
     /// Starts reading `fd` (taking ownership of it); lines go to `destination`.
     package init(
         fd: Int32, id: String, stream: ChildStream, filter: LineFilter, destination: LineDestination, loop: EventLoop,
-        maxLineBytes: Int = 64 * 1024, onClose: (() -> Void)? = nil
+        maxLineBytes: Int = 64 * 1024, file: (files: ChildLogFiles, maxSize: Int, keep: Int)? = nil,
+        onClose: (() -> Void)? = nil
     ) throws(RuntimeError) {
         self.fd = fd
+        self.file = file
         self.id = id
         self.stream = stream
         self.filter = filter
@@ -94,14 +100,34 @@ package final class OutputPipe {
     private func emitLine(_ bytes: ArraySlice<UInt8>, _ cut: Bool) {
         // Nobody reads them: no decoding, no filtering (the pipe is still drained, so the child
         // never blocks on a full pipe).
-        if case .discard = destination { return }
+        if case .discard = destination, file == nil { return }
         let text = String(decoding: bytes, as: UTF8.self)
         guard filter.passes(text[...]) else { return }
         linesWritten += 1
+        let at = SystemClock.wallMilliseconds()
+        if let file { file.files.append(id: id, stream: stream, text: text, cut: cut, at: at, maxSize: file.maxSize, keep: file.keep) }
         switch destination {
         case .sink(let sink): sink.write(line: prefix + text + (cut ? Self.cutMarker : ""))
+        case .formatted(let sink, let format):
+            sink.write(line: format.render(id: id, stream: stream, text: text, cut: cut, at: at))
         case .lines(let handler): handler(ChildOutputLine(id: id, stream: stream, text: text, cut: cut))
         case .discard: break
+        }
+    }
+
+    /// Reads what the pipe holds now, up to `chunks` reads (the child has exited: its lines
+    /// are written before its exit is logged, never after). Stops at EAGAIN; a descendant
+    /// that keeps the pipe open cannot hold the loop here.
+    package func drainAvailable(chunks: Int = 16) {
+        for _ in 0..<chunks where !isClosed {
+            let scratch = loop.scratch
+            let n = read(fd, scratch.baseAddress, scratch.count)
+            if n > 0 {
+                splitter.feed(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), emit: emitLine)
+            } else {
+                if n == 0 || (errno != EAGAIN && errno != EINTR) { closeNow() }
+                return
+            }
         }
     }
 

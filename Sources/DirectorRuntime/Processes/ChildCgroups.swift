@@ -49,8 +49,75 @@ package final class ChildCgroups {
         }
         let fd = Glibc.open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return .failure(CgroupUnavailable(reason: "cannot open \(base): \(String(cString: strerror(errno)))")) }
-        return .success(ChildCgroups(base: base, fd: fd))
+        let cgroups = ChildCgroups(base: base, fd: fd)
+        cgroups.claim()
+        sweepAbandoned(in: parent, except: base)
+        return .success(cgroups)
     }
+
+    // MARK: - Owners
+    //
+    // A daemon killed with SIGKILL cannot remove its cgroups, and the next daemon on the same
+    // state directory may never come (a test's, a benchmark's temporary one). So each base
+    // holds an empty group `owner-<pid>-<start ticks>` naming its daemon, and a daemon at
+    // start removes the bases of dead owners whose children's groups are all empty (a
+    // populated one is left for its own state directory's next daemon, which stops those
+    // processes first).
+
+    private static let ownerPrefix = "owner-"
+
+    /// Names this daemon as the owner (the previous owner's name goes).
+    private func claim() {
+        for name in entries(of: baseFD) where name.hasPrefix(Self.ownerPrefix) { unlinkat(baseFD, name, AT_REMOVEDIR) }
+        let me = getpid()
+        mkdirat(baseFD, "\(Self.ownerPrefix)\(me)-\(ProcStat.startTicks(pid: me) ?? 0)", 0o755)
+    }
+
+    /// Removes the empty trees of dead daemons beside `own`.
+    static func sweepAbandoned(in parent: String, except own: String) {
+        let parentFD = Glibc.open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parentFD >= 0 else { return }
+        defer { close(parentFD) }
+        for name in entries(of: parentFD) where name.hasPrefix("director-") && parent + "/" + name != own {
+            let fd = openat(parentFD, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            let names = entries(of: fd)
+            let owners = names.filter { $0.hasPrefix(ownerPrefix) }
+            // Alive: its owner still runs (same pid, same start). A base without an owner is
+            // from a build before owners existed, or mid-creation: left alone unless empty.
+            if owners.contains(where: { isAlive(owner: $0) }) { continue }
+            let children = names.filter { $0.hasPrefix("d-") }
+            let populated = children.contains { child in
+                guard let text = ChildCgroups.readText(parent + "/" + name + "/" + child + "/cgroup.procs") else { return false }
+                return !text.isEmpty
+            }
+            guard !populated else { continue }
+            for child in children + owners { unlinkat(fd, child, AT_REMOVEDIR) }
+            unlinkat(parentFD, name, AT_REMOVEDIR)
+        }
+    }
+
+    private static func isAlive(owner name: String) -> Bool {
+        let parts = name.dropFirst(ownerPrefix.count).split(separator: "-")
+        guard parts.count == 2, let pid = Int32(parts[0]), let ticks = UInt64(parts[1]) else { return false }
+        return ProcStat.isRunning(pid: pid) && ProcStat.startTicks(pid: pid) == ticks
+    }
+
+    /// The names of the subdirectories of a directory fd.
+    static func entries(of directoryFD: Int32) -> [String] {
+        guard let dir = fdopendir(dup(directoryFD)) else { return [] }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if entry.pointee.d_type == UInt8(DT_DIR), name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    private func entries(of fd: Int32) -> [String] { Self.entries(of: fd) }
 
     /// The name of a child's cgroup.
     package static func name(of id: ChildID) -> String {
@@ -76,16 +143,7 @@ package final class ChildCgroups {
 
     /// The names of every child cgroup under `base` (also those a dead daemon left).
     package func childNames() -> [String] {
-        guard let dir = fdopendir(dup(baseFD)) else { return [] }
-        defer { closedir(dir) }
-        // The dup shares the file offset with `baseFD`: start from the top every time.
-        rewinddir(dir)
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if entry.pointee.d_type == UInt8(DT_DIR), name.hasPrefix("d-") { names.append(name) }
-        }
-        return names.sorted()
+        entries(of: baseFD).filter { $0.hasPrefix("d-") }.sorted()
     }
 
     /// The pids in a child cgroup now.
@@ -113,9 +171,11 @@ package final class ChildCgroups {
         for name in childNames() { removeIfEmpty(name) }
     }
 
-    /// At the end: every empty child cgroup, then the base directory if it is empty.
+    /// At the end: every empty child cgroup, the owner's name, then the base directory if
+    /// it is empty.
     package func removeAll() {
         removeChildren()
+        for name in entries(of: baseFD) where name.hasPrefix(Self.ownerPrefix) { unlinkat(baseFD, name, AT_REMOVEDIR) }
         rmdir(base)
     }
 

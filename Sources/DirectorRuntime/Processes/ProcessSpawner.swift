@@ -34,6 +34,10 @@ package struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
         case badDirectory = "bad_directory"
         /// The system refused resources (pipes, fds, processes).
         case system
+        /// The job's `user` or `group` is unknown, or the switch to them was refused.
+        case badUser = "bad_user"
+        /// One of the job's `rlimits` was refused (e.g. a hard limit above the daemon's).
+        case badLimit = "bad_limit"
     }
 
     /// What went wrong, stable.
@@ -86,19 +90,29 @@ package enum ProcessSpawner {
 
         var spawned = director_spawned()
         var step: Int32 = 0
-        let rc = withCStrings(spec.argv) { argv in
-            base.withEnvironment(adding: spec.env) { envp in
-                base.withResetSignals { signals in
-                    director_spawn(
-                        path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, &spawned, &step)
+        var failedResource: Int32 = -1
+        let rc: Int32
+        do {
+            rc = try SpawnIdentity.with(spec.identity) { identity in
+                withCStrings(spec.argv) { argv in
+                    base.withEnvironment(adding: spec.env) { envp in
+                        base.withResetSignals { signals in
+                            director_spawn_as(
+                                path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, identity,
+                                &spawned, &step)
+                        }
+                    }
                 }
-            }
+            } failed: { failedResource = $0 }
+        } catch {
+            close(out.read); close(out.write); close(err.read); close(err.write)
+            throw error
         }
         close(out.write)
         close(err.write)
         guard rc == 0 else {
             close(out.read); close(err.read)
-            throw failure(rc, step: step, program: path, cwd: spec.cwd)
+            throw failure(rc, step: step, program: path, cwd: spec.cwd, identity: spec.identity, resource: failedResource)
         }
         let pid = spawned.pid
         // Registered before anyone can reap it: orphan collection must never take it.
@@ -149,7 +163,11 @@ package enum ProcessSpawner {
 
     /// Turns the spawn shim's errno and failed step into a message: the shim says whether
     /// chdir or execve failed, so `ENOENT` is told apart without looking at the directory.
-    private static func failure(_ code: Int32, step: Int32, program: String, cwd: String) -> SpawnError {
+    private static func failure(
+        _ code: Int32, step: Int32, program: String, cwd: String, identity: ProcessIdentity = ProcessIdentity(),
+        resource: Int32 = -1
+    ) -> SpawnError {
+        if let problem = SpawnIdentity.failure(code, step: step, identity: identity, resource: resource) { return problem }
         if step == Int32(DIRECTOR_SPAWN_STEP_CHDIR) {
             return SpawnError(code: .badDirectory, message: "cwd \(cwd): \(errorText(code))", errno: code)
         }

@@ -34,6 +34,7 @@ extension JobSpec {
             if let codes = rule.when.codes { when.append(("code", .array(codes.map { .int(Int64($0)) }))) }
             if let signals = rule.when.signals { when.append(("signal", .array(signals.map { .string($0.name) }))) }
             if let n = rule.when.minRestarts { when.append(("restarts", .int(Int64(n)))) }
+            if let causes = rule.when.causes { when.append(("cause", .array(causes.map(JSONValue.string)))) }
             var r: [(String, JSONValue)] = [("when", .object(when)), ("do", .string(rule.action.rawValue))]
             if let after = rule.after { r.append(("after", d(after))) }
             r.append(("log", .bool(rule.log)))
@@ -50,7 +51,29 @@ extension JobSpec {
             ("events", .object([("start", .bool(e.start)), ("exit", .bool(e.exit)), ("restart", .bool(e.restart)), ("stop", .bool(e.stop))])),
             ("stdout", filter(log.stdout)),
             ("stderr", filter(log.stderr)),
+            ("file", .bool(log.file)), ("max_size", .int(Int64(log.maxSize))), ("keep", .int(Int64(log.keep))),
         ])))
+        // Identity keys only when set: a job without them reads as before. This is also the
+        // manifest text a tree built in code is checked as (`ManifestValidator`), so every key
+        // keeps its manifest form. An env file often holds secrets kept out of the manifest
+        // on purpose: only its path is written, never its values (`spec_hash` changes with them).
+        if let f = envFile { members.append(("env_file", .string(f.path))) }
+        if let u = identity.user { members.append(("user", .string(u))) }
+        if let g = identity.group { members.append(("group", .string(g))) }
+        if let m = identity.umask {
+            let octal = String(m, radix: 8)
+            members.append(("umask", .string(String(repeating: "0", count: max(0, 4 - octal.count)) + octal)))
+        }
+        if !identity.rlimits.isEmpty {
+            members.append(("rlimits", .object(identity.rlimits.map { l in
+                (l.resource.rawValue, .object([("soft", .string(ResourceLimit.text(l.soft))), ("hard", .string(ResourceLimit.text(l.hard)))]))
+            })))
+        }
+        if let r = ready {
+            switch r.check {
+            case .notify: members.append(("ready", .object([("notify", .bool(true)), ("timeout", d(r.timeout))])))
+            }
+        }
         members.append(("spec_hash", .string(stableHash)))
         return .object(members)
     }

@@ -16,11 +16,26 @@ struct PreviousRun {
     /// agree with one another); an unreadable table means a fresh start. Any table will do
     /// (it only reads, so a reader is all it asks for): one that keeps nothing across runs
     /// (`InMemoryTable`) simply has no previous run.
-    static func read(from table: any ChildTableReader) -> PreviousRun {
+    ///
+    /// On a table several daemons share (DESIGN §4.1) only this node's rows are its previous
+    /// run: the rows of `node`, rows without a node (the single-daemon layout's, adopted), and
+    /// the rows under `claiming` (this manifest's top-level groups: no live node owns them, the
+    /// start checked, so a dead node's processes in them are this daemon's to terminate).
+    /// Specs carry no node: a spec is this node's when its job's group is. Without a node
+    /// every row is this daemon's, as before nodes existed.
+    static func read(from table: any ChildTableReader, node: String? = nil, claiming: Set<String> = []) -> PreviousRun {
         var run = PreviousRun()
-        run.children = (try? table.children()) ?? []
-        run.groups = (try? table.groups()) ?? []
+        func isMine(_ rowNode: String?, _ path: String) -> Bool {
+            guard let node, let rowNode else { return true }
+            return rowNode == node || path.split(separator: "/", maxSplits: 1).first.map { claiming.contains(String($0)) } == true
+        }
+        run.children = ((try? table.children()) ?? []).filter { isMine($0.node, $0.group) }
+        run.groups = ((try? table.groups()) ?? []).filter { isMine($0.node, $0.path) }
+        let ownGroups = Set(run.groups.map(\.path))
         for key in (try? table.specKeys()) ?? [] {
+            if node != nil {
+                guard let slash = key.lastIndex(of: "/"), ownGroups.contains(String(key[..<slash])) else { continue }
+            }
             if let spec = try? table.spec(jobKey: key) { run.specs[key] = spec }
         }
         if let value = try? table.meta(.decisions) { run.decisions = OperatorDecisions(json: value) }

@@ -78,7 +78,8 @@ def check(db_name, key, record, problems, children, seqs):
         if record.get("state") == "running" and (record.get("pid") is None or record.get("pid") != record.get("pgid")):
             problems.append(f"children/{key!r}: running without a pid leading its own group")
         children[record.get("id")] = {"state": record.get("state"), "pid": record.get("pid")}
-    elif db_name == "groups" and (record.get("path") or "/") != key.decode():
+    # A node's root group (a table several daemons share) is stored under /NODE.
+    elif db_name == "groups" and (record.get("path") or "/" + (record.get("node") or "")) != key.decode():
         problems.append(f"groups/{key!r}: path {record.get('path')!r} is not the key")
     elif db_name == "events":
         (seq,) = struct.unpack(">Q", key)

@@ -1,0 +1,208 @@
+import Glibc
+import Testing
+@testable import DirectorManifest
+
+/// `user`, `group`, `umask`, `rlimits` and `env_file`: decoding, located errors, and their
+/// part in the hash and in `processDiffers`.
+struct IdentityKeysTests {
+    private func job(_ keys: String, directory: String = "/jobs") throws -> JobSpec {
+        let group = try ManifestLoader.load(yaml: "jobs:\n  - name: api\n    command: \"sleep 60\"\n" + keys, file: "t.yaml",
+            jobsDirectory: directory)
+        guard case .job(let j) = group.children[0] else { throw Failure("not a job") }
+        return j
+    }
+
+    private func errors(_ keys: String, directory: String = "/jobs") -> [String] {
+        do {
+            _ = try job(keys, directory: directory)
+            return []
+        } catch let e as ManifestErrors {
+            return e.errors.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    @Test func decodesUserGroupUmaskAndRlimits() throws {
+        let j = try job("""
+                user: nobody
+                group: nogroup
+                umask: 0027
+                rlimits: {nofile: 4096, core: unlimited, stack: {soft: 8M, hard: 64M}, cpu: 30}
+
+            """)
+        #expect(j.identity.user == "nobody")
+        #expect(j.identity.group == "nogroup")
+        #expect(j.identity.umask == 0o027)
+        #expect(j.identity.rlimits == [
+            ResourceLimit(.nofile, soft: 4096), ResourceLimit(.core, soft: ResourceLimit.unlimited),
+            ResourceLimit(.stack, soft: 8 << 20, hard: 64 << 20), ResourceLimit(.cpu, soft: 30),
+        ])
+    }
+
+    @Test func aJobsGroupKeyIsNotANestedGroup() throws {
+        let group = try ManifestLoader.load(yaml: """
+            jobs:
+              - name: api
+                command: "sleep 60"
+                group: nogroup
+              - group: {name: inner, jobs: []}
+            """, file: "t.yaml", jobsDirectory: "/jobs")
+        #expect(group.children.count == 2)
+        guard case .job(let j) = group.children[0], case .group(let g) = group.children[1] else {
+            Issue.record("expected a job and a nested group")
+            return
+        }
+        #expect(j.identity.group == "nogroup")
+        #expect(g.name == "inner")
+    }
+
+    @Test func unknownUsersAndGroupsAreLocatedErrors() {
+        #expect(errors("    user: no-such-user-here\n")
+            == ["t.yaml:4:11: jobs[0].user: unknown user `no-such-user-here`"])
+        #expect(errors("    group: no-such-group-here\n")
+            == ["t.yaml:4:12: jobs[0].group: unknown group `no-such-group-here`"])
+    }
+
+    @Test func badUmasksAndLimitsAreLocatedErrors() {
+        #expect(errors("    umask: \"0999\"\n").first?.hasPrefix("t.yaml:4:12: jobs[0].umask: expected an octal umask") == true)
+        #expect(errors("    umask: 1777\n").first?.hasPrefix("t.yaml:4:12: jobs[0].umask:") == true)
+        #expect(errors("    rlimits: {nofiles: 10}\n")
+            == ["t.yaml:4:15: jobs[0].rlimits.nofiles: unknown key `nofiles`; did you mean `nofile`?"])
+        #expect(errors("    rlimits: {nofile: 10M}\n")
+            == ["t.yaml:4:23: jobs[0].rlimits.nofile: expected a non-negative integer or unlimited, got `10M`"])
+        #expect(errors("    rlimits: {nofile: -1}\n").count == 1)
+        #expect(errors("    rlimits: {core: {soft: 10, hard: 5}}\n")
+            == ["t.yaml:4:38: jobs[0].rlimits.core.hard: hard must be ≥ soft"])
+        #expect(errors("    rlimits: [nofile]\n").first?.contains("jobs[0].rlimits: expected a mapping") == true)
+    }
+
+    @Test func envFileIsReadRelativeToTheJobsDirectory() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        dir.write("app.env", """
+            # a comment
+            PLAIN=a b   # trailing comment
+            export EXPORTED=yes
+
+              SPACED = x
+            SINGLE='it is $HOME # not a comment'
+            DOUBLE="line\\nnext \\"q\\" \\$X"
+            EMPTY=
+            """)
+        let j = try job("    env_file: app.env\n", directory: dir.path)
+        #expect(j.envFile?.path == dir.path + "/app.env")
+        #expect(j.envFile?.variables == [
+            EnvVar(name: "PLAIN", value: "a b"), EnvVar(name: "EXPORTED", value: "yes"), EnvVar(name: "SPACED", value: "x"),
+            EnvVar(name: "SINGLE", value: "it is $HOME # not a comment"), EnvVar(name: "DOUBLE", value: "line\nnext \"q\" $X"),
+            EnvVar(name: "EMPTY", value: ""),
+        ])
+    }
+
+    @Test func envFileProblemsAreLocatedInTheEnvFile() {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        dir.write("bad.env", "OK=1\nnot a line\n")
+        dir.write("quote.env", "A=\"open\n")
+        dir.write("name.env", "1X=2\n")
+        #expect(errors("    env_file: bad.env\n", directory: dir.path)
+            == ["\(dir.path)/bad.env:2:1: jobs[0].env_file: expected KEY=VALUE"])
+        #expect(errors("    env_file: quote.env\n", directory: dir.path)
+            == ["\(dir.path)/quote.env:1:3: jobs[0].env_file: unterminated double-quoted value"])
+        #expect(errors("    env_file: name.env\n", directory: dir.path)
+            == ["\(dir.path)/name.env:1:1: jobs[0].env_file: invalid environment variable name `1X`"])
+        #expect(errors("    env_file: missing.env\n", directory: dir.path)
+            == ["t.yaml:4:15: jobs[0].env_file: cannot read env file \(dir.path)/missing.env: No such file or directory"])
+    }
+
+    @Test func theEnvFilesContentsAreInTheHashAndRestartTheJob() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        dir.write("app.env", "A=1\n")
+        let before = try job("    env_file: app.env\n", directory: dir.path)
+        dir.write("app.env", "A=2\n")
+        let after = try job("    env_file: app.env\n", directory: dir.path)
+        #expect(before.stableHash != after.stableHash)
+        #expect(after.processDiffers(from: before))
+        #expect(try job("    env_file: app.env\n", directory: dir.path).stableHash == after.stableHash)
+    }
+
+    @Test func identityKeysAreProcessKeysAndLeaveOtherHashesAlone() throws {
+        let plain = try job("")
+        // A job without the new keys hashes as before they existed (carry-over is keyed by it).
+        #expect(!plain.canonicalText.contains("user=") && !plain.canonicalText.contains("rlimit="))
+        for keys in ["    user: nobody\n", "    umask: \"077\"\n", "    rlimits: {nofile: 100}\n", "    group: nogroup\n"] {
+            let changed = try job(keys)
+            #expect(changed.processDiffers(from: plain), "\(keys)")
+            #expect(changed.stableHash != plain.stableHash, "\(keys)")
+        }
+    }
+
+    @Test func canSwitchUsersFollowsTheCapabilities() {
+        // Tests run as root here, with CAP_SETUID and CAP_SETGID.
+        #expect(UserDatabase.canSwitchUsers == (geteuid() == 0))
+    }
+
+    @Test func resolvesSupplementaryGroupsFromTheDatabase() throws {
+        let root = try #require(try UserDatabase.resolve(user: "root", group: nil))
+        #expect(root.uid == 0 && root.gid == 0 && root.groups.first == 0)
+        let nobody = try #require(try UserDatabase.resolve(user: "nobody", group: nil))
+        #expect(nobody.uid == 65534)
+        #expect(nobody.groups.contains(nobody.gid))
+        #expect(try UserDatabase.resolve(user: nil, group: nil) == nil)
+        #expect(try UserDatabase.resolve(user: "4242", group: "4242") == UserDatabase.Credentials(uid: 4242, gid: 4242, groups: [4242]))
+    }
+}
+
+/// `ready:` and `when: {cause: ...}`.
+struct ReadyKeysTests {
+    private func load(_ keys: String) throws -> JobSpec {
+        let group = try ManifestLoader.load(yaml: "jobs:\n  - name: api\n    command: \"sleep 60\"\n" + keys, file: "t.yaml",
+            jobsDirectory: "/jobs")
+        guard case .job(let j) = group.children[0] else { throw ManifestErrors([]) }
+        return j
+    }
+
+    private func errors(_ keys: String) -> [String] {
+        do {
+            _ = try load(keys)
+            return []
+        } catch let e as ManifestErrors {
+            return e.errors.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    @Test func decodesReadyAndCauses() throws {
+        let j = try load("    ready: {notify: true, timeout: 2s}\n    on_exit:\n      - when: {cause: [ready_timeout, signal]}\n        do: wait\n")
+        #expect(j.ready == ReadySpec(.notify, timeout: .seconds(2)))
+        #expect(j.onExit.first?.when.causes == ["ready_timeout", "signal"])
+        #expect(try load("    ready: {notify: true}\n").ready?.timeout == ReadySpec.defaultTimeout)
+    }
+
+    @Test func readyMistakesAreLocated() {
+        #expect(errors("    ready: {tcp: 8080}\n") == ["t.yaml:4:13: jobs[0].ready.tcp: `ready.tcp` is not supported yet; use `notify: true`"])
+        #expect(errors("    ready: {timeout: 1s}\n") == ["t.yaml:4:12: jobs[0].ready: `ready` needs `notify: true`"])
+        #expect(errors("    ready: {notify: false}\n").first?.contains("jobs[0].ready.notify: `notify: false` means no readiness") == true)
+        #expect(errors("    ready: {notify: true, timeout: 0s}\n").count == 1)
+        #expect(errors("    on_exit:\n      - when: {cause: [unhealthy]}\n        do: wait\n").first?
+            .hasPrefix("t.yaml:5:24: jobs[0].on_exit[0].when.cause[0]: unknown cause `unhealthy`") == true)
+    }
+
+    @Test func readyIsAProcessKeyAndCausesChangeTheHashOnlyWhenSet() throws {
+        let plain = try load("")
+        let ready = try load("    ready: {notify: true}\n")
+        #expect(ready.processDiffers(from: plain))
+        #expect(ready.stableHash != plain.stableHash)
+        let rule = try load("    on_exit:\n      - when: {code: 1}\n        do: wait\n")
+        #expect(!rule.canonicalText.contains("cause="))
+        let caused = try load("    on_exit:\n      - when: {code: 1, cause: exit}\n        do: wait\n")
+        #expect(caused.stableHash != rule.stableHash)
+    }
+}
