@@ -93,7 +93,8 @@ let package = Package(
             dependencies: [
                 "DirectorCluster", "DirectorTable", "DirectorTableTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-            ]),
+            ],
+            exclude: ["Scripts"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable", "DirectorCore"], exclude: ["Scripts"]),
     ]
 )

@@ -41,7 +41,7 @@ public final class PostgresTable: ChildTable {
         connection = Mutex(connected)
         try transaction { run throws(TableError) in
             // One creator at a time: concurrent CREATE TABLE IF NOT EXISTS can still collide.
-            _ = try run("SELECT pg_advisory_xact_lock(7_413_690)")
+            _ = try run("SELECT pg_advisory_xact_lock(\(ClusterSchema.creationLock))")
             for statement in ClusterSchema.statements { _ = try run(PostgresQuery(unsafeSQL: statement)) }
             let format = JSONValue.string(tableFormatVersion).serialized()
             _ = try run("INSERT INTO director_meta (node, key, value) VALUES (\(node), 'format', \(format)::jsonb) ON CONFLICT DO NOTHING")
@@ -49,9 +49,13 @@ public final class PostgresTable: ChildTable {
     }
 
     deinit {
+        // postgres-nio requires a connection to be closed before it goes away.
         let c = connection.withLock { $0 }
-        let closing: EventLoopFuture<Void> = c.close()
-        closing.whenComplete { _ in }
+        if c.eventLoop.inEventLoop {
+            c.close().whenComplete { _ in withExtendedLifetime(c) {} }
+        } else {
+            _ = try? c.close().wait()
+        }
     }
 
     // MARK: Writing
@@ -83,6 +87,16 @@ public final class PostgresTable: ChildTable {
                 case .setMeta(let key, let value):
                     _ = try run("""
                         INSERT INTO director_meta (node, key, value) VALUES (\(node), \(key.rawValue), \(value.serialized())::jsonb)
+                        ON CONFLICT (node, key) DO UPDATE SET value = EXCLUDED.value
+                        """)
+                case .mergeMeta(let key, let merge):
+                    // Read and written inside the transaction, the row locked: two writers
+                    // merging their parts never lose one (DESIGN §4.1's rule, kept here).
+                    let rows = try run("SELECT value::text FROM director_meta WHERE node = \(node) AND key = \(key.rawValue) FOR UPDATE")
+                    let current = try rows.first.map { (row) throws(TableError) in try Self.json(row, 0) }
+                    let value = merge.applied(to: current).serialized()
+                    _ = try run("""
+                        INSERT INTO director_meta (node, key, value) VALUES (\(node), \(key.rawValue), \(value)::jsonb)
                         ON CONFLICT (node, key) DO UPDATE SET value = EXCLUDED.value
                         """)
                 case .putSpec(let key, let spec):

@@ -1,118 +1,160 @@
 import Foundation
 import PostgresNIO
+import Synchronization
 
-/// A PostgreSQL server of the tests' own: `initdb` into a temporary directory, listening only
-/// on a Unix socket there (no TCP), stopped and removed at the end. Found through
-/// `pg_config --bindir` or Debian's /usr/lib/postgresql/N/bin (`.ci/run` installs
-/// `postgresql`). As root it runs as the `postgres` user, since PostgreSQL refuses root.
-final class PrivatePostgres: @unchecked Sendable {
-    enum Unavailable: Error, CustomStringConvertible {
-        case reason(String)
-        var description: String { if case .reason(let r) = self { r } else { "" } }
+/// A PostgreSQL server of the tests' own: `Scripts/private-postgres.sh` runs `initdb` into a
+/// temporary directory and starts the server listening only on a Unix socket there (no TCP),
+/// as the `postgres` user when the tests run as root. It is stopped and removed when the test
+/// process exits, and by the script's watcher if the process dies without exiting.
+///
+/// Why not Foundation.Process: this test binary also runs supervisors in-process. One of them
+/// is a child subreaper that reaps any exited child it does not own, and their signalfds take
+/// SIGCHLD, so a `Process` here may never learn that its child ended (`waitUntilExit` hung
+/// forever in the first version). The script is spawned with `posix_spawn` (signal mask
+/// cleared, default dispositions) and its outcome is read from `start.status`, a file it
+/// writes last: nobody has to reap it for the test to know, and whoever reaps it does no harm.
+final class PrivatePostgres: Sendable {
+    /// Why there is no server.
+    struct Unavailable: Error, CustomStringConvertible {
+        var description: String
     }
 
+    /// The directory holding the data, the socket and the logs.
     let directory: String
+    /// The socket's port number (part of its file name: `.s.PGSQL.5432`).
     let port = 5432
-    private let bin: String
-    private let runAs: String?
 
-    /// One server for the whole test process (started on first use).
-    static let shared: Result<PrivatePostgres, Unavailable> = {
-        do { return .success(try PrivatePostgres()) } catch let e as Unavailable { return .failure(e) } catch {
-            return .failure(.reason("\(error)"))
+    private static let started = Mutex<Result<PrivatePostgres, Unavailable>?>(nil)
+
+    /// One server for the whole test process, started on first use; `.failure` says why
+    /// there is none (the tests then print it and skip).
+    static var shared: Result<PrivatePostgres, Unavailable> {
+        started.withLock { slot in
+            if let slot { return slot }
+            let result: Result<PrivatePostgres, Unavailable>
+            do throws(Unavailable) { result = .success(try PrivatePostgres()) } catch { result = .failure(error) }
+            slot = result
+            if case .success = result {
+                atexit { if case .success(let server)? = PrivatePostgres.started.withLock({ $0 }) { server.stop() } }
+            }
+            return result
         }
+    }
+
+    /// The repository's `Tests/DirectorClusterTests/Scripts/private-postgres.sh`.
+    static let script: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent()
+        return url.path + "/Scripts/private-postgres.sh"
     }()
 
     /// A configuration for the server's socket, as the superuser `director`.
     var configuration: PostgresConnection.Configuration {
         PostgresConnection.Configuration(
-            unixSocketPath: "\(directory)/.s.PGSQL.\(port)", username: "director", password: nil, database: "postgres")
+            unixSocketPath: socketPath, username: "director", password: nil, database: "postgres")
     }
 
-    private init() throws {
-        guard let bin = Self.binDirectory() else {
-            throw Unavailable.reason("no PostgreSQL server binaries (initdb, pg_ctl) found; install `postgresql`")
-        }
-        self.bin = bin
-        runAs = geteuid() == 0 ? "postgres" : nil
-        if runAs != nil, getpwnam("postgres") == nil {
-            throw Unavailable.reason("running as root and there is no `postgres` user to run the server as")
-        }
-        if runAs != nil, !FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
-            throw Unavailable.reason("running as root and there is no /usr/bin/setpriv to run the server as `postgres`")
-        }
-        directory = try Self.temporaryDirectory()
-        if let user = runAs, let pw = getpwnam(user) {
-            chown(directory, pw.pointee.pw_uid, pw.pointee.pw_gid)
-        }
-        try run(["\(bin)/initdb", "-D", "\(directory)/data", "-A", "trust", "-U", "director", "--no-sync", "-E", "UTF8"])
-        try run([
-            "\(bin)/pg_ctl", "-D", "\(directory)/data", "-l", "\(directory)/server.log", "-w", "-t", "60",
-            "-o", "-k \(directory) -c listen_addresses= -p \(port) -F", "start",
-        ])
-        atexit {
-            if case .success(let server) = PrivatePostgres.shared { server.stop() }
-        }
-    }
+    /// The socket file.
+    var socketPath: String { "\(directory)/.s.PGSQL.\(port)" }
 
-    func stop() {
-        try? run(["\(bin)/pg_ctl", "-D", "\(directory)/data", "-m", "immediate", "-w", "stop"])
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    /// A `postgresql://` URL for the socket (libpq's form: the host is the socket directory).
+    var url: String { "postgresql://director@/postgres?host=\(directory)" }
 
-    private func run(_ argv: [String]) throws {
-        let process = Process()
-        if let user = runAs {
-            // setpriv execs the command as the user, with no process of its own in between
-            // (runuser waits for its child with the signals it inherited, which hung here).
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--init-groups", "--"] + argv
-        } else {
-            process.executableURL = URL(fileURLWithPath: argv[0])
-            process.arguments = Array(argv.dropFirst())
-        }
-        // Into a file, not a pipe: the server `pg_ctl start` leaves running inherits the
-        // command's output, and a pipe would then never reach its end.
-        let logPath = "\(directory)/command.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        process.waitUntilExit()
-        try? log.close()
-        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw Unavailable.reason("\(argv.joined(separator: " ")) failed: \(text)")
-        }
-    }
-
-    static func binDirectory() -> String? {
-        var candidates: [String] = []
-        if let out = try? capture(["/usr/bin/env", "pg_config", "--bindir"]) { candidates.append(out) }
-        let debian = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-        candidates += debian.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }.map { "/usr/lib/postgresql/\($0)/bin" }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") && FileManager.default.isExecutableFile(atPath: $0 + "/pg_ctl") }
-    }
-
-    private static func capture(_ argv: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    private static func temporaryDirectory() throws -> String {
+    private init() throws(Unavailable) {
         var template = Array("/tmp/director-pg-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw Unavailable.reason("mkdtemp: \(String(cString: strerror(errno)))") }
-        let path = String(cString: template)
-        chmod(path, 0o755)
-        return path
+        guard mkdtemp(&template) != nil else { throw Unavailable(description: "mkdtemp: \(String(cString: strerror(errno)))") }
+        directory = String(cString: template)
+        try Self.spawnAndWait(["/bin/sh", Self.script, "start", directory, String(getpid())], until: "\(directory)/start.status", timeout: 120)
+        let status = (try? String(contentsOfFile: "\(directory)/start.status", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard status == "0" else {
+            let why = (try? String(contentsOfFile: "\(directory)/start.out", encoding: .utf8)) ?? "no output"
+            try? FileManager.default.removeItem(atPath: directory)
+            throw Unavailable(description: "cannot start a private PostgreSQL: \(why.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+
+    /// Stops the server and removes its directory (waits until the directory is gone).
+    func stop() {
+        try? Self.spawnAndWait(["/bin/sh", Self.script, "stop", directory], untilGone: directory, timeout: 60)
+    }
+
+    /// Stops the server, keeping its data (PostgreSQL "down" for a test).
+    func pause() throws(Unavailable) {
+        try Self.spawnAndWait(["/bin/sh", Self.script, "pause", directory], untilGone: "\(directory)/data/postmaster.pid", timeout: 60)
+    }
+
+    /// Starts the paused server again.
+    func resume() throws(Unavailable) {
+        try Self.spawnAndWait(["/bin/sh", Self.script, "resume", directory], until: "\(directory)/data/postmaster.pid", timeout: 60)
+        // postmaster.pid appears before the socket accepts; wait for the socket too.
+        try Self.waitFor(timeout: 60) { access(socketPath, F_OK) == 0 }
+    }
+
+    // MARK: - Spawning without Foundation.Process
+
+    private static func spawnAndWait(_ argv: [String], until file: String, timeout: Double) throws(Unavailable) {
+        let pid = try spawn(argv)
+        try waitFor(timeout: timeout, reaping: pid) { access(file, F_OK) == 0 }
+    }
+
+    private static func spawnAndWait(_ argv: [String], untilGone file: String, timeout: Double) throws(Unavailable) {
+        let pid = try spawn(argv)
+        try waitFor(timeout: timeout, reaping: pid) { access(file, F_OK) != 0 }
+    }
+
+    /// Polls `done` every 50 ms; reaps `pid` when it is still ours to reap (ECHILD, when an
+    /// in-process subreaper took it first, is fine: the files tell the outcome).
+    private static func waitFor(timeout: Double, reaping pid: pid_t? = nil, _ done: () -> Bool) throws(Unavailable) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var reaped = pid == nil
+        while !done() {
+            if !reaped, let pid {
+                var status: Int32 = 0
+                let r = waitpid(pid, &status, WNOHANG)
+                if r == pid || (r < 0 && errno == ECHILD) { reaped = true }
+            }
+            if Date() > deadline { throw Unavailable(description: "timed out after \(Int(timeout)) s") }
+            usleep(50_000)
+        }
+        if !reaped, let pid {
+            // The script's last step is the file; it exits right after.
+            for _ in 0..<100 {
+                var status: Int32 = 0
+                let r = waitpid(pid, &status, WNOHANG)
+                if r == pid || (r < 0 && errno == ECHILD) { break }
+                usleep(20_000)
+            }
+        }
+    }
+
+    /// posix_spawn with a clean signal state: the test process may have SIGCHLD and others
+    /// blocked (a supervisor's signalfd), and pg_ctl and the server must not inherit that.
+    private static func spawn(_ argv: [String]) throws(Unavailable) -> pid_t {
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        // 0x80 is glibc's POSIX_SPAWN_SETSID (not exported to Swift): a session of its own, so
+        // a Ctrl-C or a test's kill of a process group never reaches the server.
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        let rc = cArgs.withUnsafeBufferPointer { buffer in
+            posix_spawn(&pid, argv[0], &actions, &attr, UnsafeMutablePointer(mutating: buffer.baseAddress!), environ)
+        }
+        guard rc == 0 else { throw Unavailable(description: "posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
+        return pid
     }
 }
