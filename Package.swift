@@ -59,6 +59,8 @@ let package = Package(
             name: "director",
             dependencies: [
                 "Director", "DirectorRuntime", "DirectorManifest", "DirectorTable",
+                // Only the executable links the cluster table; the library path does not.
+                "DirectorCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -159,6 +159,13 @@ public final class ClusterMirror: TableMirror, Sendable {
     // MARK: - The mirror's thread
 
     private func run() {
+        // Every signal blocked on this thread, and so on the NIO threads it creates at the
+        // first connection: a daemon takes SIGTERM and SIGCHLD through a signalfd on its own
+        // thread, and a process-directed signal landing on a thread that has it unblocked
+        // would take its default action instead (SIGTERM killed the daemon outright).
+        var all = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, nil)
         var session: PostgresSession?
         var downSince: ContinuousClock.Instant?
         var retry: Duration = .milliseconds(100)
@@ -304,7 +311,9 @@ public final class ClusterMirror: TableMirror, Sendable {
         do throws(ClusterError) {
             try s.transaction { run throws(ClusterError) in
                 let epoch = try fence(run)
-                var rev: Int64 = 0
+                // On from the last rev, never back to 1: a row the queue sent before the
+                // outage has a higher rev than a restart from 1 would give, and would win.
+                var rev = state.withLock { $0.rev }
                 for c in children {
                     rev += 1
                     _ = try run(Self.upsertChild(node: node, id: c.id, json: c.json.serialized(), epoch: epoch, rev: rev))

@@ -27,6 +27,10 @@ public final class ClusterReader: Sendable {
         /// True when the node is not known to be up now: marked down, stopped, or past its
         /// lease though nobody marked it yet. Its children are shown as `unknown`.
         public var isStale: Bool { status != "up" || heartbeatAgeMillis > leaseMillis }
+
+        /// True when the node's children are shown as `unknown`: it is down (marked, or past
+        /// its lease), not cleanly stopped (a stopped daemon's last rows are its final state).
+        public var showsUnknown: Bool { status == "down" || (status == "up" && heartbeatAgeMillis > leaseMillis) }
     }
 
     /// A child row with its node.
