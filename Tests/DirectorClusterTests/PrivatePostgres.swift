@@ -93,12 +93,12 @@ final class PrivatePostgres: Sendable {
     // MARK: - Spawning without Foundation.Process
 
     private static func spawnAndWait(_ argv: [String], until file: String, timeout: Double) throws(Unavailable) {
-        let pid = try spawn(argv)
+        let pid = try Spawn.process(argv).mapError { Unavailable(description: $0.description) }.get()
         try waitFor(timeout: timeout, reaping: pid) { access(file, F_OK) == 0 }
     }
 
     private static func spawnAndWait(_ argv: [String], untilGone file: String, timeout: Double) throws(Unavailable) {
-        let pid = try spawn(argv)
+        let pid = try Spawn.process(argv).mapError { Unavailable(description: $0.description) }.get()
         try waitFor(timeout: timeout, reaping: pid) { access(file, F_OK) != 0 }
     }
 
@@ -125,36 +125,5 @@ final class PrivatePostgres: Sendable {
                 usleep(20_000)
             }
         }
-    }
-
-    /// posix_spawn with a clean signal state: the test process may have SIGCHLD and others
-    /// blocked (a supervisor's signalfd), and pg_ctl and the server must not inherit that.
-    private static func spawn(_ argv: [String]) throws(Unavailable) -> pid_t {
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        // 0x80 is glibc's POSIX_SPAWN_SETSID (not exported to Swift): a session of its own, so
-        // a Ctrl-C or a test's kill of a process group never reaches the server.
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { for a in cArgs { free(a) } }
-        var pid: pid_t = 0
-        let rc = cArgs.withUnsafeBufferPointer { buffer in
-            posix_spawn(&pid, argv[0], &actions, &attr, UnsafeMutablePointer(mutating: buffer.baseAddress!), environ)
-        }
-        guard rc == 0 else { throw Unavailable(description: "posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
-        return pid
     }
 }
