@@ -51,6 +51,9 @@ public enum ClusterSchema {
         """,
         // Events the mirror could not send (beyond the window while PostgreSQL was away).
         "ALTER TABLE director_nodes ADD COLUMN IF NOT EXISTS events_dropped bigint NOT NULL DEFAULT 0",
+        // When the mirror's row reached PostgreSQL (by the database's clock): `mirrored_at - at`
+        // is the mirror lag of an event (bench/cluster.py).
+        "ALTER TABLE director_events ADD COLUMN IF NOT EXISTS mirrored_at timestamptz NOT NULL DEFAULT clock_timestamp()",
         "CREATE INDEX IF NOT EXISTS director_events_at ON director_events (at, node, seq)",
         "CREATE INDEX IF NOT EXISTS director_commands_open ON director_commands (node) WHERE taken_at IS NULL",
         // NOTIFY only wakes readers up (DESIGN §9): they catch up by sequence, so a missed
