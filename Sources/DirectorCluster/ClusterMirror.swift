@@ -200,7 +200,7 @@ public final class ClusterMirror: TableMirror, Sendable {
                     retry = .milliseconds(100)
                 }
                 guard let s = session else { continue }
-                if state.withLock({ $0.needsResync }) { try resync(s) }
+                if state.withLock({ $0.needsResync && $0.table != nil }) { try resync(s) }
                 try sendPending(s)
                 if ContinuousClock.now >= nextHeartbeat {
                     try heartbeat(s, holdsReaperLock: &holdsReaperLock)
@@ -216,7 +216,7 @@ public final class ClusterMirror: TableMirror, Sendable {
                     s.close()
                     return
                 }
-                let idle = state.withLock { $0.rows.isEmpty && $0.events.isEmpty && !$0.needsResync && !$0.commandsWaiting }
+                let idle = state.withLock { $0.rows.isEmpty && $0.events.isEmpty && !($0.needsResync && $0.table != nil) && !$0.commandsWaiting }
                 if idle {
                     let wait = max(.zero, nextHeartbeat - ContinuousClock.now)
                     _ = wake.wait(timeout: .now() + wait.dispatch)
@@ -242,7 +242,7 @@ public final class ClusterMirror: TableMirror, Sendable {
                 }
                 if closing { return }
                 _ = wake.wait(timeout: .now() + retry.dispatch)
-                retry = min(retry * 2, .seconds(2))
+                retry = min(retry * 2, .seconds(1))
             }
         }
     }
@@ -295,6 +295,10 @@ public final class ClusterMirror: TableMirror, Sendable {
         let node = self.node
         // Cleared before reading: a commit from here on is queued and sent after this.
         guard let table = state.withLock({ s -> (any ChildTableReader)? in
+            // Not attached yet (the mirror may connect before the supervisor made its table
+            // writer): wait for `attach`, which wakes this thread. Clearing the flag here
+            // lost the first sync: the node's previous rows were never deleted.
+            guard s.table != nil else { return nil }
             s.needsResync = false
             s.rows = [:]
             s.order = []

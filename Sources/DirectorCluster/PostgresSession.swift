@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -75,9 +76,28 @@ package final class PostgresSession: Sendable {
         }
     }
 
+    /// How long one statement may take before the connection is given up (closed, and the
+    /// call fails as `.unreachable`): a server that went away in the middle of a query must
+    /// not leave the caller (the mirror's thread) waiting for ever. Seen once under load: a
+    /// query in flight when the server stopped never completed.
+    package static let statementTimeout: Duration = .seconds(10)
+
     private static func run(_ q: PostgresQuery, on c: PostgresConnection, logger: Logger) throws(ClusterError) -> [PostgresRow] {
-        do { return try c.query(q, logger: logger).wait().rows } catch {
-            throw ClusterError(c.isClosed ? .unreachable : .query, "PostgreSQL: \(describe(error))")
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<[PostgresRow], any Error>?>(nil)
+        c.query(q, logger: logger).whenComplete { result in
+            outcome.withLock { $0 = result.map(\.rows) }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + .seconds(Int(statementTimeout.components.seconds))) == .success,
+            let result = outcome.withLock({ $0 })
+        else {
+            c.close().whenComplete { _ in withExtendedLifetime(c) {} }
+            throw ClusterError(.unreachable, "PostgreSQL did not answer within \(statementTimeout.components.seconds) s; connection closed")
+        }
+        switch result {
+        case .success(let rows): return rows
+        case .failure(let error): throw ClusterError(c.isClosed ? .unreachable : .query, "PostgreSQL: \(describe(error))")
         }
     }
 

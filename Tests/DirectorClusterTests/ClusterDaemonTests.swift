@@ -85,7 +85,10 @@ import Testing
     }
 
     @Test func postgresDownDuringARestartStormCostsNoSupervisionAndNoRows() throws {
-        guard let server = Self.server() else { return }
+        guard Self.server() != nil else { return }
+        // A server of its own: stopping the shared one would fail the suites beside this one.
+        let server = try PrivatePostgres.own()
+        defer { server.stop() }
         let group = "s\(UUID().uuidString.prefix(6))"
         let d = try ClusterDaemon(node: Self.name("storm"), url: server.url, files: ["\(group).yaml": """
             group: \(group)
@@ -93,7 +96,7 @@ import Testing
             period: 1s
             jobs:
               - name: crash
-                command: [sh, "-c", "sleep 0.05; exit 1"]
+                command: [sh, "-c", "sleep 0.2; exit 1"]
                 instances: 3
               - name: steady
                 command: [sleep, "1000"]
@@ -103,14 +106,14 @@ import Testing
         #expect(eventually(timeout: 15) { try d.clusterChildren().count == 4 }, "\(d.log)")
         // The storm is mirrored for a while first, so that the rows PostgreSQL holds have
         // high revs: a replay after the outage must still replace them.
-        #expect(eventually(timeout: 15) { try d.clusterChildren().values.compactMap { $0["restarts"] as? Int }.reduce(0, +) > 30 })
+        #expect(eventually(timeout: 15) { try d.clusterChildren().values.compactMap { $0["restarts"] as? Int }.reduce(0, +) > 20 })
         try server.pause()
         defer { try? server.resume() }
         let before = try d.localChildren().values.compactMap { $0["restarts"] as? Int }.reduce(0, +)
         Thread.sleep(forTimeInterval: 10)
         let after = try d.localChildren().values.compactMap { $0["restarts"] as? Int }.reduce(0, +)
         // Supervision went on: the crashing children kept being restarted (about 3 × 10 s /
-        // 60 ms; a loaded machine does fewer, none would mean the daemon waited).
+        // 0.2 s; a loaded machine does fewer, none would mean the daemon waited).
         #expect(after - before > 30, "restarts while PostgreSQL was down: \(after - before)\n\(d.log)")
         try server.resume()
         let resumedAt = Date()

@@ -41,6 +41,11 @@ final class PrivatePostgres: Sendable {
         }
     }
 
+    /// A server of the caller's alone (a test that stops PostgreSQL must not take the shared
+    /// one from the suites running beside it); the caller stops it. Its watcher stops it too
+    /// if this process dies first.
+    static func own() throws(Unavailable) -> PrivatePostgres { try PrivatePostgres() }
+
     /// The repository's `Tests/DirectorClusterTests/Scripts/private-postgres.sh`.
     static let script: String = {
         var url = URL(fileURLWithPath: #filePath)
