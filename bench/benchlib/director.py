@@ -215,8 +215,55 @@ def spawn_cost(cfg, root, results):
             row = json.loads(out.stdout)
             results.add(name, "us", row["director_spawn_p50_us"], floor=row["posix_spawn_p50_us"], tool="director",
                         note=f"p50 of {k}; floor: glibc posix_spawn with the same options, same run, alternating")
+        spawn_cost_cgroup(binary, k, ws, results)
     finally:
         ws.cleanup(grace=2)
+
+
+def _writable_cgroup2_dir(name):
+    """A new cgroup NAME under this process's own cgroup2 group, or None."""
+    try:
+        mount = next(l.split(" - ")[0].split()[4] for l in open("/proc/self/mountinfo") if " - cgroup2 " in l)
+        own = next(l.strip()[3:] for l in open("/proc/self/cgroup") if l.startswith("0::"))
+    except (StopIteration, OSError, IndexError):
+        return None
+    path = os.path.join(mount + ("" if own == "/" else own), name)
+    try:
+        os.mkdir(path)
+    except OSError:
+        return None
+    return path
+
+
+def spawn_cost_cgroup(binary, k, ws, results):
+    """The cgroup per child's share of one spawn call: `director_spawn` alternating with no
+    cgroup (the floor), born in the child's cgroup (clone3 with CLONE_INTO_CGROUP, the daemon's
+    way on Linux 5.7+) and moved there by the child's write to cgroup.procs (the fallback)."""
+    names = ["director spawn call into its cgroup (clone3)",
+             "director spawn call into its cgroup (cgroup.procs write, the fallback)"]
+    if not os.access(binary, os.X_OK):
+        for name in names:
+            results.skip(name, "us", "spawn_cost not built", tool="director")
+        return
+    cgroup = _writable_cgroup2_dir(f"director-bench-spawn-{os.getpid()}")
+    if cgroup is None:
+        for name in names:
+            results.skip(name, "us", "no writable cgroup2 hierarchy", tool="director")
+        return
+    try:
+        out = subprocess.run([binary, str(k), "0", ws.marker, cgroup], capture_output=True, text=True,
+                             cwd=ws.dir, timeout=300)
+    finally:
+        os.rmdir(cgroup)
+    if out.returncode != 0:
+        for name in names:
+            results.skip(name, "us", (out.stderr.strip() or "failed")[:120], tool="director")
+        return
+    row = json.loads(out.stdout)
+    note = f"p50 of {k}; floor: director_spawn without a cgroup, same run, alternating"
+    results.add(names[0], "us", row["clone3_p50_us"], floor=row["plain_p50_us"], tool="director",
+                note=note + ("" if row["clone3_used"] else "; clone3 refused here: the fallback ran"))
+    results.add(names[1], "us", row["procs_write_p50_us"], floor=row["plain_p50_us"], tool="director", note=note)
 
 
 def reload_latency(director, cfg, root, results, jobs_count=10):
@@ -273,3 +320,64 @@ def _json_of(argv):
         return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else None
     except (OSError, ValueError, subprocess.TimeoutExpired, IndexError):
         return None
+
+
+def notify_round_trip(director, cfg, root, results):
+    """`ready: {notify: true}`: a chain of K jobs, each held back by Director until the one
+    before it said READY=1 (bench/c/notify_ready.c, a C child that sends it at its first
+    instruction). Per link: from the child's sendto(READY=1) to the next child's first
+    instruction, i.e. the datagram, the daemon's attribution and engine step, and the next
+    spawn (an upper bound of the notify round trip itself); and from a child's own start to
+    that point (spawn to READY=1 seen, the child's own work being nil)."""
+    k = 50 if cfg.quick else 300
+    name = "director notify round trip p50 (READY=1 sent → next child running)"
+    binary = probe.tool("notify_ready")
+    if not os.access(binary, os.X_OK):
+        results.skip(name, "ms", "notify_ready not built", tool="director")
+        return
+    ws = Workspace(root, "director-notify")
+    try:
+        log = ws.path("ready.log")
+        jobs = "".join(
+            f"  - name: r{i}\n    command: [\"{binary}\", \"{log}\", \"{i}\"]\n    cwd: {ws.dir}\n"
+            "    ready: {notify: true, timeout: 30s}\n" for i in range(k))
+        ws.launch(director.run_argv(ws, write_manifest(ws, jobs)), log_name="director.log")
+        deadline = time.monotonic() + cfg.spawn_timeout_s
+        rows = {}
+        while time.monotonic() < deadline and len(rows) < k:
+            time.sleep(0.1)
+            if os.path.exists(log):
+                with open(log) as f:
+                    for line in f:
+                        parts = line.split()
+                        if len(parts) == 3:
+                            rows[int(parts[0])] = (int(parts[1]), int(parts[2]))
+        if len(rows) < k:
+            results.skip(name, "ms", f"only {len(rows)}/{k} children said READY=1", tool="director")
+            return
+        trip = sorted((rows[i + 1][0] - rows[i][1]) / 1e6 for i in range(k - 1))
+        whole = sorted((rows[i + 1][0] - rows[i][0]) / 1e6 for i in range(k - 1))
+        load = open("/proc/loadavg").read().split()[0]
+        results.add(name, "ms", trip[len(trip) // 2], samples=[round(s, 4) for s in trip], tool="director",
+                    note=f"{k - 1} links; p90 {trip[int(len(trip) * 0.9)]:.3f} ms; includes the next spawn; load {load}")
+        results.add("director spawn to READY=1 seen p50 (next child running)", "ms", whole[len(whole) // 2],
+                    samples=[round(s, 4) for s in whole], tool="director",
+                    note=f"a child's first instruction → the next child's, {k - 1} links; load {load}")
+    finally:
+        ws.cleanup(grace=2)
+
+
+def spawn_without_ready(director, cfg, root, results):
+    """The 1 000-children start without `ready:` as run_tool measures it (spawn to running by
+    the C probe), for `--only ready`: readiness must leave it as it was."""
+    n = 1000
+    ws = Workspace(root, "director-spawn-noready")
+    try:
+        secs, count, _ = probe.spawn_to_running(ws, lambda: director.start(ws, n), n, cfg.spawn_timeout_s)
+        if secs is None or count < n:
+            results.skip(f"director spawn {n} to running (no ready:)", "s", f"{count}/{n} running", tool="director")
+            return
+        results.add(f"director spawn {n} to running (no ready:)", "s", secs, tool="director",
+                    note=f"load {open('/proc/loadavg').read().split()[0]}")
+    finally:
+        ws.cleanup(grace=2)
