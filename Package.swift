@@ -9,11 +9,14 @@ let package = Package(
         // The conformance suite, for table backends written in other packages.
         .library(name: "DirectorTableTesting", targets: ["DirectorTableTesting"]),
         .library(name: "Director", targets: ["Director"]),
+        .library(name: "DirectorCluster", targets: ["DirectorCluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Only DirectorCluster and its tests use it (and only they pay for its build).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -43,10 +46,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The cluster table on PostgreSQL (DESIGN §9): its own target, so the core path builds
+        // and runs without postgres-nio.
+        .target(
+            name: "DirectorCluster",
+            dependencies: [
+                "DirectorTable",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "director",
             dependencies: [
                 "Director", "DirectorRuntime", "DirectorManifest", "DirectorTable",
+                // Only the executable links the cluster table; the library path does not.
+                "DirectorCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,6 +90,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        .testTarget(
+            name: "DirectorClusterTests",
+            dependencies: [
+                "DirectorCluster", "DirectorTable", "DirectorTableTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            exclude: ["Scripts"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DirectorTable", "DirectorCore"], exclude: ["Scripts"]),
     ]
 )

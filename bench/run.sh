@@ -51,4 +51,7 @@ done
 cc -O2 -Wall -I "$BENCH/../Sources/CDirectorSys/include" -o "$BENCH/.bin/spawn_cost" \
     "$BENCH/c/spawn_cost.c" "$BENCH/../Sources/CDirectorSys/CDirectorSys.c"
 
+# The cluster table's figures (a private PostgreSQL; skipped without its binaries).
+python3 "$BENCH/cluster.py" "$@" || echo "bench: the cluster figures failed"
+
 exec "$PY" "$BENCH/bench.py" "$@"

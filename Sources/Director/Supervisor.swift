@@ -81,6 +81,7 @@ public final class Supervisor: Service, Sendable {
         runtimeOptions.tableCheckCommand = options.tableCheckCommand
         runtimeOptions.tablePath = options.tablePath
         runtimeOptions.node = options.node
+        runtimeOptions.tableMirror = options.tableMirror
         runtimeOptions.becomeSubreaper = options.processWide.contains(.subreaper)
         runtimeOptions.handleSignals = options.processWide.contains(.signals)
         runtimeOptions.trimHeap = options.processWide.contains(.heapTrim)

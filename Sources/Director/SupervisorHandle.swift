@@ -52,6 +52,13 @@ public struct SupervisorHandle: Sendable {
         try await ids(ask { .control(.rollingRestart(ids: [prefix]), reply: $0) })
     }
 
+    /// Starts stopped or waiting children, and a group the root gave up, again; running
+    /// children are left alone (`director start`, as the control socket's `start`).
+    @discardableResult
+    public func startStoppedChild(_ id: String) async throws(SupervisorError) -> [ChildID] {
+        try await ids(ask { .control(.start(ids: [id]), reply: $0) })
+    }
+
     /// Stops children; they stay in the tree, stopped, until restarted (OTP's
     /// `terminate_child`).
     @discardableResult

@@ -1,5 +1,6 @@
 import DirectorCore
 import DirectorManifest
+import DirectorTable
 
 /// How a ``Supervisor`` runs. The defaults suit an embedded supervisor: nothing on disk, no
 /// process-wide behaviour, children's output dropped.
@@ -44,6 +45,10 @@ public struct SupervisorOptions: Sendable {
     /// node's. Nil: the host name when ``tablePath`` is set, else no node at all (the
     /// single-daemon layout, unchanged).
     public var node: String?
+    /// A copy of the table kept elsewhere, fed after each commit on the table writer's
+    /// thread, never on the event loop (DESIGN §9: `director run --cluster` plugs
+    /// `DirectorCluster`'s `ClusterMirror` in here). Nil: none.
+    public var tableMirror: (any TableMirror)?
 
     /// The defaults.
     public init() {}

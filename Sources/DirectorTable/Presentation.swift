@@ -25,7 +25,7 @@ public enum ChildListing {
     }
 
     /// One child's cells, in the order of `columns`.
-    static func row(_ c: ChildRecord, now: UnixMillis, gone: Bool = false) -> [String] {
+    package static func row(_ c: ChildRecord, now: UnixMillis, gone: Bool = false) -> [String] {
         let uptime: String
         if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
             uptime = Elapsed.short(now - started)
@@ -155,8 +155,8 @@ public enum Elapsed {
 }
 
 /// Left-aligned columns separated by two spaces, without trailing spaces.
-enum TextTable {
-    static func render(header: [String]?, rows: [[String]]) -> String {
+package enum TextTable {
+    package static func render(header: [String]?, rows: [[String]]) -> String {
         let all = (header.map { [$0] } ?? []) + rows
         guard let n = all.map(\.count).max() else { return "" }
         var widths = [Int](repeating: 0, count: n)

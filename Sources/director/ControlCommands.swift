@@ -16,7 +16,16 @@ struct StopCommand: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var sharedTable: SharedTableOptions
 
+    @OptionGroup var clusterOptions: ClusterOptions
+    @Option(name: .long, help: ArgumentHelp("With --cluster: the node that runs the children.", valueName: "name"))
+    var node: String?
+    @Option(name: .long, help: ArgumentHelp("With --cluster: how long to wait for the node's answer, in seconds.", valueName: "seconds"))
+    var timeout: Double = 10
+
     func run() throws {
+        if let location = try clusterOptions.location() {
+            return try sendClusterCommand("stop", ids: ids, node: node, location: location, verb: "stopping", timeout: timeout)
+        }
         try sendStop()
     }
 }
@@ -38,7 +47,16 @@ struct StartCommand: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var sharedTable: SharedTableOptions
 
+    @OptionGroup var clusterOptions: ClusterOptions
+    @Option(name: .long, help: ArgumentHelp("With --cluster: the node that runs the children.", valueName: "name"))
+    var node: String?
+    @Option(name: .long, help: ArgumentHelp("With --cluster: how long to wait for the node's answer, in seconds.", valueName: "seconds"))
+    var timeout: Double = 10
+
     func run() throws {
+        if let location = try clusterOptions.location() {
+            return try sendClusterCommand("start", ids: ids, node: node, location: location, verb: "starting", timeout: timeout)
+        }
         try sendStart()
     }
 }
@@ -64,7 +82,16 @@ struct RestartCommand: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var sharedTable: SharedTableOptions
 
+    @OptionGroup var clusterOptions: ClusterOptions
+    @Option(name: .long, help: ArgumentHelp("With --cluster: the node that runs the children.", valueName: "name"))
+    var node: String?
+    @Option(name: .long, help: ArgumentHelp("With --cluster: how long to wait for the node's answer, in seconds.", valueName: "seconds"))
+    var timeout: Double = 10
+
     func run() throws {
+        if let location = try clusterOptions.location() {
+            return try sendClusterCommand("restart", ids: ids, node: node, location: location, verb: "restarting", timeout: timeout)
+        }
         try sendRestart()
     }
 }

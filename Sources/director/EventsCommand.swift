@@ -14,6 +14,7 @@ struct EventsCommand: ParsableCommand {
 
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var sharedTable: SharedTableOptions
+    @OptionGroup var clusterOptions: ClusterOptions
 
     @Option(name: .long, help: ArgumentHelp("Only the events of this node (on a shared table).", valueName: "name"))
     var node: String?
@@ -28,6 +29,7 @@ struct EventsCommand: ParsableCommand {
     var follow = false
 
     func run() throws {
+        if let location = try clusterOptions.location() { return try printCluster(location) }
         try printEvents()
     }
 }

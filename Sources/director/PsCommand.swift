@@ -14,6 +14,7 @@ struct PsCommand: ParsableCommand {
 
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var sharedTable: SharedTableOptions
+    @OptionGroup var clusterOptions: ClusterOptions
 
     @Option(name: .long, help: ArgumentHelp("Only the children of this node (on a shared table).", valueName: "name"))
     var node: String?
@@ -25,6 +26,7 @@ struct PsCommand: ParsableCommand {
     var prefix: String?
 
     func run() throws {
+        if let location = try clusterOptions.location() { return try listCluster(location) }
         try listChildren()
     }
 }

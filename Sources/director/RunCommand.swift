@@ -30,6 +30,13 @@ struct RunCommand: ParsableCommand {
         "This daemon's node name on a shared table (default with --table: the host name).", valueName: "name"))
     var node: String?
 
+    @OptionGroup var clusterOptions: ClusterOptions
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --cluster: how long this node may miss heartbeats before it is shown down, e.g. 10s (heartbeats every third of it).",
+        valueName: "duration"))
+    var lease = "10s"
+
     @Option(name: .long, help: ArgumentHelp("Daemon log format: text or json.", valueName: "format"))
     var logFormat: LogFormatOption = .text
 

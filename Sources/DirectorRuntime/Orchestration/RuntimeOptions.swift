@@ -99,6 +99,8 @@ package struct RuntimeOptions: Sendable {
     /// member carry it. Nil without `tablePath`: the single-daemon layout, no node anywhere;
     /// with `tablePath` and no name, the host name.
     package var node: String?
+    /// Fed after each table commit (DESIGN §9, `director run --cluster`); nil: none.
+    package var tableMirror: (any TableMirror)?
     /// Process-wide behaviour, each one off unless asked for.
     package var becomeSubreaper = false
     /// SIGTERM/SIGINT stop the tree, SIGHUP reloads (signalfd; the signals are blocked on the

@@ -192,7 +192,7 @@ package final class SupervisorRuntime {
 
         previous = PreviousRun.read(from: table, node: node, claiming: Set(manifest.groups.map(\.name)))
         ownedGroups = Set(previous.groups.compactMap { $0.path.split(separator: "/").first.map(String.init) })
-        writer = TableWriter(table: table, log: log, eventWindow: Self.backlogEventWindow())
+        writer = TableWriter(table: table, log: log, eventWindow: Self.backlogEventWindow(), mirror: options.tableMirror)
         reloadGeneration = previous.reloadGeneration
         let droppedScales = previous.decisions.dropScales(beyond: options.maxChildren, in: manifest)
         var terminated = LeftoverProcesses.terminate(previous.children, specs: previous.specs)

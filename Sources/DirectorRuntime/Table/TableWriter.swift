@@ -46,6 +46,8 @@ final class TableWriter: Sendable {
     }
 
     private let table: any ChildTable
+    /// Fed after each commit (DESIGN §9: the cluster table); nil for most supervisors.
+    private let mirror: (any TableMirror)?
     private let log: RuntimeLog
     private let commitInterval: Duration
     private let state: Mutex<State>
@@ -57,9 +59,14 @@ final class TableWriter: Sendable {
 
     /// Starts the writer thread. `commitInterval`: the shortest time between the starts of
     /// two commits (readers see a change at most this much later during a burst).
-    init(table: any ChildTable, log: RuntimeLog, commitInterval: Duration = .milliseconds(5), eventWindow: Int = 10_000) {
+    init(
+        table: any ChildTable, log: RuntimeLog, commitInterval: Duration = .milliseconds(5), eventWindow: Int = 10_000,
+        mirror: (any TableMirror)? = nil
+    ) {
         self.state = Mutex(State(backlog: TableBacklog(eventWindow: eventWindow)))
         self.table = table
+        self.mirror = mirror
+        mirror?.attach(to: table)
         self.log = log
         self.commitInterval = commitInterval
         DispatchQueue(label: "director.table-writer").async { [self] in run() }
@@ -101,6 +108,7 @@ final class TableWriter: Sendable {
         urgent.signal()
         wake.signal()
         _ = finished.wait(timeout: .now() + .seconds(2))
+        mirror?.close()
     }
 
     private func run() {
@@ -139,7 +147,9 @@ final class TableWriter: Sendable {
             moreWaiting = generation == nil
             lastCommit = SystemClock.monotonic()
             do {
-                _ = try table.apply(piece.changes)
+                let seqs = try table.apply(piece.changes)
+                // After the commit, so a mirror never shows what the table does not hold.
+                mirror?.committed(piece.changes, eventSeqs: seqs)
                 state.withLock {
                     if let generation { $0.committed = max($0.committed, generation) }
                     $0.commits += 1

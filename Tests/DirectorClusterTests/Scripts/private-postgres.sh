@@ -1,0 +1,81 @@
+#!/bin/sh
+# A PostgreSQL server of the tests' own, in a directory of theirs, on a Unix socket only.
+#
+#   private-postgres.sh start DIR OWNER_PID   initdb DIR/data, start the server (socket in DIR),
+#                                             and stop it when process OWNER_PID is gone
+#   private-postgres.sh stop DIR              stop the server of DIR/data, remove DIR
+#
+# Why a script and not Foundation.Process: the test binary also runs supervisors in-process
+# (a subreaper that reaps children it does not own, signalfds that take SIGCHLD), so a
+# Process there may never learn that its child exited. The tests spawn this script with
+# posix_spawn and wait for DIR/start.status, which this script writes last; no one needs to
+# reap anything to know the outcome. The watcher makes "the tests leave no server running"
+# true even when the test process is killed with -9.
+#
+# As root the server runs as `postgres` (PostgreSQL refuses root), through setpriv, which
+# execs the command with no process of its own in between.
+set -u
+cmd=${1:?start|stop}
+dir=${2:?directory}
+bin=${PG_BIN:-}
+if [ -z "$bin" ]; then
+    if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; then
+        bin=$(pg_config --bindir)
+    else
+        bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    fi
+fi
+as_server() {
+    if [ "$(id -u)" = 0 ]; then
+        setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+    else
+        "$@"
+    fi
+}
+
+case "$cmd" in
+start)
+    owner=${3:?owner pid}
+    status=1
+    {
+        if [ -z "$bin" ] || [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
+            echo "no PostgreSQL server binaries (initdb, pg_ctl); install postgresql"
+        elif [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+            echo "running as root and there is no postgres user to run the server as"
+        else
+            [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+            chmod 0755 "$dir"
+            as_server "$bin/initdb" -D "$dir/data" -A trust -U director --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 \
+                && as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+                    -o "-k $dir -c listen_addresses= -p 5432 -F -c max_connections=200" start >"$dir/pg_ctl.log" 2>&1 \
+                && status=0
+            [ $status = 0 ] || { cat "$dir/initdb.log" "$dir/pg_ctl.log" "$dir/server.log" 2>/dev/null | tail -n 20; }
+        fi
+    } >"$dir/start.out" 2>&1
+    if [ $status = 0 ]; then
+        # The watcher: detached (own session, no inherited descriptors), it stops the server
+        # once the owner is gone. The owner's start time guards against a reused pid.
+        started=$(cut -d' ' -f22 "/proc/$owner/stat" 2>/dev/null)
+        PG_BIN="$bin" setsid sh -c '
+            while [ "$(cut -d" " -f22 /proc/'"$owner"'/stat 2>/dev/null)" = "'"$started"'" ] && [ -d "'"$dir"'/data" ]; do sleep 1; done
+            exec sh "'"$0"'" stop "'"$dir"'"' </dev/null >/dev/null 2>&1 &
+    fi
+    echo $status >"$dir/start.status.tmp" && mv "$dir/start.status.tmp" "$dir/start.status"
+    exit $status
+    ;;
+stop)
+    if [ -f "$dir/data/postmaster.pid" ] && [ -n "$bin" ]; then
+        as_server "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1
+    fi
+    case "$dir" in /tmp/director-pg-*) rm -rf "$dir" ;; esac
+    ;;
+pause)
+    # Stop the server but keep its data (a test of PostgreSQL going away).
+    as_server "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1
+    ;;
+resume)
+    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-k $dir -c listen_addresses= -p 5432 -F -c max_connections=200" start >"$dir/pg_ctl.log" 2>&1
+    ;;
+*) echo "usage: $0 start DIR OWNER_PID | stop DIR | pause DIR | resume DIR" >&2; exit 2 ;;
+esac
