@@ -182,7 +182,7 @@ struct EventRow: Equatable {
             let seq = (o["seq"] as? NSNumber)?.intValue
         else { return nil }
         self.init(seq: seq, at: o["at"] as? String ?? "", id: o["id"] as? String ?? "",
-            kind: o["kind"] as? String ?? "", detail: o["detail"] as? String ?? "")
+            kind: o["kind"] as? String ?? "", detail: o["detail_text"] as? String ?? "")
     }
 
     init(seq: Int, at: String, id: String, kind: String, detail: String) {
