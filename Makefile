@@ -14,7 +14,7 @@ deps:
 	@bash scripts/ensure-deps.sh
 
 build: deps
-	$(SWIFT) build -c $(CONFIG)
+	$(SWIFT) build $(SWIFTPM_FLAGS) -c $(CONFIG)
 
 release: deps
 	$(SWIFT) build -c release
@@ -22,7 +22,7 @@ release: deps
 # `exec`: make waits for director itself, not for a shell that would die of the Ctrl-C and
 # make print `*** [run] Interrupt`; director stops the tree and exits 0.
 run: build
-	exec $$($(SWIFT) build -c $(CONFIG) --show-bin-path)/director run --jobs $(JOBS) --state $(STATE)
+	exec $$($(SWIFT) build $(SWIFTPM_FLAGS) -c $(CONFIG) --show-bin-path)/director run --jobs $(JOBS) --state $(STATE)
 
 install: deps
 	@SWIFT="$(SWIFT)" SWIFTPM_FLAGS="$(SWIFTPM_FLAGS)" CONFIG="$(INSTALL_CONFIG)" PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" bash scripts/install.sh

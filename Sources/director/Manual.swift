@@ -208,7 +208,7 @@ extension Manual {
     static let delete = page(
         selecting + " As in OTP, only a child that is not running can be deleted: stop it first.",
         [
-            examples([("director stop web/api/3 && director delete web/api/3", "remove one child for good (until a reload)")]),
+            examples([("director delete web/api/3", "remove a stopped or waiting child from the table")]),
             exitStatus("nothing matches, a selected child still runs, or no daemon answers"),
         ])
 

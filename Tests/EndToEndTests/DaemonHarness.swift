@@ -68,8 +68,8 @@ final class DaemonHarness: @unchecked Sendable {
             p.executableURL = URL(fileURLWithPath: DirectorBinary.path)
             p.arguments = arguments
         }
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         p.standardError = FileHandle(forWritingAtPath: stderrPath)
         p.standardInput = FileHandle.nullDevice

@@ -116,7 +116,7 @@ import Testing
         defer { d.stop(); tag.killAll() }
         let all = try d.eventRows()
         let out = d.dir.path + "/f.out"
-        FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: DirectorBinary.path)
         p.arguments = ["events", "-f", "-n", "1", "ev/api/0", "--json", "--state", d.state]

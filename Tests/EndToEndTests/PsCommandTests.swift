@@ -142,7 +142,7 @@ import Testing
         try d.start()
         try d.waitRunning(3)
         let out = d.dir.path + "/watch.out"
-        FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: DirectorBinary.path)
         p.arguments = ["ps", "--watch", "--interval", "200ms", "--state", d.state, "ps/idle"]
