@@ -65,12 +65,13 @@ public struct ChildRowFacts: Sendable, Hashable {
 }
 
 extension ChildListing {
-    /// `director ps`: `ID STATE PID UPTIME CPU MEM RESTARTS LAST EXIT`.
-    public static let standardColumns: [ChildColumn] = [.id, .state, .pid, .uptime, .cpu, .mem, .restarts, .lastExit]
+    /// `director ps`: `ID STATE READY PID UPTIME CPU MEM RESTARTS LAST EXIT` (DESIGN §3);
+    /// the CLI adds STATUS at the end when a listed child has one.
+    public static let standardColumns: [ChildColumn] = [.id, .state, .ready, .pid, .uptime, .cpu, .mem, .restarts, .lastExit]
 
-    /// `director ps --wide`: the standard columns plus READY, STATUS, PGID and NEXT RESTART.
+    /// `director ps --wide`: the standard columns plus PGID, NEXT RESTART and STATUS.
     public static let wideColumns: [ChildColumn] = [
-        .id, .state, .ready, .status, .pid, .pgid, .uptime, .cpu, .mem, .restarts, .lastExit, .nextRestart,
+        .id, .state, .ready, .pid, .pgid, .uptime, .cpu, .mem, .restarts, .lastExit, .nextRestart, .status,
     ]
 
     /// An aligned table of `columns`, one line per child under a header line, ending in a

@@ -45,6 +45,8 @@ extension Manual {
             ("COLUMNS", [
                 "ID         group/job/instance",
                 "STATE      see STATES",
+                "READY      yes once the process is ready (its job's ready:), no before;",
+                "           `-` without a live process",
                 "PID        the child's process, which leads its own process group;",
                 "           `123 (gone)`: that process no longer exists (no daemon keeps the",
                 "           row up to date)",
@@ -56,7 +58,8 @@ extension Manual {
                 "MEM        resident memory (RSS) summed over the same processes",
                 "RESTARTS   restarts since the child was created or last restarted by hand",
                 "LAST EXIT  how the previous process ended and how long ago",
-                "--wide adds READY and STATUS (readiness), PGID and NEXT RESTART (backoff).",
+                "STATUS     the child's last sd_notify STATUS= text, when a child has one",
+                "--wide adds PGID, NEXT RESTART (backoff) and always STATUS.",
             ]),
             ("STATES", [
                 "starting   spawned, not yet confirmed running",

@@ -20,7 +20,7 @@ struct PsCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the child records as a JSON array.")
     var json = false
 
-    @Flag(name: .long, help: "More columns: READY, STATUS, PGID, NEXT RESTART.")
+    @Flag(name: .long, help: "More columns: PGID, NEXT RESTART and STATUS.")
     var wide = false
 
     @Flag(name: [.customShort("w"), .long], help: "Refresh every --interval until Ctrl-C: in place on a terminal, one listing after another otherwise.")

@@ -26,13 +26,15 @@ struct PsView {
             if states == nil, sort == .name, let stored = frame.storedJSON { return stored + "\n" }
             return ChildListing.json(children: rows) + "\n"
         }
-        let shown = (frame.showingNodes ? [ChildColumn.node] : []) + columns
-        let table = ChildListing.render(children: rows, columns: shown, now: frame.now, colour: colour) { child in
-            let usage = frame.usage[child.id]
+        let facts = { (child: ChildRecord) -> ChildRowFacts in
             // TODO(readiness): READY and STATUS from the record's `ready`/`status` fields
             // (DESIGN §3 v2) once the table has them; until then both read `-`.
-            return ChildRowFacts(gone: frame.gone.contains(child.id), cpuPercent: cpu[child.id], residentBytes: usage?.residentBytes)
+            ChildRowFacts(gone: frame.gone.contains(child.id), cpuPercent: cpu[child.id], residentBytes: frame.usage[child.id]?.residentBytes)
         }
+        var shown = (frame.showingNodes ? [ChildColumn.node] : []) + columns
+        // STATUS (sd_notify STATUS=) only when some listed child has one, unless --wide.
+        if !shown.contains(.status), rows.contains(where: { facts($0).status != nil }) { shown.append(.status) }
+        let table = ChildListing.render(children: rows, columns: shown, now: frame.now, colour: colour, facts: facts)
         let daemon = colour && !frame.daemonLine.isEmpty ? Style.warning + frame.daemonLine.dropLast() + Style.reset + "\n" : frame.daemonLine
         return daemon + table + frame.failedGroups
     }

@@ -22,27 +22,28 @@ import Testing
     @Test func standardColumnsShowCPUAndMemoryOfLiveProcessesOnly() {
         let text = ChildListing.render(children: Self.rows, columns: ChildListing.standardColumns, now: Fixture.now, facts: Self.facts)
         #expect(text == """
-            ID         STATE    PID        UPTIME  CPU    MEM    RESTARTS  LAST EXIT
-            web/api/0  running  4242       1m      12.3%  13.3M  2         code=1 12s ago
-            web/db/10  backoff  -          -       -      -      1         signal=KILL 1m1s ago
-            x/y/0      running  77 (gone)  1m      -      -      0         -
+            ID         STATE    READY  PID        UPTIME  CPU    MEM    RESTARTS  LAST EXIT
+            web/api/0  running  -      4242       1m      12.3%  13.3M  2         code=1 12s ago
+            web/db/10  backoff  -      -          -       -      -      1         signal=KILL 1m1s ago
+            x/y/0      running  -      77 (gone)  1m      -      -      0         -
 
             """)
     }
 
-    @Test func wideAddsReadyStatusProcessGroupAndNextRestart() {
+    @Test func wideAddsProcessGroupNextRestartAndStatus() {
         let text = ChildListing.render(children: Self.rows, columns: ChildListing.wideColumns, now: Fixture.now) { c in
             var f = Self.facts(c)
             if c.id == "web/api/0" { (f.ready, f.status) = ("yes", "serving 3 clients") }
             return f
         }
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines[0] == "ID         STATE    READY  STATUS             PID        PGID  UPTIME  CPU    MEM    RESTARTS  LAST EXIT             NEXT RESTART")
-        #expect(lines[1].hasPrefix("web/api/0  running  yes    serving 3 clients  4242       4242  1m"))
-        #expect(lines[2].hasPrefix("web/db/10  backoff  -      -                  -          -     -"))
-        #expect(lines[2].hasSuffix("in 1s"), "a backoff row says when it restarts: \(lines[2])")
+        #expect(lines[0] == "ID         STATE    READY  PID        PGID  UPTIME  CPU    MEM    RESTARTS  LAST EXIT             NEXT RESTART  STATUS")
+        #expect(lines[1].hasPrefix("web/api/0  running  yes    4242       4242  1m"))
+        #expect(lines[1].hasSuffix("-             serving 3 clients"))
+        #expect(lines[2].hasPrefix("web/db/10  backoff  -      -          -     -"))
+        #expect(lines[2].hasSuffix("in 1s         -"), "a backoff row says when it restarts: \(lines[2])")
         // A gone process has no group to speak of either.
-        #expect(lines[3].hasPrefix("x/y/0      running  -      -                  77 (gone)  -     1m"))
+        #expect(lines[3].hasPrefix("x/y/0      running  -      77 (gone)  -     1m"))
     }
 
     @Test func colourWrapsStateCellsAndKeepsTheColumnsAligned() {

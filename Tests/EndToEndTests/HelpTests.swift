@@ -31,7 +31,7 @@ import Testing
         }
         #expect(text.contains("\nLAST EXIT:\n  code=N "))
         #expect(text.contains("\n  signal=NAME "))
-        for column in ["ID", "STATE", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "LAST EXIT"] {
+        for column in ["ID", "STATE", "READY", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "LAST EXIT"] {
             #expect(text.contains("\n  \(column) "), "column \(column) explained")
         }
         // The same text is what --help prints.

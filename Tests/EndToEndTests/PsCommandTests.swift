@@ -108,7 +108,7 @@ import Testing
         let wide = try d.cli("ps", ["--wide"])
         #expect(wide.status == 0, "\(wide.stderr)")
         let header = wide.stdout.split(separator: "\n").first.map { $0.split(separator: " ").joined(separator: " ") }
-        #expect(header == "ID STATE READY STATUS PID PGID UPTIME CPU MEM RESTARTS LAST EXIT NEXT RESTART", "\(wide.stdout)")
+        #expect(header == "ID STATE READY PID PGID UPTIME CPU MEM RESTARTS LAST EXIT NEXT RESTART STATUS", "\(wide.stdout)")
         let cells = Self.table(wide.stdout)
         for row in running where row.pid != nil { #expect(cells[row.id]?["PGID"] == String(row.pid!), "the child leads its group") }
 
