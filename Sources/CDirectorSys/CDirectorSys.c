@@ -90,7 +90,8 @@ struct spawn_request {
     int full_copy; /* skip CLOSE_RANGE_UNSHARE (tests of the older kernels' path) */
     const sigset_t *reset;
     struct director_spawn_identity *identity; /* NULL: the daemon's */
-    int cgroup_procs; /* the child's cgroup.procs, written "0" to join it; -1: none */
+    int cgroup_procs; /* the child's cgroup.procs, written "0" to join it (the clone path;
+                       * clone3 puts it there itself); -1: none */
     int error;  /* errno of the failed step, 0 when execve succeeded */
     int step;   /* DIRECTOR_SPAWN_STEP_* of the failure */
 };
@@ -266,13 +267,90 @@ static unsigned long long boottime_ticks(void) {
     return ticks_per_second > 0 ? ns / (1000000000ULL / (unsigned long long)ticks_per_second) : 0;
 }
 
-/* The cgroup.procs fd the calling thread's next director_spawn puts its child in. Per thread:
- * two supervisors in one process spawn from their own loop threads. */
-static _Thread_local int next_cgroup_procs = -1;
+/* The cgroup directory the calling thread's next director_spawn puts its child in. Per
+ * thread: two supervisors in one process spawn from their own loop threads. */
+static _Thread_local int next_cgroup_dir = -1;
 
-void director_spawn_set_next_cgroup(int procs_fd) {
-    next_cgroup_procs = procs_fd;
+void director_spawn_set_next_cgroup(int cgroup_dir_fd) {
+    next_cgroup_dir = cgroup_dir_fd;
 }
+
+/* Into its cgroup at birth: clone3's CLONE_INTO_CGROUP (Linux 5.7+). The other way, the child
+ * writing "0" to cgroup.procs, migrates a running process: the kernel then takes
+ * cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (0.2-0.5 ms on
+ * this VM under load, the parent suspended all along). Born inside, the child needs no
+ * migration. clone3 has no glibc wrapper with a function to run, so a few lines of assembly
+ * do what glibc's clone() does: the syscall, then in the child (rax 0, on the new stack) the
+ * function and exit with its result. Elsewhere, or where the kernel or a seccomp filter
+ * refuses clone3, the clone path below is used. */
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
+struct director_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+#if defined(__x86_64__) || defined(__aarch64__)
+#define DIRECTOR_HAVE_CLONE3 1
+/* long director_clone3_trampoline(args, size, fn, arg): the raw result (a pid, or -errno). */
+long director_clone3_trampoline(struct director_clone_args *args, size_t size, int (*fn)(void *), void *arg)
+    __attribute__((visibility("hidden")));
+#if defined(__x86_64__)
+__asm__(
+    ".text\n"
+    ".globl director_clone3_trampoline\n"
+    ".hidden director_clone3_trampoline\n"
+    ".type director_clone3_trampoline,@function\n"
+    "director_clone3_trampoline:\n"
+    "    mov %rdx, %r8\n"       /* fn and arg in registers the syscall keeps */
+    "    mov %rcx, %r9\n"
+    "    mov $435, %eax\n"      /* SYS_clone3(rdi = args, rsi = size) */
+    "    syscall\n"
+    "    test %rax, %rax\n"
+    "    jz 1f\n"
+    "    ret\n"                 /* the parent (or an error) */
+    "1:  xor %ebp, %ebp\n"      /* the child: a fresh stack, no frame to return to */
+    "    mov %r9, %rdi\n"
+    "    call *%r8\n"
+    "    mov %eax, %edi\n"
+    "    mov $60, %eax\n"       /* SYS_exit */
+    "    syscall\n"
+    "    hlt\n"
+    ".size director_clone3_trampoline, .-director_clone3_trampoline\n");
+#else
+__asm__(
+    ".text\n"
+    ".globl director_clone3_trampoline\n"
+    ".hidden director_clone3_trampoline\n"
+    ".type director_clone3_trampoline,%function\n"
+    "director_clone3_trampoline:\n"
+    "    mov x10, x2\n"
+    "    mov x11, x3\n"
+    "    mov x8, #435\n"
+    "    svc #0\n"
+    "    cbz x0, 1f\n"
+    "    ret\n"
+    "1:  mov x29, xzr\n"
+    "    mov x0, x11\n"
+    "    blr x10\n"
+    "    mov x8, #93\n"
+    "    svc #0\n"
+    "    brk #0\n"
+    ".size director_clone3_trampoline, .-director_clone3_trampoline\n");
+#endif
+#endif
+
+/* 1 until clone3 into a cgroup is refused for good (ENOSYS, EPERM of a seccomp filter,
+ * E2BIG/EINVAL of a kernel without CLONE_INTO_CGROUP); tests set it to 0 for the clone path. */
+static volatile int clone3_usable = 1;
+static _Thread_local int last_spawn_used_clone3 = 0;
+
+void director_spawn_allow_clone3(int on) { clone3_usable = on; }
+int director_spawn_last_used_clone3(void) { return last_spawn_used_clone3; }
 
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
@@ -292,9 +370,11 @@ int director_spawn_as(const char *path, char *const argv[], char *const envp[], 
     if (reset == NULL) { sigfillset(&reset_all); reset = &reset_all; }
     struct spawn_request request = {
         .path = path, .argv = argv, .envp = envp, .cwd = cwd,
-        .reset = reset, .identity = identity, .cgroup_procs = next_cgroup_procs, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
+        .reset = reset, .identity = identity, .cgroup_procs = -1, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
     };
-    next_cgroup_procs = -1;
+    const int cgroup_dir = next_cgroup_dir;
+    next_cgroup_dir = -1;
+    last_spawn_used_clone3 = 0;
     /* The child's stack. 16-byte aligned top; a few hundred bytes are used. */
     _Alignas(16) char stack[16384];
     int pidfd = -1;
@@ -320,17 +400,49 @@ int director_spawn_as(const char *path, char *const argv[], char *const envp[], 
      * but cannot be watched. (The exit signal stays SIGCHLD whatever is asked here: execve
      * resets it.) */
     const int flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
-    pid_t pid = clone(spawn_child, stack + sizeof stack, flags | CLONE_PIDFD, &request, &pidfd);
-    if (pid < 0 && errno == EINVAL) {
-        /* A kernel before 5.2, without CLONE_PIDFD: the caller falls back to pidfd_open. */
-        pidfd = -1;
-        pid = clone(spawn_child, stack + sizeof stack, flags, &request);
+    pid_t pid = -1;
+    int clone_errno = 0;
+    int via_clone3 = 0;
+#ifdef DIRECTOR_HAVE_CLONE3
+    if (cgroup_dir >= 0 && clone3_usable) {
+        struct director_clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | CLONE_INTO_CGROUP;
+        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        args.exit_signal = SIGCHLD;
+        args.stack = (uint64_t)(uintptr_t)stack;
+        args.stack_size = sizeof stack;
+        args.cgroup = (uint64_t)cgroup_dir;
+        long result = director_clone3_trampoline(&args, sizeof args, spawn_child, &request);
+        if (result >= 0) {
+            pid = (pid_t)result;
+            via_clone3 = 1;
+        } else {
+            int e = (int)-result;
+            if (e == ENOSYS || e == EPERM || e == E2BIG || e == EINVAL) clone3_usable = 0;
+            pidfd = -1; /* then the clone path, for this spawn too */
+        }
     }
-    int clone_errno = errno;
+#endif
+    int procs_fd = -1;
+    if (!via_clone3) {
+        /* The clone path: the child joins its cgroup itself (not fatal if it cannot). */
+        if (cgroup_dir >= 0) procs_fd = openat(cgroup_dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        request.cgroup_procs = procs_fd;
+        pid = clone(spawn_child, stack + sizeof stack, flags | CLONE_PIDFD, &request, &pidfd);
+        if (pid < 0 && errno == EINVAL) {
+            /* A kernel before 5.2, without CLONE_PIDFD: the caller falls back to pidfd_open. */
+            pidfd = -1;
+            pid = clone(spawn_child, stack + sizeof stack, flags, &request);
+        }
+        clone_errno = errno;
+    }
+    last_spawn_used_clone3 = via_clone3;
     unsigned long long after = boottime_ticks();
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
     release_spawn_slots();
     pthread_mutex_unlock(&spawn_slots_lock);
+    if (procs_fd >= 0) close(procs_fd);
 
     if (pid < 0) return clone_errno;
     if (request.error != 0) {

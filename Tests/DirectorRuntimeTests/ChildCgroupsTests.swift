@@ -1,3 +1,4 @@
+import CDirectorSys
 import Glibc
 import Testing
 @testable import DirectorRuntime
@@ -40,5 +41,54 @@ import Testing
         var st = stat()
         #expect(stat(dead, &st) != 0, "the dead owner's empty tree is removed")
         #expect(stat(live + "/d-a+b+0", &st) == 0, "the live owner's tree stays")
+    }
+
+    /// A spawned child is in its cgroup from its first instruction on, both ways: born there
+    /// (clone3 with CLONE_INTO_CGROUP, this kernel's way) and joined by writing `cgroup.procs`
+    /// (the way of kernels and seccomp filters that refuse clone3). A shell it runs, and what
+    /// the shell forks, are there too.
+    @Test(arguments: [true, false])
+    func aChildIsBornInItsCgroup(clone3: Bool) throws {
+        guard let parent = Self.parent, let own = ChildCgroups.ownCgroup() else {
+            print("ChildCgroupsTests: skipped: no writable cgroup2 hierarchy")
+            return
+        }
+        let name = "director-test-spawn-\(getpid())-\(clone3)"
+        let path = parent + "/" + name
+        #expect(mkdir(path, 0o755) == 0)
+        defer {
+            // Reaped by now (ChildGuard's deinit ran): the cgroup empties as the exits finish.
+            var tries = 0
+            while rmdir(path) != 0 && errno == EBUSY && tries < 200 { tries += 1; usleep(10_000) }
+        }
+        let dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(dir >= 0)
+        defer { close(dir) }
+        director_spawn_allow_clone3(clone3 ? 1 : 0)
+        defer { director_spawn_allow_clone3(1) }
+        director_spawn_set_next_cgroup(dir)
+        do {
+            let child = try ChildGuard(launch(["/bin/sh", "-c", "cat /proc/self/cgroup; (cat /proc/self/cgroup)"]))
+            let usedClone3 = director_spawn_last_used_clone3() == 1
+            let expected = "0::" + (own == "/" ? "" : own) + "/" + name
+            let lines = child.readStdout().split(separator: "\n").filter { $0.hasPrefix("0::") }.map(String.init)
+            #expect(lines == [expected, expected], "the shell and its subshell are in the child's cgroup")
+            #expect(child.waitExit() == .code(0))
+            if clone3 {
+                var u = utsname()
+                uname(&u)
+                let release = withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                let version = release.split(separator: ".").prefix(2).compactMap { Int($0.prefix { $0.isNumber }) }
+                if version.count == 2, (version[0], version[1]) >= (5, 7) {
+                    #expect(usedClone3, "a \(release) kernel has CLONE_INTO_CGROUP")
+                }
+            } else {
+                #expect(!usedClone3)
+            }
+        }
+        // The next spawn, with no cgroup set, stays in ours.
+        let plain = try ChildGuard(launch(["/bin/cat", "/proc/self/cgroup"]))
+        #expect(plain.readStdout().split(separator: "\n").contains("0::" + own))
+        #expect(director_spawn_last_used_clone3() == 0)
     }
 }

@@ -215,8 +215,55 @@ def spawn_cost(cfg, root, results):
             row = json.loads(out.stdout)
             results.add(name, "us", row["director_spawn_p50_us"], floor=row["posix_spawn_p50_us"], tool="director",
                         note=f"p50 of {k}; floor: glibc posix_spawn with the same options, same run, alternating")
+        spawn_cost_cgroup(binary, k, ws, results)
     finally:
         ws.cleanup(grace=2)
+
+
+def _writable_cgroup2_dir(name):
+    """A new cgroup NAME under this process's own cgroup2 group, or None."""
+    try:
+        mount = next(l.split(" - ")[0].split()[4] for l in open("/proc/self/mountinfo") if " - cgroup2 " in l)
+        own = next(l.strip()[3:] for l in open("/proc/self/cgroup") if l.startswith("0::"))
+    except (StopIteration, OSError, IndexError):
+        return None
+    path = os.path.join(mount + ("" if own == "/" else own), name)
+    try:
+        os.mkdir(path)
+    except OSError:
+        return None
+    return path
+
+
+def spawn_cost_cgroup(binary, k, ws, results):
+    """The cgroup per child's share of one spawn call: `director_spawn` alternating with no
+    cgroup (the floor), born in the child's cgroup (clone3 with CLONE_INTO_CGROUP, the daemon's
+    way on Linux 5.7+) and moved there by the child's write to cgroup.procs (the fallback)."""
+    names = ["director spawn call into its cgroup (clone3)",
+             "director spawn call into its cgroup (cgroup.procs write, the fallback)"]
+    if not os.access(binary, os.X_OK):
+        for name in names:
+            results.skip(name, "us", "spawn_cost not built", tool="director")
+        return
+    cgroup = _writable_cgroup2_dir(f"director-bench-spawn-{os.getpid()}")
+    if cgroup is None:
+        for name in names:
+            results.skip(name, "us", "no writable cgroup2 hierarchy", tool="director")
+        return
+    try:
+        out = subprocess.run([binary, str(k), "0", ws.marker, cgroup], capture_output=True, text=True,
+                             cwd=ws.dir, timeout=300)
+    finally:
+        os.rmdir(cgroup)
+    if out.returncode != 0:
+        for name in names:
+            results.skip(name, "us", (out.stderr.strip() or "failed")[:120], tool="director")
+        return
+    row = json.loads(out.stdout)
+    note = f"p50 of {k}; floor: director_spawn without a cgroup, same run, alternating"
+    results.add(names[0], "us", row["clone3_p50_us"], floor=row["plain_p50_us"], tool="director",
+                note=note + ("" if row["clone3_used"] else "; clone3 refused here: the fallback ran"))
+    results.add(names[1], "us", row["procs_write_p50_us"], floor=row["plain_p50_us"], tool="director", note=note)
 
 
 def reload_latency(director, cfg, root, results, jobs_count=10):

@@ -10,6 +10,12 @@
  *       {"posix_spawn_p50_us":..,"director_spawn_p50_us":..,"count":K,"extra_fds":N}.
  *
  * EXTRA_FDS stands for the daemon's own fds: two pipes and a pidfd per running child.
+ *
+ *   spawn_cost K EXTRA_FDS MARKER CGROUP_DIR
+ *       The cost of the cgroup per child instead: director_spawn alternating without a
+ *       cgroup, into CGROUP_DIR born there (clone3 with CLONE_INTO_CGROUP), and into it by
+ *       the child's write to cgroup.procs (the fallback). Prints
+ *       {"plain_p50_us":..,"clone3_p50_us":..,"procs_write_p50_us":..,"clone3_used":0|1,..}.
  */
 #define _GNU_SOURCE
 #include "procscan.h"
@@ -51,8 +57,45 @@ static void stop(pid_t pid) {
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
 }
 
+/* One director_spawn into CGROUP_DIR (or none: -1), timed; clone3 on or off. */
+static int64_t timed_spawn(char **child_argv, int cgroup_dir, int clone3, int out, int err, const sigset_t *reset, int *used) {
+    struct director_spawned spawned;
+    int step;
+    director_spawn_allow_clone3(clone3);
+    int64_t t0 = now_ns();
+    director_spawn_set_next_cgroup(cgroup_dir);
+    if (director_spawn(child_argv[0], child_argv, environ, "/", out, err, reset, &spawned, &step) != 0) {
+        fprintf(stderr, "director_spawn failed\n");
+        exit(1);
+    }
+    int64_t t = now_ns() - t0;
+    *used |= director_spawn_last_used_clone3();
+    if (spawned.pidfd >= 0) close(spawned.pidfd);
+    stop(spawned.pid);
+    return t;
+}
+
+static int cgroup_cost(int k, int extra, char **child_argv, const char *cgroup, int out, int err, const sigset_t *reset) {
+    int dir = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) { perror(cgroup); return 1; }
+    int64_t *plain = calloc((size_t)k, sizeof *plain), *born = calloc((size_t)k, sizeof *born),
+            *moved = calloc((size_t)k, sizeof *moved);
+    int used = 0, unused = 0;
+    for (int i = 0; i < k; i++) {
+        plain[i] = timed_spawn(child_argv, -1, 1, out, err, reset, &unused);
+        born[i] = timed_spawn(child_argv, dir, 1, out, err, reset, &used);
+        moved[i] = timed_spawn(child_argv, dir, 0, out, err, reset, &unused);
+    }
+    qsort(plain, (size_t)k, sizeof *plain, cmp_i64);
+    qsort(born, (size_t)k, sizeof *born, cmp_i64);
+    qsort(moved, (size_t)k, sizeof *moved, cmp_i64);
+    printf("{\"plain_p50_us\":%.1f,\"clone3_p50_us\":%.1f,\"procs_write_p50_us\":%.1f,\"clone3_used\":%d,\"count\":%d,\"extra_fds\":%d}\n",
+           plain[(k - 1) / 2] / 1000.0, born[(k - 1) / 2] / 1000.0, moved[(k - 1) / 2] / 1000.0, used, k, extra);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: spawn_cost K EXTRA_FDS MARKER\n"); return 2; }
+    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: spawn_cost K EXTRA_FDS MARKER [CGROUP_DIR]\n"); return 2; }
     int k = atoi(argv[1]), extra = atoi(argv[2]);
     char *marker = argv[3];
     struct rlimit limit;
@@ -80,6 +123,7 @@ int main(int argc, char **argv) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) != 0) { fprintf(stderr, "spawn_cost: only %d extra fds\n", i); return 1; }
     }
+    if (argc == 5) return cgroup_cost(k, extra, child_argv, argv[4], out[1], err[1], &reset);
     int64_t *glibc = calloc((size_t)k, sizeof *glibc), *ours = calloc((size_t)k, sizeof *ours);
     for (int i = 0; i < k; i++) {
         pid_t pid;

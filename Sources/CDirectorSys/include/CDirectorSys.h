@@ -87,10 +87,19 @@ struct director_spawned {
 /// daemon's; the hard one only lowers); soft 0 leaves the inherited one.
 void director_spawn_set_child_nofile(unsigned long soft, unsigned long hard);
 
-/// The calling thread's next `director_spawn` puts its child into the cgroup whose
-/// `cgroup.procs` is `procs_fd` (the child writes "0" to it before anything else); -1: none.
-/// Consumed by that spawn.
-void director_spawn_set_next_cgroup(int procs_fd);
+/// The calling thread's next `director_spawn` puts its child into the cgroup whose directory
+/// is `cgroup_dir_fd`: born there with clone3's CLONE_INTO_CGROUP where the kernel allows it,
+/// otherwise the child writes "0" to its `cgroup.procs` before anything else. -1: none.
+/// Consumed by that spawn; the caller keeps and closes the fd.
+void director_spawn_set_next_cgroup(int cgroup_dir_fd);
+
+/// Tests: 0 makes every spawn take the clone path (the child joins its cgroup by writing to
+/// `cgroup.procs`), as on a kernel or under a seccomp filter that refuses clone3; 1 allows
+/// clone3 again.
+void director_spawn_allow_clone3(int on);
+
+/// 1 when the calling thread's last `director_spawn` was a clone3 into a cgroup.
+int director_spawn_last_used_clone3(void);
 
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,

@@ -447,15 +447,15 @@ package final class SupervisorRuntime {
         let id = spec.id
         let spec = spec.ready == nil ? spec : withNotifySocket(spec)
         let process: SpawnedProcess
-        // Into its own cgroup: the shim's child joins it before it can fork.
-        let cgroupProcs = cgroups?.procsFD(for: id) ?? -1
-        if cgroupProcs >= 0 { director_spawn_set_next_cgroup(cgroupProcs) }
+        // Into its own cgroup: born there (clone3), or joined before it can fork.
+        let cgroupDir = cgroups?.directoryFD(for: id) ?? -1
+        if cgroupDir >= 0 { director_spawn_set_next_cgroup(cgroupDir) }
         defer {
             // Also when the spawn failed before reaching the shim: the next spawn must not
             // find this (closed) fd.
-            if cgroupProcs >= 0 {
+            if cgroupDir >= 0 {
                 director_spawn_set_next_cgroup(-1)
-                close(cgroupProcs)
+                close(cgroupDir)
             }
         }
         do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {

@@ -10,9 +10,11 @@ import DirectorManifest
 ///
 /// Layout: `<cgroup2 mount><the daemon's own cgroup>/director-<hash of the state directory>/
 /// d-<child id, '/' as '+'>` (names are `[A-Za-z0-9_.-]`, so `+` cannot clash; the `d-` prefix
-/// keeps clear of interface files such as `cgroup.procs`). A child joins its cgroup in the
+/// keeps clear of interface files such as `cgroup.procs`). A child is born in its cgroup
+/// (clone3's `CLONE_INTO_CGROUP`, Linux 5.7+), or where clone3 is refused joins it in the
 /// spawn shim before anything else (`director_spawn_set_next_cgroup`): nothing it forks is
-/// ever outside. No controller is needed (this machine's unified hierarchy has none): the
+/// ever outside. Being born there is also the cheaper way: a migration by `cgroup.procs`
+/// waits for an RCU grace period while the daemon is suspended in the spawn. No controller is needed (this machine's unified hierarchy has none): the
 /// cgroup is used for membership only, read from `cgroup.procs`.
 ///
 /// Where no cgroup2 hierarchy is mounted or the daemon may not create cgroups in it (no
@@ -130,15 +132,15 @@ package final class ChildCgroups {
         return String(name.dropFirst(2).map { $0 == "+" ? "/" : $0 })
     }
 
-    /// An fd of the child's `cgroup.procs` for the next spawn (created at its first spawn),
+    /// An fd of the child's cgroup directory for the next spawn (created at its first spawn),
     /// or -1 when the cgroup cannot be made; the caller closes it after the spawn.
-    package func procsFD(for id: ChildID) -> Int32 {
+    package func directoryFD(for id: ChildID) -> Int32 {
         let name = Self.name(of: id)
         if !created.contains(name) {
             guard mkdirat(baseFD, name, 0o755) == 0 || errno == EEXIST else { return -1 }
             created.insert(name)
         }
-        return openat(baseFD, name + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+        return openat(baseFD, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     }
 
     /// The names of every child cgroup under `base` (also those a dead daemon left).
