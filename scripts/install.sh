@@ -30,16 +30,18 @@ FISH_COMPLETION_DIR=${FISH_COMPLETION_DIR:-$PREFIX/share/fish/vendor_completions
 
 say() { echo "install: $*" >&2; }
 
-# The plugin builds every product in CONFIG first (it must find the executables that use
-# ArgumentParser); it runs before the binary's own build so that a release director linked
-# with the static runtime is the last one written, not replaced by the plugin's build.
-say "generating the man page (swift package generate-manual, $CONFIG)"
+# The plugin builds every product first (it must find the executables that use
+# ArgumentParser) and runs `director --experimental-dump-help`. It does so in debug: the help
+# text is the same in every configuration, `make run` and `make test` have usually built
+# debug already, and a release build without --static-swift-stdlib would be a second full
+# release build (the flag changes how everything is compiled, not only the link).
+say "generating the man page (swift package generate-manual, from the debug build)"
 generated=.build/plugins/GenerateManual/outputs/director/director.1
 rm -f "$generated"
 man_log=$(mktemp)
 page=$(mktemp)
 trap 'rm -f "$man_log" "$page"' EXIT
-if ! "$SWIFT" package "${pm_flags[@]}" --disable-sandbox generate-manual --configuration "$CONFIG" >"$man_log" 2>&1; then
+if ! "$SWIFT" package "${pm_flags[@]}" --disable-sandbox generate-manual --configuration debug >"$man_log" 2>&1; then
     cat "$man_log" >&2
     say "generate-manual failed"
     exit 1
