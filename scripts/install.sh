@@ -9,7 +9,7 @@
 # commands' own help.
 #
 # CONFIG=release (the default) links the Swift runtime statically (--static-swift-stdlib): the
-# installed binary needs no toolchain at run time, only libc, libyaml and liblmdb.
+# installed binary needs no toolchain at run time, only libc, libstdc++, libyaml and liblmdb.
 # CONFIG=debug installs the debug build as it is (the test suite does this: it is already
 # built there, and a release build takes many minutes).
 set -euo pipefail
