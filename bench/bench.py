@@ -94,8 +94,9 @@ def peer_versions():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer children and samples (< 2 minutes)")
-    parser.add_argument("--only", help="comma-separated: floor,director,scale,supervisord,circus,s6,runit "
-                                       "(scale: only the scale figures, floors included)")
+    parser.add_argument("--only", help="comma-separated: floor,director,scale,ready,supervisord,circus,s6,runit "
+                                       "(scale: only the scale figures, floors included; ready: only the "
+                                       "readiness figures and the 1 000-children start)")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
     cfg = Config(args.quick)
@@ -126,6 +127,15 @@ def main():
             scale.run(cfg, root, results)
         else:
             print(f"bench: skipping scale: {why}", flush=True)
+    elif only == {"ready"}:
+        # `--only ready`: the readiness figures and, beside them, the 1 000-children start
+        # without `ready:` (which `ready:` must not slow down).
+        ok, why = director.available(root)
+        if ok:
+            director_figures.notify_round_trip(director, cfg, root, results)
+            director_figures.spawn_without_ready(director, cfg, root, results)
+        else:
+            print(f"bench: skipping ready: {why}", flush=True)
     elif only is None or "director" in only:
         ok, why = director.available(root)
         if ok:
@@ -136,6 +146,7 @@ def main():
             director_figures.spawn_cost(cfg, root, results)
             director_figures.reload_latency(director, cfg, root, results, jobs_count=10)
             director_figures.reload_latency(director, cfg, root, results, jobs_count=100)
+            director_figures.notify_round_trip(director, cfg, root, results)
             scale.run(cfg, root, results)
         else:
             print(f"bench: skipping director: {why}", flush=True)

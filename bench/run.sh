@@ -44,7 +44,7 @@ fi
 
 # The floors and the probe.
 mkdir -p "$BENCH/.bin"
-for prog in probe floor_spawn floor_restart floor_storm; do
+for prog in probe floor_spawn floor_restart floor_storm notify_ready; do
     cc -O2 -Wall -o "$BENCH/.bin/$prog" "$BENCH/c/$prog.c"
 done
 # Director's spawn shim beside glibc's posix_spawn, compiled from the package's own C source.

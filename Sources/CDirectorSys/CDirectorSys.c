@@ -85,7 +85,9 @@ struct spawn_request {
     char *const *argv;
     char *const *envp;
     const char *cwd;
-    int slots[3];  /* the child's fds 0, 1 and 2, all above 2 */
+    int slots[4];  /* the child's fds 0, 1 and 2, and its readiness pipe; all above 2 */
+    int ready_target; /* the fd number the readiness pipe (slots[3]) becomes; -1: none */
+    char *pid_text;   /* NULL, or 11 bytes the child fills with its pid in decimal */
     int keep;      /* one above the highest slot */
     int full_copy; /* skip CLOSE_RANGE_UNSHARE (tests of the older kernels' path) */
     const sigset_t *reset;
@@ -108,12 +110,17 @@ static int default_disposition(int sig) {
 #endif
 
 /* close_range(3, ~0) where the kernel has it (5.9+); otherwise every fd listed in
- * /proc/self/fd, read with getdents64 into a stack buffer. */
-static void close_from_3(void) {
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+ * /proc/self/fd, read with getdents64 into a stack buffer. `except` (> 2, or -1) stays open. */
+static void close_from_3(int except) {
+    if (except < 3) {
+        if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+    } else if ((except == 3 || syscall(SYS_close_range, 3U, (unsigned)except - 1, 0U) == 0)
+               && syscall(SYS_close_range, (unsigned)except + 1, ~0U, 0U) == 0) {
+        return;
+    }
     int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0) {
-        for (int fd = 3; fd < 1024; fd++) syscall(SYS_close, fd);
+        for (int fd = 3; fd < 1024; fd++) if (fd != except) syscall(SYS_close, fd);
         return;
     }
     char buffer[1024];
@@ -126,7 +133,7 @@ static void close_from_3(void) {
             memcpy(&reclen, buffer + at + 16, sizeof reclen);
             int fd = 0, digits = 0;
             for (; name[digits] >= '0' && name[digits] <= '9'; digits++) fd = fd * 10 + (name[digits] - '0');
-            if (digits > 0 && name[digits] == 0 && fd > 2 && fd != dir) syscall(SYS_close, fd);
+            if (digits > 0 && name[digits] == 0 && fd > 2 && fd != dir && fd != except) syscall(SYS_close, fd);
             at += reclen;
         }
     }
@@ -195,9 +202,28 @@ static int spawn_child(void *argument) {
     if (r->full_copy || syscall(SYS_close_range, (unsigned)r->keep, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
         if (syscall(SYS_unshare, CLONE_FILES) != 0) goto fail;
     }
+    /* The readiness pipe (`ready: {fd: N}`) first moves above every slot and N, so that
+     * neither the standard fds nor N can land on it before it is placed. */
+    int ready_temp = -1;
+    if (r->ready_target >= 0) {
+        int floor = r->keep > r->ready_target ? r->keep : r->ready_target + 1;
+        ready_temp = (int)syscall(SYS_fcntl, r->slots[3], F_DUPFD, floor);
+        if (ready_temp < 0) goto fail;
+    }
     for (int i = 0; i < 3; i++)
         if (syscall(SYS_dup2, r->slots[i], i) < 0) goto fail;
-    close_from_3();
+    /* dup2 clears close-on-exec: N survives the exec, nothing else above 2 does. */
+    if (ready_temp >= 0 && syscall(SYS_dup2, ready_temp, r->ready_target) < 0) goto fail;
+    close_from_3(r->ready_target);
+    if (r->pid_text != NULL) {
+        /* WATCHDOG_PID: the pid is known only here; the parent's buffer is written by this
+         * child alone, while the parent waits (CLONE_VFORK). */
+        char digits[16];
+        int n = 0;
+        for (long pid = syscall(SYS_getpid); pid > 0 && n < 15; pid /= 10) digits[n++] = (char)('0' + pid % 10);
+        for (int i = 0; i < n && i < 10; i++) r->pid_text[i] = digits[n - 1 - i];
+        r->pid_text[n < 10 ? n : 10] = 0;
+    }
     if (r->cwd != NULL) {
         r->step = DIRECTOR_SPAWN_STEP_CHDIR;
         if (syscall(SYS_chdir, r->cwd) != 0) goto fail;
@@ -215,7 +241,7 @@ fail:
 /* The spawn slots (see above): slot 0 always holds /dev/null for reading (the child's stdin);
  * slots 1 and 2 hold /dev/null for writing between spawns and the child's pipes during one. */
 static pthread_mutex_t spawn_slots_lock = PTHREAD_MUTEX_INITIALIZER;
-static int spawn_slots[3] = {-1, -1, -1};
+static int spawn_slots[4] = {-1, -1, -1, -1};
 static int spawn_keep = 0; /* one above the highest slot */
 static int spawn_null_out = -1;
 static int spawn_full_copy = 0;
@@ -231,21 +257,22 @@ static int prepare_spawn_slots(void) {
     if (spawn_slots[0] >= 0) return 0;
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int null_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    int slots[3] = {
+    int slots[4] = {
         in < 0 ? -1 : fcntl(in, F_DUPFD_CLOEXEC, 3),
+        null_out < 0 ? -1 : fcntl(null_out, F_DUPFD_CLOEXEC, 3),
         null_out < 0 ? -1 : fcntl(null_out, F_DUPFD_CLOEXEC, 3),
         null_out < 0 ? -1 : fcntl(null_out, F_DUPFD_CLOEXEC, 3),
     };
     int e = errno;
     if (in >= 0) close(in);
-    if (slots[0] < 0 || slots[1] < 0 || slots[2] < 0) {
-        for (int i = 0; i < 3; i++) if (slots[i] >= 0) close(slots[i]);
+    if (slots[0] < 0 || slots[1] < 0 || slots[2] < 0 || slots[3] < 0) {
+        for (int i = 0; i < 4; i++) if (slots[i] >= 0) close(slots[i]);
         if (null_out >= 0) close(null_out);
         return e ? e : EMFILE;
     }
     spawn_null_out = null_out;
     memcpy(spawn_slots, slots, sizeof slots);
-    for (int i = 0; i < 3; i++) if (slots[i] >= spawn_keep) spawn_keep = slots[i] + 1;
+    for (int i = 0; i < 4; i++) if (slots[i] >= spawn_keep) spawn_keep = slots[i] + 1;
     return 0;
 }
 
@@ -254,6 +281,7 @@ static int prepare_spawn_slots(void) {
 static void release_spawn_slots(void) {
     dup3(spawn_null_out, spawn_slots[1], O_CLOEXEC);
     dup3(spawn_null_out, spawn_slots[2], O_CLOEXEC);
+    dup3(spawn_null_out, spawn_slots[3], O_CLOEXEC);
 }
 
 /* The tick /proc/PID/stat reports as a process's start time (field 22): the kernel takes
@@ -273,6 +301,17 @@ static _Thread_local int next_cgroup_dir = -1;
 
 void director_spawn_set_next_cgroup(int cgroup_dir_fd) {
     next_cgroup_dir = cgroup_dir_fd;
+}
+
+/* The readiness pipe and pid text of the calling thread's next spawn (see the header). */
+static _Thread_local int next_ready_fd = -1;
+static _Thread_local int next_ready_target = -1;
+static _Thread_local char *next_pid_text = NULL;
+
+void director_spawn_set_next_extras(int ready_fd, int ready_target, char *pid_text) {
+    next_ready_fd = ready_fd;
+    next_ready_target = ready_target;
+    next_pid_text = pid_text;
 }
 
 /* Into its cgroup at birth: clone3's CLONE_INTO_CGROUP (Linux 5.7+). The other way, the child
@@ -371,17 +410,23 @@ int director_spawn_as(const char *path, char *const argv[], char *const envp[], 
     struct spawn_request request = {
         .path = path, .argv = argv, .envp = envp, .cwd = cwd,
         .reset = reset, .identity = identity, .cgroup_procs = -1, .error = 0, .step = DIRECTOR_SPAWN_STEP_SETUP,
+        .ready_target = next_ready_fd >= 0 ? next_ready_target : -1, .pid_text = next_pid_text,
     };
     const int cgroup_dir = next_cgroup_dir;
     next_cgroup_dir = -1;
     last_spawn_used_clone3 = 0;
+    int ready_fd = next_ready_fd;
+    next_ready_fd = -1;
+    next_ready_target = -1;
+    next_pid_text = NULL;
     /* The child's stack. 16-byte aligned top; a few hundred bytes are used. */
     _Alignas(16) char stack[16384];
     int pidfd = -1;
 
     pthread_mutex_lock(&spawn_slots_lock);
     int rc = prepare_spawn_slots();
-    if (rc == 0 && (dup3(stdout_fd, spawn_slots[1], O_CLOEXEC) < 0 || dup3(stderr_fd, spawn_slots[2], O_CLOEXEC) < 0))
+    if (rc == 0 && (dup3(stdout_fd, spawn_slots[1], O_CLOEXEC) < 0 || dup3(stderr_fd, spawn_slots[2], O_CLOEXEC) < 0
+                    || (ready_fd >= 0 && dup3(ready_fd, spawn_slots[3], O_CLOEXEC) < 0)))
         rc = errno;
     if (rc != 0) {
         if (spawn_slots[0] >= 0) release_spawn_slots();

@@ -304,6 +304,10 @@ extension Engine {
                 severity: .warning, fields: EventFields(pid: pid, signal: .kill, reason: "shutdown_timeout"))
         case .readyTimeout(let id):
             onReadyTimeout(id)
+        case .probe(let id):
+            onProbeTimer(id)
+        case .watchdog(let id):
+            onWatchdogTimer(id)
         case .resetRestarts(let id):
             guard var rec = childRecords[id], rec.state == .running, rec.resetTimerArmed,
                 let started = rec.startedAt, now - started >= rec.spec.resetAfter
@@ -339,17 +343,20 @@ extension Engine {
             emit(.cancelTimer(.resetRestarts(id)))
         }
         let shutdown = rec.spec.shutdown
+        // A missed watchdog sends SIGABRT (a hung program leaves a core dump), then SIGKILL
+        // after the shutdown timeout, as systemd's WatchdogSignal= does.
+        let watchdog = rec.stopIntent == .failed(.watchdog)
         let signal: ProcessSignal
         switch shutdown.timeout {
-        case .after(let timeout) where timeout <= .zero:
+        case .after(let timeout) where timeout <= .zero && !watchdog:
             signal = .kill
         case .after(let timeout):
-            signal = shutdown.signal
+            signal = watchdog ? .abrt : shutdown.signal
             rec.shutdownTimerArmed = true
             emit(.signal(id, pid: pid, signal))
             emit(.armTimer(.shutdownTimeout(id), at: now + timeout))
         case .infinity:
-            signal = shutdown.signal
+            signal = watchdog ? .abrt : shutdown.signal
         }
         if !rec.shutdownTimerArmed { emit(.signal(id, pid: pid, signal)) }
         childRecords[id] = rec

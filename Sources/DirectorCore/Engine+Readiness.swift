@@ -75,15 +75,23 @@ extension Engine {
     }
 
     mutating func onReady(_ id: ChildID, pid: Int32) {
-        guard var rec = childRecords[id], rec.pid == pid, rec.state == .running, !rec.ready, rec.spec.ready != nil,
-            rec.stopIntent == nil
-        else { return }
+        guard var rec = childRecords[id], rec.pid == pid, rec.state == .running, !rec.ready, rec.stopIntent == nil else { return }
+        if !reloading.isEmpty, reloading.remove(id) != nil {
+            // READY=1 after RELOADING=1: ready again; nothing was held back by it.
+            rec.ready = true
+            childRecords[id] = rec
+            record(id.description, .ready, "pid=\(pid) after reloading", log: rec.spec.log.events.start, fields: EventFields(pid: pid))
+            publish(rec)
+            return
+        }
+        guard rec.spec.ready != nil, rec.readyTimerArmed else { return }
         rec.ready = true
         if rec.readyTimerArmed {
             rec.readyTimerArmed = false
             emit(.cancelTimer(.readyTimeout(id)))
         }
         childRecords[id] = rec
+        startHealth(rec)
         let waited = rec.startedAt.map { now - $0 } ?? .zero
         record(id.description, .ready, "pid=\(pid) after \(Self.format(waited))", log: rec.spec.log.events.start,
             fields: EventFields(pid: pid, delay: waited))
@@ -100,13 +108,16 @@ extension Engine {
     /// At `.started`: a child without `ready:` is ready now; one with it gets its timeout.
     mutating func startReadiness(_ rec: inout ChildRecord) {
         if !statusTexts.isEmpty { statusTexts[rec.id] = nil }
+        startWatchdog(rec)
         guard let ready = rec.spec.ready else {
             rec.ready = true
+            startHealth(rec)
             return
         }
         rec.ready = false
         rec.readyTimerArmed = true
         emit(.armTimer(.readyTimeout(rec.id), at: now + ready.timeout))
+        if case .probe = ready.check { scheduleProbe(rec.id, after: Self.readyPollInitial) }
     }
 
     /// The process ended: it is not ready any more, and its timeout no longer applies.
@@ -116,6 +127,8 @@ extension Engine {
             rec.readyTimerArmed = false
             emit(.cancelTimer(.readyTimeout(rec.id)))
         }
+        endProbes(rec.id)
+        endWatchdog(rec.id)
     }
 
     /// Not ready in time: a `not_ready` event, and the child is stopped with its `shutdown`;

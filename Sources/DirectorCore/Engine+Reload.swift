@@ -126,6 +126,13 @@ extension Engine {
             forget(&rec)
             guard processChanged else {
                 childRecords[id] = rec
+                // `health:` is policy: a ready child that had no checks gets them now (one
+                // with checks reads the new spec at its next check).
+                if new.health != nil, old.health == nil, rec.state == .running, rec.ready, rec.stopIntent == nil,
+                    probes[id]?.timerArmed != true, probes[id]?.inFlight != true
+                {
+                    startHealth(rec)
+                }
                 publish(rec)
                 continue
             }

@@ -64,6 +64,12 @@ public struct Engine: Sendable {
     var waitsForReady: [ChildID: ChildID] = [:]
     /// The last `STATUS=` of children that sent one.
     var statusTexts: [ChildID: String] = [:]
+    /// Children with probes (`ready:` tcp/http/exec, `health:`), while their process runs.
+    var probes: [ChildID: ProbeState] = [:]
+    /// Children whose watchdog is armed, with its interval (`watchdog:` or `WATCHDOG_USEC=`).
+    var watchdogs: [ChildID: Duration] = [:]
+    /// Children that sent RELOADING=1 and not READY=1 since.
+    var reloading: Set<ChildID> = []
 
     /// Builds the tree for `manifest`. Nothing runs until `start(at:)`.
     /// - Parameters:
@@ -134,6 +140,8 @@ public struct Engine: Sendable {
         case .exitDecided(let id, let decision, let number): onExitDecided(id, decision, question: number)
         case .ready(let id, let pid): onReady(id, pid: pid)
         case .status(let id, let pid, let text): onStatus(id, pid: pid, text: text)
+        case .notified(let id, let pid, let notification): onNotified(id, pid: pid, notification)
+        case .probed(let id, let pid, let outcome): onProbed(id, pid: pid, outcome)
         case .command, .reload: break
         }
         return finish()

@@ -99,6 +99,11 @@ public enum TimerID: Sendable, Hashable {
     /// A child with `ready:` was not ready within its `ready.timeout`: it is stopped, and its
     /// exit has cause `ready_timeout`.
     case readyTimeout(ChildID)
+    /// Time for the child's next probe: a readiness poll (`ready: {tcp|http|exec}`) or a
+    /// health check (`health:`).
+    case probe(ChildID)
+    /// A child with `watchdog:` sent no `WATCHDOG=1` in time: SIGABRT, exit cause `watchdog`.
+    case watchdog(ChildID)
 }
 
 /// Everything fully resolved that the runtime needs to start one child: templates are
@@ -116,8 +121,12 @@ public struct LaunchSpec: Sendable, Hashable {
     public var log: LogPolicy
     /// The job's `user`, `group`, `umask` and `rlimits`, applied in the child before exec.
     public var identity: ProcessIdentity = ProcessIdentity()
-    /// The job's `ready:` (the runtime sets `NOTIFY_SOCKET` for `notify`), or nil.
+    /// The job's `ready:` (the runtime sets `NOTIFY_SOCKET` for `notify` and gives the child
+    /// a pipe on fd N for `fd: N`), or nil.
     public var ready: ReadySpec? = nil
+    /// The job's `watchdog:` (the runtime sets `NOTIFY_SOCKET`, `WATCHDOG_USEC` and
+    /// `WATCHDOG_PID`), or nil.
+    public var watchdog: Duration? = nil
 
     /// Creates a launch spec.
     public init(
@@ -182,6 +191,10 @@ public enum EngineEvent: Sendable, Hashable {
     /// The child's process `pid` sent `STATUS=text` (shown in `ps` and the table).
     /// Indirect, so that `EngineEvent` keeps its size.
     indirect case status(ChildID, pid: Int32, text: String)
+    /// The child's process `pid` sent another sd_notify key (`WATCHDOG=1`, `RELOADING=1`, ...).
+    indirect case notified(ChildID, pid: Int32, Notification)
+    /// The probe asked for by `Effect.probe` ended.
+    indirect case probed(ChildID, pid: Int32, ProbeOutcome)
 }
 
 /// Kinds of recorded lifecycle events (the table's `events.kind`).
@@ -215,7 +228,9 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable {
     case shutdown
     /// A child with `ready:` said it is ready.
     case ready
-    /// A child with `ready:` was not ready in time and is being stopped (`ready_timeout`).
+    /// A child is not ready (any more) and is being stopped: not ready in time
+    /// (`ready_timeout`), unhealthy (`unhealthy`), or silent past its watchdog (`watchdog`);
+    /// `EventFields.reason` says which.
     case notReady = "not_ready"
 }
 
@@ -244,6 +259,10 @@ public enum ExitCause: String, Sendable, Hashable, CaseIterable {
     case spawnFailed = "spawn_failed"
     /// The engine stopped it because it was not ready within its `ready.timeout`.
     case readyTimeout = "ready_timeout"
+    /// The engine stopped it after `health.failures` failed health checks in a row.
+    case unhealthy
+    /// The engine sent SIGABRT because no `WATCHDOG=1` came within its `watchdog` interval.
+    case watchdog
 }
 
 /// The structured part of an event: what the text `detail` says, as data, so that log lines
@@ -442,6 +461,9 @@ public enum Effect: Sendable, Hashable {
     /// `EngineEvent.exitDecided` (at once or later; `question.answer(question.proposed)`
     /// keeps the manifest's rules).
     case decideExit(ExitQuestion)
+    /// Run one probe against a child and report `EngineEvent.probed`. The runtime never
+    /// blocks on it, and drops it (reporting nothing) when the child's process ends first.
+    case probe(ProbeRequest)
 }
 
 /// Who decides about an exit nobody asked for (a crash, an exit of the child's own accord, a

@@ -22,5 +22,6 @@ extension LaunchSpec {
         self.init(id: id, argv: argv, cwd: Template.expand(job.cwd, for: id), env: env, log: job.log,
             identity: job.identity)
         ready = job.ready
+        watchdog = job.watchdog
     }
 }

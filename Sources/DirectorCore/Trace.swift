@@ -15,9 +15,11 @@ extension Engine {
         switch event {
         case .started(let id, _), .spawnFailed(let id, _), .exited(let id, _, _): return id
         case .timerFired(.restart(let id)), .timerFired(.shutdownTimeout(let id)), .timerFired(.resetRestarts(let id)),
-            .timerFired(.readyTimeout(let id)):
+            .timerFired(.readyTimeout(let id)), .timerFired(.probe(let id)), .timerFired(.watchdog(let id)):
             return id
-        case .exitDecided(let id, _, _), .ready(let id, _), .status(let id, _, _): return id
+        case .exitDecided(let id, _, _), .ready(let id, _), .status(let id, _, _), .notified(let id, _, _),
+            .probed(let id, _, _):
+            return id
         case .command, .reload: return nil
         }
     }
@@ -34,6 +36,8 @@ extension Engine {
         case .exitDecided(let id, let decision, let number): "exit_decided \(id) #\(number) \(describe(decision))"
         case .ready(let id, let pid): "ready \(id) pid=\(pid)"
         case .status(let id, let pid, let text): "status \(id) pid=\(pid) \(text)"
+        case .notified(let id, let pid, let n): "notified \(id) pid=\(pid) \(n)"
+        case .probed(let id, let pid, let o): "probed \(id) pid=\(pid) #\(o.number) \(o.ok ? "ok" : "failed \(o.detail)")"
         }
     }
 
@@ -51,6 +55,7 @@ extension Engine {
         case .event(let record): "event(\(record.kind.rawValue))"
         case .exit(let status): "exit(\(status))"
         case .decideExit(let q): "decide_exit(\(q.id) #\(q.number) proposed=\(describe(q.proposed)))"
+        case .probe(let r): "probe(\(r.id) \(r.purpose.rawValue) \(r.probe.kind) #\(r.number))"
         }
     }
 
@@ -68,6 +73,8 @@ extension Engine {
         case .shutdownTimeout(let id): "shutdown_timeout \(id)"
         case .resetRestarts(let id): "reset_restarts \(id)"
         case .readyTimeout(let id): "ready_timeout \(id)"
+        case .probe(let id): "probe \(id)"
+        case .watchdog(let id): "watchdog \(id)"
         }
     }
 

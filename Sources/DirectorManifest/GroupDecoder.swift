@@ -19,6 +19,7 @@ struct GroupDecoder {
     static let jobKeys = [
         "name", "command", "instances", "cwd", "env", "restart", "delay", "backoff", "reset_after",
         "on_exit", "shutdown", "log", "env_file", "user", "group", "umask", "rlimits", "ready",
+        "health", "watchdog",
     ]
 
     /// A whole file: one top-level group, named by `group:` or else `defaultName`.

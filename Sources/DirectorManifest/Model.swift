@@ -90,6 +90,8 @@ public struct ProcessSignal: Sendable, Hashable, CustomStringConvertible {
     public static let int = ProcessSignal(number: 2)
     /// SIGHUP.
     public static let hup = ProcessSignal(number: 1)
+    /// SIGABRT (what a missed `watchdog` sends).
+    public static let abrt = ProcessSignal(number: 6)
 
     // Linux x86_64/aarch64 numbering; Director is Linux-only.
     private static let numbersByName: [String: Int32] = [
@@ -145,8 +147,9 @@ public struct ExitCondition: Sendable, Hashable {
     public var causes: [String]? = nil
 
     /// The causes `when: {cause: ...}` accepts: `exit` (a code), `signal`, `spawn_failed`,
-    /// `ready_timeout` (stopped for not being ready in time).
-    public static let knownCauses = ["exit", "signal", "spawn_failed", "ready_timeout"]
+    /// `ready_timeout` (stopped for not being ready in time), `unhealthy` (stopped after
+    /// `health.failures` failed checks in a row), `watchdog` (no `WATCHDOG=1` in time).
+    public static let knownCauses = ["exit", "signal", "spawn_failed", "ready_timeout", "unhealthy", "watchdog"]
 
     /// Creates a condition.
     public init(codes: [Int32]? = nil, signals: [ProcessSignal]? = nil, minRestarts: Int? = nil, causes: [String]? = nil) {
@@ -341,6 +344,10 @@ public struct JobSpec: Sendable, Hashable {
     public var envFile: EnvFile? = nil
     /// `ready:`: nil means ready once spawned.
     public var ready: ReadySpec? = nil
+    /// `health:`: a probe repeated while the child runs; nil means none.
+    public var health: HealthSpec? = nil
+    /// `watchdog:`: the child must send `WATCHDOG=1` at least this often; nil means none.
+    public var watchdog: Duration? = nil
 
     /// Creates a job spec with the documented defaults for everything but name and command.
     public init(
@@ -348,7 +355,8 @@ public struct JobSpec: Sendable, Hashable {
         restart: RestartType = .permanent, delay: Duration = .zero, backoff: Backoff? = nil,
         resetAfter: Duration = .seconds(60), onExit: [ExitRule] = [], shutdown: Shutdown = Shutdown(),
         log: LogPolicy = LogPolicy(), location: SourceLocation? = nil,
-        identity: ProcessIdentity = ProcessIdentity(), envFile: EnvFile? = nil, ready: ReadySpec? = nil
+        identity: ProcessIdentity = ProcessIdentity(), envFile: EnvFile? = nil, ready: ReadySpec? = nil,
+        health: HealthSpec? = nil, watchdog: Duration? = nil
     ) {
         self.name = name
         self.command = command
@@ -366,15 +374,19 @@ public struct JobSpec: Sendable, Hashable {
         self.identity = identity
         self.envFile = envFile
         self.ready = ready
+        self.health = health
+        self.watchdog = watchdog
     }
 
     /// True when `other` differs in a key that defines the running process (command, env,
-    /// the env file's contents, cwd, user, group, umask, rlimits, ready, shutdown): such a
-    /// change restarts the job's instances on reload (`ready` decides the child's environment
-    /// or fds, and whether it holds back its siblings).
+    /// the env file's contents, cwd, user, group, umask, rlimits, ready, watchdog, shutdown):
+    /// such a change restarts the job's instances on reload (`ready` decides the child's
+    /// environment or fds, and whether it holds back its siblings; `watchdog` is exported in
+    /// its environment). `health` is policy: it applies in place.
     public func processDiffers(from other: JobSpec) -> Bool {
         command != other.command || env != other.env || cwd != other.cwd || shutdown != other.shutdown
             || identity != other.identity || envFile != other.envFile || ready != other.ready
+            || watchdog != other.watchdog
     }
 }
 

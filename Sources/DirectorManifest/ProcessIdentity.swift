@@ -116,6 +116,11 @@ public struct ReadySpec: Sendable, Hashable {
     public enum Check: Sendable, Hashable {
         /// sd_notify: `READY=1` on the datagram socket named by `$NOTIFY_SOCKET`.
         case notify
+        /// s6: a newline written on this file descriptor of the child (≥ 3), the write end
+        /// of a pipe the daemon reads.
+        case fd(Int32)
+        /// Polled by the daemon with a backoff until it succeeds or `timeout` passes.
+        case probe(Probe)
     }
 
     /// The protocol.

@@ -60,9 +60,26 @@ extension JobSpec {
         if let r = ready {
             switch r.check {
             case .notify: lines.append("ready=notify,\(d(r.timeout))")
+            case .fd(let n): lines.append("ready=fd,\(n),\(d(r.timeout))")
+            case .probe(let p): lines.append("ready=\(p.canonicalText),\(d(r.timeout))")
             }
         }
+        if let h = health {
+            lines.append("health=\(h.probe.canonicalText),\(d(h.interval)),\(d(h.timeout)),\(h.failures)")
+        }
+        if let w = watchdog { lines.append("watchdog=\(d(w))") }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension Probe {
+    /// `tcp:8080`, `http:<url>`, `exec:<argv>`: for the spec hash.
+    fileprivate var canonicalText: String {
+        switch self {
+        case .tcp(let port): "tcp:\(port)"
+        case .http(let t): "http:\(t.url.utf8.count):\(t.url)"
+        case .exec(let argv): "exec:" + argv.map { "\($0.utf8.count):\($0)" }.joined(separator: ",")
+        }
     }
 }
 

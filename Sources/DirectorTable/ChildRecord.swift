@@ -78,13 +78,21 @@ public struct ChildRecord: Sendable, Hashable {
     /// The daemon (node) that supervises this child, on a table several daemons share
     /// (DESIGN §4.1); nil in tables written before nodes existed, and stored only when set.
     public var node: String?
+    /// The current process is ready (DESIGN §2 `ready:`; a child without `ready:` is ready
+    /// once running); nil in tables written before readiness was recorded.
+    public var ready: Bool? = nil
+    /// The last `STATUS=` the child sent over sd_notify, or nil.
+    public var status: String? = nil
 
     /// Creates a record.
     public init(
         id: String, group: String, job: String, instance: Int, state: State, pid: Int32? = nil, pgid: Int32? = nil,
         startTicks: UInt64? = nil, startedAt: UnixMillis? = nil, restarts: Int = 0, lastExit: LastExit? = nil,
-        nextRestartAt: UnixMillis? = nil, specHash: String = "", updatedAt: UnixMillis, node: String? = nil
+        nextRestartAt: UnixMillis? = nil, specHash: String = "", updatedAt: UnixMillis, node: String? = nil,
+        ready: Bool? = nil, status: String? = nil
     ) {
+        self.ready = ready
+        self.status = status
         self.id = id
         self.group = group
         self.job = job
@@ -122,6 +130,9 @@ public struct ChildRecord: Sendable, Hashable {
         ]
         // An addition: absent unless set, so a table without nodes reads as it always did.
         if let node { fields.append(("node", .string(node))) }
+        // Additions too, present only when known, so older rows and readers are unchanged.
+        if let ready { fields.append(("ready", .bool(ready))) }
+        if let status { fields.append(("status", .string(status))) }
         return .object(fields)
     }
 
@@ -151,6 +162,8 @@ public struct ChildRecord: Sendable, Hashable {
         specHash = try f.string("spec_hash")
         updatedAt = try f.time("updated_at")
         node = try f.optionalString("node")
+        ready = try f.optionalBool("ready")
+        status = try f.optionalString("status")
     }
 }
 

@@ -3,8 +3,9 @@
 
 /// Renders children for people (`director ps`) and as JSON (`director ps --json`).
 public enum ChildListing {
-    /// The column titles, in order.
-    public static let columns = ["ID", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]
+    /// The column titles, in order; `STATUS` (sd_notify `STATUS=`) follows them when a listed
+    /// child has one.
+    public static let columns = ["ID", "STATE", "READY", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]
 
     /// An aligned table, one line per child under a header line, ending in a newline.
     ///
@@ -14,7 +15,13 @@ public enum ChildListing {
     public static func render(
         children: [ChildRecord], now: UnixMillis, isGone: (ChildRecord) -> Bool = { _ in false }
     ) -> String {
-        TextTable.render(header: columns, rows: children.map { row($0, now: now, gone: isGone($0)) })
+        let withStatus = children.contains { $0.status != nil }
+        return TextTable.render(
+            header: withStatus ? columns + ["STATUS"] : columns,
+            rows: children.map { c in
+                let cells = row(c, now: now, gone: isGone(c))
+                return withStatus ? cells + [c.status ?? "-"] : cells
+            })
     }
 
     /// One child's cells, in the order of `columns`.
@@ -27,7 +34,10 @@ public enum ChildListing {
         }
         let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
         let pid = c.pid.map { gone ? "\($0) (gone)" : String($0) } ?? "-"
-        return [c.id, c.state.rawValue, pid, uptime, String(c.restarts), lastExit]
+        // Readiness is a property of a live process: `-` for a child without one.
+        let live = c.pid != nil && (c.state == .running || c.state == .stopping)
+        let ready = live ? c.ready.map { $0 ? "yes" : "no" } ?? "-" : "-"
+        return [c.id, c.state.rawValue, ready, pid, uptime, String(c.restarts), lastExit]
     }
 
     /// A JSON array of the child records, one compact line.

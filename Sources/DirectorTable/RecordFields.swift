@@ -45,6 +45,13 @@ struct RecordFields {
         return s
     }
 
+    /// A boolean member that may be absent or null (fields added by later formats).
+    func optionalBool(_ field: String) throws(TableError) -> Bool? {
+        guard let v = optionalValue(field), !v.isNull else { return nil }
+        guard let b = v.boolValue else { throw fail(field, "expected true, false or null") }
+        return b
+    }
+
     func int(_ field: String) throws(TableError) -> Int64 {
         guard let i = try value(field).intValue else { throw fail(field, "expected an integer") }
         return i

@@ -27,9 +27,12 @@ struct PsView {
             return ChildListing.json(children: rows) + "\n"
         }
         let facts = { (child: ChildRecord) -> ChildRowFacts in
-            // TODO(readiness): READY and STATUS from the record's `ready`/`status` fields
-            // (DESIGN §3 v2) once the table has them; until then both read `-`.
-            ChildRowFacts(gone: frame.gone.contains(child.id), cpuPercent: cpu[child.id], residentBytes: frame.usage[child.id]?.residentBytes)
+            // Readiness is a property of a live process: `-` for a row without one (as
+            // `ChildListing.render(children:now:isGone:)` shows it).
+            let live = child.pid != nil && (child.state == .running || child.state == .stopping)
+            return ChildRowFacts(
+                gone: frame.gone.contains(child.id), cpuPercent: cpu[child.id], residentBytes: frame.usage[child.id]?.residentBytes,
+                ready: live ? child.ready.map { $0 ? "yes" : "no" } : nil, status: child.status)
         }
         var shown = (frame.showingNodes ? [ChildColumn.node] : []) + columns
         // STATUS (sd_notify STATUS=) only when some listed child has one, unless --wide.

@@ -16,6 +16,10 @@ enum Step: CustomStringConvertible {
     case started(String)
     /// The child's current process says READY=1.
     case ready(String)
+    /// The child's current process sends another sd_notify key.
+    case notify(String, Notification)
+    /// The last probe asked for the child ends, ok or failed.
+    case probed(String, ok: Bool)
     case advance(ms: Int64)
     case command(OperatorCommand)
     case reload(Manifest)
@@ -33,6 +37,8 @@ enum Step: CustomStringConvertible {
         case .spawnFailed(let id): "spawn_failed \(id)"
         case .started(let id): "started \(id)"
         case .ready(let id): "ready \(id)"
+        case .notify(let id, let n): "notify \(id) \(n)"
+        case .probed(let id, let ok): "probed \(id) \(ok)"
         case .advance(let ms): "advance \(ms)ms"
         case .command(let c): "command \(c)"
         case .reload: "reload"
@@ -58,6 +64,8 @@ struct Harness {
     var lastSummary: ReloadSummary?
     /// Every question asked (`.decideExit`), in order.
     var questions: [ExitQuestion] = []
+    /// Every probe asked for (`.probe`), in order.
+    var probeRequests: [ProbeRequest] = []
     /// When set, every question is answered at once with its result (as a runtime whose
     /// delegate answers in the same drain).
     var answerAtOnce: ((ExitQuestion) -> ExitDecision)?
@@ -86,6 +94,11 @@ struct Harness {
             effects = feed(.started(cid(id), pid: newPid(for: cid(id))))
         case .ready(let id):
             effects = feed(.ready(cid(id), pid: pids[cid(id)] ?? -1))
+        case .notify(let id, let n):
+            effects = feed(.notified(cid(id), pid: pids[cid(id)] ?? -1, n))
+        case .probed(let id, let ok):
+            guard let request = probeRequests.last(where: { $0.id == cid(id) }) else { return ["no probe of \(id)"] }
+            effects = feed(request.result(ok: ok, detail: ok ? "" : "connection refused"))
         case .advance(let ms):
             let end = now + .milliseconds(ms)
             while let (timer, at) = timers.filter({ $0.value <= end }).min(by: { $0.value < $1.value || ($0.value == $1.value && "\($0.key)" < "\($1.key)") }) {
@@ -149,6 +162,8 @@ struct Harness {
             case .spawn(let launch) where autoStart:
                 let more = engine.handle(.started(launch.id, pid: newPid(for: launch.id)), at: now)
                 queue = more[...] + queue
+            case .probe(let request):
+                probeRequests.append(request)
             case .decideExit(let question):
                 questions.append(question)
                 if let answerAtOnce {
@@ -171,6 +186,7 @@ struct Harness {
             case .childRemoved(let id): "removed \(id)"
             case .exit(let status): "exit \(status)"
             case .decideExit(let q): "ask \(q.id) \(q.status) -> \(q.proposed.action)"
+            case .probe(let r): "probe \(r.id) \(r.purpose.rawValue) \(r.probe.kind)"
             case .event(let r) where r.kind == .groupFailed: "failed \(r.subject)"
             case .event(let r) where r.kind == .groupGivenUp: "given up \(r.subject)"
             case .event(let r) where r.kind == .groupStarted: "started group \(r.subject)"
@@ -185,6 +201,8 @@ struct Harness {
         case .shutdownTimeout(let id): "kill \(id)"
         case .resetRestarts(let id): "reset \(id)"
         case .readyTimeout(let id): "ready_timeout \(id)"
+        case .probe(let id): "probe \(id)"
+        case .watchdog(let id): "watchdog \(id)"
         }
     }
 }

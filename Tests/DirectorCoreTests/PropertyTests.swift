@@ -466,6 +466,8 @@ private struct World {
                 exitStatus = status
             case .childChanged, .groupChanged, .groupRemoved:
                 break
+            case .probe(let request):
+                if live[request.id] != request.pid { violation("probe of \(request.id) pid=\(request.pid), which is not its process") }
             case .decideExit(let question):
                 if askedLate {
                     asked.append(question)

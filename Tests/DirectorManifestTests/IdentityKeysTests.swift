@@ -187,12 +187,51 @@ struct ReadyKeysTests {
     }
 
     @Test func readyMistakesAreLocated() {
-        #expect(errors("    ready: {tcp: 8080}\n") == ["t.yaml:4:13: jobs[0].ready.tcp: `ready.tcp` is not supported yet; use `notify: true`"])
-        #expect(errors("    ready: {timeout: 1s}\n") == ["t.yaml:4:12: jobs[0].ready: `ready` needs `notify: true`"])
+        #expect(errors("    ready: {timeout: 1s}\n") == ["t.yaml:4:12: jobs[0].ready: `ready` needs one of `notify: true`, `fd`, `tcp`, `http` or `exec`"])
         #expect(errors("    ready: {notify: false}\n").first?.contains("jobs[0].ready.notify: `notify: false` means no readiness") == true)
         #expect(errors("    ready: {notify: true, timeout: 0s}\n").count == 1)
-        #expect(errors("    on_exit:\n      - when: {cause: [unhealthy]}\n        do: wait\n").first?
-            .hasPrefix("t.yaml:5:24: jobs[0].on_exit[0].when.cause[0]: unknown cause `unhealthy`") == true)
+        #expect(errors("    on_exit:\n      - when: {cause: [sick]}\n        do: wait\n").first?
+            .hasPrefix("t.yaml:5:24: jobs[0].on_exit[0].when.cause[0]: unknown cause `sick`") == true)
+    }
+
+    @Test func decodesEveryReadinessProtocolHealthAndWatchdog() throws {
+        #expect(try load("    ready: {fd: 3}\n").ready?.check == .fd(3))
+        #expect(try load("    ready: {tcp: 8080, timeout: 5s}\n").ready == ReadySpec(.probe(.tcp(port: 8080)), timeout: .seconds(5)))
+        let http = try #require(try load("    ready: {http: \"http://localhost:8080/healthz?x=1\"}\n").ready?.check)
+        guard case .probe(.http(let target)) = http else { throw ManifestErrors([]) }
+        #expect((target.host, target.port, target.path, target.authority) == ("127.0.0.1", 8080, "/healthz?x=1", "localhost:8080"))
+        #expect(try load("    ready: {exec: [pg_isready, -q]}\n").ready?.check == .probe(.exec(["pg_isready", "-q"])))
+        let j = try load("    health: {http: \"http://[::1]/\", interval: 5s, timeout: 1s, failures: 2}\n    watchdog: 10s\n")
+        #expect(j.health == HealthSpec(.http(HTTPTarget(url: "http://[::1]/")!), interval: .seconds(5), timeout: .seconds(1), failures: 2))
+        #expect(HTTPTarget(url: "http://[::1]/")?.port == 80)
+        #expect(j.watchdog == .seconds(10))
+        #expect(try load("    health: {tcp: 80}\n").health == HealthSpec(.tcp(port: 80), interval: .seconds(10), timeout: .seconds(2), failures: 3))
+        #expect(try load("    on_exit:\n      - when: {cause: [unhealthy, watchdog]}\n        do: wait\n").onExit.first?.when.causes == ["unhealthy", "watchdog"])
+        // A template in a URL is checked for its names and kept for expansion per instance.
+        #expect(try load("    health: {http: \"http://127.0.0.1:80{{instance}}/\"}\n").health?.probe.expanded(for: ChildID("g/a/7")!)
+            == .http(HTTPTarget(url: "http://127.0.0.1:807/")!))
+    }
+
+    @Test func probeMistakesAreLocated() {
+        #expect(errors("    ready: {fd: 1}\n") == ["t.yaml:4:17: jobs[0].ready.fd: 1 is out of range: must be in 3...1023"])
+        #expect(errors("    ready: {tcp: 70000}\n") == ["t.yaml:4:18: jobs[0].ready.tcp: 70000 is out of range: must be in 1...65535"])
+        #expect(errors("    ready: {tcp: 80, fd: 3}\n") == ["t.yaml:4:18: jobs[0].ready: `ready` takes one protocol"])
+        #expect(errors("    ready: {http: \"https://127.0.0.1/\"}\n").first?.hasPrefix("t.yaml:4:19: jobs[0].ready.http: invalid probe URL `https://127.0.0.1/`") == true)
+        #expect(errors("    health: {http: \"http://example.com/\"}\n").first?.contains("HOST is an IP address or localhost") == true)
+        #expect(errors("    health: {exec: []}\n") == ["t.yaml:4:20: jobs[0].health.exec: the probe command must not be empty"])
+        #expect(errors("    health: {exec: \"true\"}\n") == ["t.yaml:4:20: jobs[0].health.exec: expected a list of strings (argv), got a string"])
+        #expect(errors("    health: {interval: 1s}\n") == ["t.yaml:4:13: jobs[0].health: `health` needs one of `tcp`, `http` or `exec`"])
+        #expect(errors("    health: {tcp: 80, failures: 0}\n") == ["t.yaml:4:33: jobs[0].health.failures: 0 is out of range: must be in 1...1000"])
+        #expect(errors("    health: {tcp: 80, intervl: 1s}\n").first?.contains("unknown key `intervl`; did you mean `interval`?") == true)
+        #expect(errors("    watchdog: 0s\n") == ["t.yaml:4:15: jobs[0].watchdog: must be greater than 0s"])
+    }
+
+    @Test func healthIsPolicyButWatchdogAndProbesAreProcessKeys() throws {
+        let plain = try load("")
+        #expect(!plain.processDiffers(from: try load("    health: {tcp: 80}\n")))
+        #expect(plain.stableHash != (try load("    health: {tcp: 80}\n")).stableHash)
+        #expect(plain.processDiffers(from: try load("    watchdog: 1s\n")))
+        #expect(try load("    ready: {tcp: 80}\n").processDiffers(from: try load("    ready: {tcp: 81}\n")))
     }
 
     @Test func readyIsAProcessKeyAndCausesChangeTheHashOnlyWhenSet() throws {

@@ -17,7 +17,7 @@ struct SchemaAgreementTests {
         "negative-instances.yaml", "negative-intensity.yaml", "backoff-factor.yaml", "backoff-jitter.yaml",
         "delay-and-backoff.yaml", "after-without-restart.yaml", "exit-code-range.yaml", "bad-bool.yaml",
         "bad-env-name.yaml", "many-errors.yaml", "unquoted-number-arg.yaml", "null-env-value.yaml", "zero-period.yaml", "numeric-signal.yaml",
-        "unknown-rlimit.yaml", "bad-umask.yaml", "ready-unsupported.yaml",
+        "unknown-rlimit.yaml", "bad-umask.yaml", "ready-fd-range.yaml",
         "bad-log-size.yaml",
     ]
 

@@ -11,16 +11,36 @@ import Testing
         let fresh = Fixture.child("x/y/0", state: .stopped, pid: nil)
         let text = ChildListing.render(children: [api, db, fresh], now: Fixture.now)
         #expect(text == """
-            ID         STATE    PID   UPTIME  RESTARTS  LAST EXIT
-            web/api/0  running  4242  3h12m   2         code=1 12s ago
-            web/db/10  backoff  -     -       1         signal=KILL 3m ago
-            x/y/0      stopped  -     -       0         -
+            ID         STATE    READY  PID   UPTIME  RESTARTS  LAST EXIT
+            web/api/0  running  -      4242  3h12m   2         code=1 12s ago
+            web/db/10  backoff  -      -     -       1         signal=KILL 3m ago
+            x/y/0      stopped  -      -     -       0         -
 
             """)
     }
 
+    @Test func readyAndStatusAreShownForLiveChildrenAndStatusOnlyWhenAnyHasOne() throws {
+        var web = Fixture.child("web/api/0", state: .running, pid: 4242)
+        web.ready = true
+        web.status = "serving 12 clients"
+        var db = Fixture.child("web/db/0", state: .running, pid: 4243)
+        db.ready = false
+        var gone = Fixture.child("web/old/0", state: .stopped, pid: nil)
+        gone.ready = false
+        let text = ChildListing.render(children: [web, db, gone], now: Fixture.now)
+        let lines = text.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(lines[0] == ["ID", "STATE", "READY", "PID", "UPTIME", "RESTARTS", "LAST", "EXIT", "STATUS"])
+        #expect(lines[1].prefix(4) == ["web/api/0", "running", "yes", "4242"] && lines[1].suffix(3) == ["serving", "12", "clients"])
+        #expect(lines[2].prefix(3) == ["web/db/0", "running", "no"] && lines[2].last == "-")
+        #expect(lines[3].prefix(3) == ["web/old/0", "stopped", "-"])
+        // Both fields round-trip through the record's JSON, and old rows without them read as nil.
+        #expect(try ChildRecord(json: web.json) == web)
+        #expect(web.json.serialized().contains("\"ready\":true,\"status\":\"serving 12 clients\""))
+        #expect(try ChildRecord(json: Fixture.child("a/b/0").json).ready == nil)
+    }
+
     @Test func childListingWithNoChildrenIsTheHeader() {
-        #expect(ChildListing.render(children: [], now: 0) == "ID  STATE  PID  UPTIME  RESTARTS  LAST EXIT\n")
+        #expect(ChildListing.render(children: [], now: 0) == "ID  STATE  READY  PID  UPTIME  RESTARTS  LAST EXIT\n")
     }
 
     @Test func childJSONIsAnArrayOfRecords() throws {
@@ -82,9 +102,9 @@ import Testing
         ])
         let keyOrder = try ChildListing.render(from: table, prefix: "web", now: Fixture.now)
         #expect(keyOrder == """
-            ID          STATE    PID   UPTIME  RESTARTS  LAST EXIT
-            web/api/10  running  1234  1m      0         -
-            web/api/9   stopped  -     -       0         -
+            ID          STATE    READY  PID   UPTIME  RESTARTS  LAST EXIT
+            web/api/10  running  -      1234  1m      0         -
+            web/api/9   stopped  -      -     -       0         -
             group web failed: given up by the root; `director start web` starts it again
 
             """)

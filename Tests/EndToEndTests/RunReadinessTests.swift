@@ -58,6 +58,29 @@ import Testing
         #expect(try d.eventRows().contains { $0.kind == "ready" && $0.id == "sd/svc/0" })
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-notify")))
+    func systemdNotifyFeedsTheWatchdogAndSetsTheStatus() throws {
+        // systemd's own tool from a shell child: WATCHDOG=1 keeps the child alive, its silence
+        // is SIGABRT and cause `watchdog`.
+        let d = try DaemonHarness(files: ["sd.yaml": """
+            jobs:
+              - name: beat
+                command: "systemd-notify --status='beating'; while [ ! -e stop ]; do systemd-notify WATCHDOG=1; sleep 0.1; done; exec sleep 3600"
+                watchdog: 3s
+                on_exit:
+                  - when: {cause: [watchdog]}
+                    do: wait
+            """])
+        defer { d.stop() }
+        try d.start(["--no-watch"])
+        let row = try d.waitForRow("sd/beat/0", "status") { $0["status"] as? String == "beating" }
+        usleep(4_000_000)
+        #expect(try d.row("sd/beat/0")?["pid"] as? NSNumber == row["pid"] as? NSNumber, "fed, it keeps running")
+        try d.write("stop", "")
+        let ended = try d.waitForRow("sd/beat/0", "waiting", timeout: 20) { $0["state"] as? String == "waiting" }
+        #expect((ended["last_exit"] as? [String: Any])?["signal"] as? String == "ABRT", "\(ended)")
+    }
+
     @Test func notReadyInTimeIsStoppedAndItsRuleDecides() throws {
         let d = try DaemonHarness(files: ["slow.yaml": """
             jobs:
@@ -91,13 +114,129 @@ import Testing
             """])
         defer { d.stop() }
         try d.start(["--no-watch"])
-        try d.waitFor("quiet running") { $0.first?.state == "running" }
+        let rows = try d.waitFor("quiet running") { $0.first?.state == "running" }
         // This test process is not in the child's process group: its READY=1 does not count.
-        let socket = d.state + "/notify.sock"
-        let r = try CommandResult.run(["/usr/bin/python3", "-c",
-            "import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'READY=1', '\(socket)')"])
+        let socket = try Self.notifySocket(of: try #require(rows.first?.pid))
+        let r = try CommandResult.run(["/usr/bin/python3", "-c", Self.send("READY=1", to: socket)])
         #expect(r.status == 0, "\(r.stderr)")
         usleep(300_000)
         #expect(try d.eventRows().contains { $0.kind == "ready" } == false)
+    }
+
+    /// `$NOTIFY_SOCKET` as the child `pid` got it.
+    static func notifySocket(of pid: Int32) throws -> String {
+        let env = try #require(FileManager.default.contents(atPath: "/proc/\(pid)/environ"))
+        let entry = try #require(String(decoding: env, as: UTF8.self).split(separator: "\u{0}").first { $0.hasPrefix("NOTIFY_SOCKET=") })
+        return String(entry.dropFirst("NOTIFY_SOCKET=".count))
+    }
+
+    /// Python that sends `message` to `socket` (an `@` name is abstract).
+    static func send(_ message: String, to socket: String) -> String {
+        "import socket\na = '\(socket)'\na = '\\0' + a[1:] if a[0] == '@' else a\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.sendto(b'\(message)', a)"
+    }
+
+    @Test func statusIsShownInPsAndTheTableAndUnknownKeysAreIgnored() throws {
+        let d = try DaemonHarness(files: ["s.yaml": """
+            jobs:
+              - name: svc
+                command: \(Self.pythonNotifier(go: "go", message: "FANCY_KEY=1\\\\nSTATUS=serving 3 clients\\\\nREADY=1"))
+                ready: {notify: true, timeout: 20s}
+            """])
+        defer { d.stop() }
+        try d.start(["--no-watch"])
+        try d.write("go", "")
+        let row = try d.waitForRow("s/svc/0", "ready") { $0["ready"] as? Bool == true }
+        #expect(row["status"] as? String == "serving 3 clients")
+        let ps = try d.cli("ps")
+        let lines = ps.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("ID") == true && lines.first?.hasSuffix("STATUS") == true, "\(ps.stdout)")
+        #expect(lines.contains { $0.hasPrefix("s/svc/0") && $0.contains(" yes ") && $0.hasSuffix("serving 3 clients") }, "\(ps.stdout)")
+    }
+
+    @Test func restartResetSetsTheRestartCountBackToZero() throws {
+        // Crashes twice, then (third run) a grandchild in its process group sends RESTART_RESET=1.
+        let d = try DaemonHarness(files: ["r.yaml": """
+            jobs:
+              - name: flaky
+                command: "n=$(cat count 2>/dev/null || echo 0); echo $((n+1)) > count; [ $n -lt 2 ] && exit 1; python3 -c \\"$SEND\\"; exec sleep 3600"
+                env: {SEND: "import os, socket\\na = os.environ['NOTIFY_SOCKET']\\na = chr(0) + a[1:] if a[0] == '@' else a\\nsocket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'RESTART_RESET=1', a)"}
+                watchdog: 1h
+            """])
+        defer { d.stop() }
+        try d.start(["--no-watch"])
+        // The third run's message may come before any poll sees its count of 2: the events say
+        // it was 2, the row that it is 0 again while the third process runs.
+        let row = try d.waitForRow("r/flaky/0", "reset", timeout: 20) { row in
+            (row["restarts"] as? NSNumber)?.intValue == 0 && row["state"] as? String == "running"
+                && (try? String(contentsOfFile: d.jobs + "/count", encoding: .utf8)) == "3\n"
+        }
+        #expect(try d.eventRows().contains { $0.kind == "restart" && $0.detail.hasPrefix("restarts=2") })
+        #expect(row["last_exit"] != nil, "the row is the third process's, after two crashes")
+    }
+
+    @Test func reloadingThenReadyAndAMainPIDThatIsADescendant() throws {
+        // The child announces a grandchild that leaves its process group (setsid) as MAINPID;
+        // that grandchild's RELOADING=1 / READY=1 then count. MAINPID=1 is refused.
+        let script = """
+            import os, socket, time
+            a = os.environ['NOTIFY_SOCKET']
+            a = chr(0) + a[1:] if a[0] == '@' else a
+            def send(m): socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(m.encode(), a)
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.setsid()
+                os.read(r, 1)
+                send('READY=1')
+                while not os.path.exists('reload'): time.sleep(0.02)
+                send('RELOADING=1')
+                while not os.path.exists('reloaded'): time.sleep(0.02)
+                send('READY=1')
+                time.sleep(3600)
+            send('MAINPID=1')
+            send('MAINPID=%d' % pid)
+            time.sleep(0.2)
+            os.write(w, b'x')
+            os.waitpid(pid, 0)
+            """
+        let d = try DaemonHarness(files: ["m.yaml": """
+            jobs:
+              - name: svc
+                command: ["python3", "main.py"]
+                ready: {notify: true, timeout: 20s}
+            """, "main.py": script])
+        defer { d.stop() }
+        try d.start(["--no-watch"])
+        try d.waitForRow("m/svc/0", "ready") { $0["ready"] as? Bool == true }
+        #expect(d.daemonStderr.contains("ignored MAINPID=1: not a descendant"), "\(d.daemonStderr)")
+        #expect(d.daemonStderr.contains("main pid is now"), "\(d.daemonStderr)")
+        try d.write("reload", "")
+        try d.waitForRow("m/svc/0", "reloading") { $0["ready"] as? Bool == false }
+        try d.write("reloaded", "")
+        try d.waitForRow("m/svc/0", "ready again") { $0["ready"] as? Bool == true }
+        #expect(try d.eventRows().filter { $0.kind == "ready" }.count == 2)
+        // The grandchild left the process group: stop it with the test (it is in the cgroup or
+        // carries the marker, so the harness's cleanup finds it too).
+    }
+
+    @Test(.enabled(if: getuid() == 0))
+    func aChildRunningAsAnotherUserReachesTheNotifySocket() throws {
+        let d = try DaemonHarness(files: ["u.yaml": """
+            jobs:
+              - name: svc
+                command: ["/usr/bin/python3", "-c", "import os, socket\\na = os.environ['NOTIFY_SOCKET']\\na = chr(0) + a[1:] if a[0] == '@' else a\\nsocket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', a)\\nimport time\\ntime.sleep(3600)"]
+                cwd: /
+                user: nobody
+                ready: {notify: true, timeout: 20s}
+            """])
+        defer { d.stop() }
+        try d.start(["--no-watch"])
+        let row = try d.waitForRow("u/svc/0", "ready") { $0["ready"] as? Bool == true }
+        let pid = try #require((row["pid"] as? NSNumber)?.int32Value)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        #expect(status.contains("Uid:\t65534"), "runs as nobody")
+        // The state directory stays 0700.
+        var st = stat()
+        #expect(stat(d.state, &st) == 0 && st.st_mode & 0o777 == 0o700)
     }
 }

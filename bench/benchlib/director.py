@@ -320,3 +320,64 @@ def _json_of(argv):
         return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else None
     except (OSError, ValueError, subprocess.TimeoutExpired, IndexError):
         return None
+
+
+def notify_round_trip(director, cfg, root, results):
+    """`ready: {notify: true}`: a chain of K jobs, each held back by Director until the one
+    before it said READY=1 (bench/c/notify_ready.c, a C child that sends it at its first
+    instruction). Per link: from the child's sendto(READY=1) to the next child's first
+    instruction, i.e. the datagram, the daemon's attribution and engine step, and the next
+    spawn (an upper bound of the notify round trip itself); and from a child's own start to
+    that point (spawn to READY=1 seen, the child's own work being nil)."""
+    k = 50 if cfg.quick else 300
+    name = "director notify round trip p50 (READY=1 sent → next child running)"
+    binary = probe.tool("notify_ready")
+    if not os.access(binary, os.X_OK):
+        results.skip(name, "ms", "notify_ready not built", tool="director")
+        return
+    ws = Workspace(root, "director-notify")
+    try:
+        log = ws.path("ready.log")
+        jobs = "".join(
+            f"  - name: r{i}\n    command: [\"{binary}\", \"{log}\", \"{i}\"]\n    cwd: {ws.dir}\n"
+            "    ready: {notify: true, timeout: 30s}\n" for i in range(k))
+        ws.launch(director.run_argv(ws, write_manifest(ws, jobs)), log_name="director.log")
+        deadline = time.monotonic() + cfg.spawn_timeout_s
+        rows = {}
+        while time.monotonic() < deadline and len(rows) < k:
+            time.sleep(0.1)
+            if os.path.exists(log):
+                with open(log) as f:
+                    for line in f:
+                        parts = line.split()
+                        if len(parts) == 3:
+                            rows[int(parts[0])] = (int(parts[1]), int(parts[2]))
+        if len(rows) < k:
+            results.skip(name, "ms", f"only {len(rows)}/{k} children said READY=1", tool="director")
+            return
+        trip = sorted((rows[i + 1][0] - rows[i][1]) / 1e6 for i in range(k - 1))
+        whole = sorted((rows[i + 1][0] - rows[i][0]) / 1e6 for i in range(k - 1))
+        load = open("/proc/loadavg").read().split()[0]
+        results.add(name, "ms", trip[len(trip) // 2], samples=[round(s, 4) for s in trip], tool="director",
+                    note=f"{k - 1} links; p90 {trip[int(len(trip) * 0.9)]:.3f} ms; includes the next spawn; load {load}")
+        results.add("director spawn to READY=1 seen p50 (next child running)", "ms", whole[len(whole) // 2],
+                    samples=[round(s, 4) for s in whole], tool="director",
+                    note=f"a child's first instruction → the next child's, {k - 1} links; load {load}")
+    finally:
+        ws.cleanup(grace=2)
+
+
+def spawn_without_ready(director, cfg, root, results):
+    """The 1 000-children start without `ready:` as run_tool measures it (spawn to running by
+    the C probe), for `--only ready`: readiness must leave it as it was."""
+    n = 1000
+    ws = Workspace(root, "director-spawn-noready")
+    try:
+        secs, count, _ = probe.spawn_to_running(ws, lambda: director.start(ws, n), n, cfg.spawn_timeout_s)
+        if secs is None or count < n:
+            results.skip(f"director spawn {n} to running (no ready:)", "s", f"{count}/{n} running", tool="director")
+            return
+        results.add(f"director spawn {n} to running (no ready:)", "s", secs, tool="director",
+                    note=f"load {open('/proc/loadavg').read().split()[0]}")
+    finally:
+        ws.cleanup(grace=2)

@@ -101,6 +101,13 @@ void director_spawn_allow_clone3(int on);
 /// 1 when the calling thread's last `director_spawn` was a clone3 into a cgroup.
 int director_spawn_last_used_clone3(void);
 
+/// The calling thread's next `director_spawn` also gives its child `ready_fd` (the write end
+/// of a readiness pipe, `ready: {fd: N}`) as fd `ready_target` (> 2), and, when `pid_text` is
+/// not NULL, writes the child's pid in decimal there (at most 10 digits and a NUL: the value
+/// of a `WATCHDOG_PID=` entry of its environment, known only once the child exists). -1 /
+/// NULL: none. Consumed by that spawn.
+void director_spawn_set_next_extras(int ready_fd, int ready_target, char *pid_text);
+
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out);

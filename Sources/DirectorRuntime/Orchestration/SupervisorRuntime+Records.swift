@@ -17,7 +17,7 @@ extension SupervisorRuntime {
             lastExit: s.lastExit.map { ChildRecord.LastExit(Self.reason($0.status), at: wall($0.at)) },
             nextRestartAt: s.nextRestartAt.map(wall),
             specHash: s.specHash,
-            updatedAt: SystemClock.wallMilliseconds(), node: node)
+            updatedAt: SystemClock.wallMilliseconds(), node: node, ready: s.ready, status: s.status)
     }
 
     func record(of g: GroupSnapshot) -> GroupRecord {

@@ -68,8 +68,15 @@ package final class SupervisorRuntime {
     var startTicks: [ChildID: UInt64] = [:]
     /// The sd_notify socket, made at the first spawn of a child with `ready: {notify: true}`.
     var notify: NotifySocket?
-    /// Children with `ready: {notify: true}` that run, by pid (= process group id).
+    /// Children with `ready: {notify: true}` or `watchdog:` that run, by pid (= process group id).
     var notifyChildren: [Int32: ChildID] = [:]
+    /// Main pids children announced (`MAINPID=`), each a descendant of its child.
+    var mainPIDs: [Int32: (leader: Int32, id: ChildID)] = [:]
+    /// The daemon's ends of `ready: {fd: N}` pipes, while their children run and are not ready.
+    var readyPipes: [ChildID: ReadyPipe] = [:]
+    /// Runs `Effect.probe` (readiness polls and health checks) without blocking the loop;
+    /// made at the first probe.
+    var probeRunner: ProbeRunner?
     var exitStatus: Int32?
     /// The table as the previous daemon left it, until start has reconciled it.
     var previous: PreviousRun
@@ -406,6 +413,8 @@ package final class SupervisorRuntime {
                 cgroups?.removeIfEmpty(ChildCgroups.name(of: id))
             case .exit(let status):
                 exitStatus = status
+            case .probe(let request):
+                runProbe(request)
             case .decideExit(let question):
                 // The delegate answers now, between two engine steps; the answer is an event
                 // like any other, handled after the ones already queued.
@@ -427,7 +436,7 @@ package final class SupervisorRuntime {
                 pendingChanges.append(.deleteGroup(path: path))
             case .event(let event):
                 record(event)
-            case .spawn, .signal, .armTimer, .cancelTimer, .exit, .decideExit:
+            case .spawn, .signal, .armTimer, .cancelTimer, .exit, .decideExit, .probe:
                 continue
             }
         }
@@ -445,7 +454,7 @@ package final class SupervisorRuntime {
 
     func spawn(_ spec: LaunchSpec) {
         let id = spec.id
-        let spec = spec.ready == nil ? spec : withNotifySocket(spec)
+        let spec = spec.ready == nil && spec.watchdog == nil ? spec : withNotifySocket(spec)
         let process: SpawnedProcess
         // Into its own cgroup: born there (clone3), or joined before it can fork.
         let cgroupDir = cgroups?.directoryFD(for: id) ?? -1
@@ -469,10 +478,21 @@ package final class SupervisorRuntime {
         startTicks[id] = process.startTicks ?? ProcStat.startTicks(pid: process.pid)
         let name = id.description
         let pid = process.pid
-        if spec.ready != nil { notifyChildren[pid] = id }
+        if spec.ready?.check == .notify || spec.watchdog != nil { notifyChildren[pid] = id }
+        if process.readyFD >= 0 {
+            do {
+                readyPipes[id] = try ReadyPipe(fd: process.readyFD, loop: loop) { [unowned self] in
+                    self.readyPipes[id] = nil
+                    self.feed(.ready(id, pid: pid))
+                }
+            } catch {
+                log.log(.error, id: name, "cannot read the readiness pipe of pid=\(pid): \(error.message)")
+                close(process.readyFD)
+            }
+        }
         let openStreams = OpenStreams()
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
-            if !self.notifyChildren.isEmpty { self.notifyChildren[pid] = nil }
+            self.endNotifications(id, pid: pid)
             // The pidfd is read before the pipes: what the child wrote last is read now, so
             // its lines come before its exit line.
             for pipe in openStreams.pipes { pipe.drainAvailable() }

@@ -34,6 +34,24 @@ package enum ProcStat {
         return state != "Z" && state != "X"
     }
 
+    /// The parent pid (field 4), or nil when the process is gone.
+    package static func parent(of pid: Int32) -> Int32? {
+        guard let text = readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+        let rest = text[text.index(after: close)...].split(separator: " ")
+        return rest.count > 1 ? Int32(rest[1]) : nil
+    }
+
+    /// True when `pid` descends from `ancestor` (a bounded walk up the parent chain).
+    package static func isDescendant(_ pid: Int32, of ancestor: Int32) -> Bool {
+        var current = pid
+        for _ in 0..<64 {
+            guard current > 1, let up = parent(of: current) else { return false }
+            if up == ancestor { return true }
+            current = up
+        }
+        return false
+    }
+
     static func readSmallFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

@@ -20,6 +20,8 @@ package struct SpawnedProcess: Sendable, Hashable {
     /// from the clock around the spawn without reading /proc; nil in the rare case the spawn
     /// straddled a tick (then read it with `ProcStat.startTicks(pid:)`).
     package var startTicks: UInt64? = nil
+    /// Read end of the readiness pipe of `ready: {fd: N}` (non-blocking, close-on-exec), or -1.
+    package var readyFD: Int32 = -1
 }
 
 /// Why a child could not be started.
@@ -88,6 +90,16 @@ package enum ProcessSpawner {
             throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
         }
 
+        // `ready: {fd: N}`: the child's fd N is the write end of a pipe the daemon reads (s6).
+        var ready: (read: Int32, write: Int32) = (-1, -1)
+        if case .fd = spec.ready?.check {
+            do { ready = try FileDescriptors.outputPipe() } catch {
+                close(out.read); close(out.write); close(err.read); close(err.write)
+                throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
+            }
+        }
+        var readyTarget: Int32 = -1
+        if case .fd(let n) = spec.ready?.check { readyTarget = n }
         var spawned = director_spawned()
         var step: Int32 = 0
         var failedResource: Int32 = -1
@@ -95,9 +107,10 @@ package enum ProcessSpawner {
         do {
             rc = try SpawnIdentity.with(spec.identity) { identity in
                 withCStrings(spec.argv) { argv in
-                    base.withEnvironment(adding: spec.env) { envp in
+                    base.withEnvironment(adding: spec.env, locating: spec.watchdog == nil ? nil : "WATCHDOG_PID") { envp, pidText in
                         base.withResetSignals { signals in
-                            director_spawn_as(
+                            director_spawn_set_next_extras(ready.write, readyTarget, pidText)
+                            return director_spawn_as(
                                 path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, identity,
                                 &spawned, &step)
                         }
@@ -105,13 +118,17 @@ package enum ProcessSpawner {
                 }
             } failed: { failedResource = $0 }
         } catch {
+            director_spawn_set_next_extras(-1, -1, nil)
             close(out.read); close(out.write); close(err.read); close(err.write)
+            if ready.read >= 0 { close(ready.read); close(ready.write) }
             throw error
         }
         close(out.write)
         close(err.write)
+        if ready.write >= 0 { close(ready.write) }
         guard rc == 0 else {
             close(out.read); close(err.read)
+            if ready.read >= 0 { close(ready.read) }
             throw failure(rc, step: step, program: path, cwd: spec.cwd, identity: spec.identity, resource: failedResource)
         }
         let pid = spawned.pid
@@ -120,7 +137,7 @@ package enum ProcessSpawner {
         let pidfd = spawned.pidfd >= 0 ? spawned.pidfd : director_pidfd_open(pid, 0)
         return SpawnedProcess(
             pid: pid, stdoutFD: out.read, stderrFD: err.read, pidfd: pidfd,
-            startTicks: spawned.start_ticks == 0 ? nil : spawned.start_ticks)
+            startTicks: spawned.start_ticks == 0 ? nil : spawned.start_ticks, readyFD: ready.read)
     }
 
     /// The daemon's environment, from `environ`.

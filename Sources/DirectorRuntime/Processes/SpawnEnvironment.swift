@@ -38,6 +38,16 @@ package final class SpawnEnvironment: @unchecked Sendable {
     /// Calls `body` with a NULL-terminated `envp`: the base, with `extra` replacing variables
     /// of the same name (the last one wins) and the others appended.
     func withEnvironment<R>(adding extra: [EnvVar], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        withEnvironment(adding: extra, locating: nil) { envp, _ in body(envp) }
+    }
+
+    /// The same, also passing the value of the last added variable named `name` (a buffer
+    /// this call owns; the spawn shim writes `WATCHDOG_PID`'s digits there), or nil.
+    func withEnvironment<R>(
+        adding extra: [EnvVar], locating name: String?,
+        _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<CChar>?) -> R
+    ) -> R {
+        var located: UnsafeMutablePointer<CChar>?
         var envp = pointers
         var owned: [UnsafeMutablePointer<CChar>?] = []
         owned.reserveCapacity(extra.count)
@@ -45,6 +55,7 @@ package final class SpawnEnvironment: @unchecked Sendable {
         for variable in extra {
             let entry = strdup("\(variable.name)=\(variable.value)")
             owned.append(entry)
+            if variable.name == name { located = entry.map { $0 + variable.name.utf8.count + 1 } }
             if let i = index[variable.name] ?? appended[variable.name] {
                 envp[i] = entry
             } else {
@@ -54,7 +65,7 @@ package final class SpawnEnvironment: @unchecked Sendable {
         }
         envp.append(nil)
         defer { for p in owned { free(p) } }
-        return envp.withUnsafeBufferPointer { body($0.baseAddress!) }
+        return envp.withUnsafeBufferPointer { body($0.baseAddress!, located) }
     }
 
     /// Calls `body` with the signals to reset in the child.

@@ -70,12 +70,33 @@ extension JobSpec {
             })))
         }
         if let r = ready {
-            switch r.check {
-            case .notify: members.append(("ready", .object([("notify", .bool(true)), ("timeout", d(r.timeout))])))
-            }
+            let check: (String, JSONValue) =
+                switch r.check {
+                case .notify: ("notify", .bool(true))
+                case .fd(let n): ("fd", .int(Int64(n)))
+                case .probe(let p): p.jsonMember
+                }
+            members.append(("ready", .object([check, ("timeout", d(r.timeout))])))
         }
+        if let h = health {
+            members.append(("health", .object([
+                h.probe.jsonMember, ("interval", d(h.interval)), ("timeout", d(h.timeout)), ("failures", .int(Int64(h.failures))),
+            ])))
+        }
+        if let w = watchdog { members.append(("watchdog", d(w))) }
         members.append(("spec_hash", .string(stableHash)))
         return .object(members)
+    }
+}
+
+extension Probe {
+    /// `tcp: PORT`, `http: URL` or `exec: [argv]`, as the manifest writes it.
+    var jsonMember: (String, JSONValue) {
+        switch self {
+        case .tcp(let port): ("tcp", .int(Int64(port)))
+        case .http(let target): ("http", .string(target.url))
+        case .exec(let argv): ("exec", .array(argv.map(JSONValue.string)))
+        }
     }
 }
 
