@@ -42,6 +42,16 @@ public struct SupervisorHandle: Sendable {
         try await ids(ask { .control(.restart(ids: [id]), reply: $0) })
     }
 
+    /// Restarts the running instances selected by `prefix` one at a time per job (`director
+    /// restart --rolling`): a spare instance numbered after the pool starts, and only once a
+    /// new process is ready does an old one stop, within the job's `update.maxSurge` and
+    /// `update.maxUnavailable`. Returns when the roll has begun; its `roll_done` or
+    /// `roll_stopped` event says how it ended.
+    @discardableResult
+    public func rollingRestart(_ prefix: String) async throws(SupervisorError) -> [ChildID] {
+        try await ids(ask { .control(.rollingRestart(ids: [prefix]), reply: $0) })
+    }
+
     /// Stops children; they stay in the tree, stopped, until restarted (OTP's
     /// `terminate_child`).
     @discardableResult

@@ -21,6 +21,7 @@ extension Engine {
         case .shutdown:
             beginShutdown(status: 0, reason: "operator shutdown")
             reply = .ok([])
+        case .rollingRestart(let ids): reply = rollingRestart(Self.unique(ids))
         }
         return (reply, finish())
     }
@@ -76,6 +77,40 @@ extension Engine {
             case .backoff, .waiting, .stopped:
                 startByOperator(&rec, id, "restarted by operator")
             }
+        }
+        return .ok(ids)
+    }
+
+    /// `restart --rolling`: the running instances of each job roll (Engine+Rolling.swift);
+    /// the others start at once, as with `restart`. Spares of a roll in progress are not
+    /// restarted on their own (the new roll replaces theirs).
+    private mutating func rollingRestart(_ ids: [ChildID]) -> CommandReply {
+        if let error = missing(ids) { return error }
+        var revived = Set<String>()
+        var order: [String] = []
+        var running: [String: [Int]] = [:]
+        for id in ids {
+            if reviveGroup(of: id, revived: &revived) { continue }
+            let key = id.jobKey
+            guard var rec = childRecords[id], let job = jobRecords[key], id.instance < job.size else { continue }
+            if (rec.state == .starting || rec.state == .running) && rec.stopIntent == nil {
+                if running[key] == nil { order.append(key) }
+                running[key, default: []].append(id.instance)
+                continue
+            }
+            switch rec.state {
+            case .starting, .running, .stopping:
+                switch rec.stopIntent {
+                case .remove, .shutdown: break
+                default: requestStop(id, intent: .restart(resetCount: true))
+                }
+            case .backoff, .waiting, .stopped:
+                startByOperator(&rec, id, "restarted by operator")
+            }
+        }
+        for key in order {
+            guard let job = jobRecords[key], let instances = running[key] else { continue }
+            beginRoll(key, instances: instances, target: job.shared, policy: job.spec.update, resetCount: true, trigger: "operator")
         }
         return .ok(ids)
     }
@@ -138,6 +173,7 @@ extension Engine {
         guard instances >= 0 else {
             return CommandError(.badRequest, "instances must be 0 or more, got \(instances)").reply
         }
+        if !rolls.isEmpty { stopRoll(jobKey, reason: "the pool was scaled by an operator", code: "scaled") }
         let (affected, created) = resize(jobKey, to: instances)
         for id in created { spawn(id) }
         if let job = jobRecords[jobKey] {

@@ -58,17 +58,19 @@ extension Engine {
         processEnded(id, status: .code(127), reportExit: false)
     }
 
-    mutating func onExited(_ id: ChildID, pid: Int32, status: ChildExitStatus) {
+    mutating func onExited(_ id: ChildID, pid: Int32, status: ChildExitStatus, cause: ExitCause? = nil) {
         guard let rec = childRecords[id], rec.pid == pid, rec.state == .running || rec.state == .stopping
         else { return }  // unknown child or an old process: stale
-        processEnded(id, status: status, reportExit: true)
+        processEnded(id, status: status, reportExit: true, observedCause: cause)
     }
 
     /// The child's process is gone (exited, or never spawned): apply the stop intent when the
     /// engine asked for it, else the exit rules (`.rules`) or ask what to do (`.asked`).
-    private mutating func processEnded(_ id: ChildID, status: ChildExitStatus, reportExit: Bool) {
+    /// `observedCause`: what the runtime saw besides the status (`oom`).
+    private mutating func processEnded(_ id: ChildID, status: ChildExitStatus, reportExit: Bool, observedCause: ExitCause? = nil) {
         guard var rec = childRecords[id] else { return }
         let pid = rec.pid
+        let wasReady = rec.ready
         rec.pid = nil
         rec.state = .stopped  // no process any more; every path below sets the final state
         rec.lastExit = (status, now)
@@ -83,7 +85,7 @@ extension Engine {
         endReadiness(&rec)
         // Stopped by the engine for a failure of the child's own (not ready in time): decided
         // by the rules like a crash, with that cause.
-        var cause = reportExit ? status.cause : .spawnFailed
+        var cause = reportExit ? observedCause ?? status.cause : .spawnFailed
         if case .failed(let failure) = rec.stopIntent {
             cause = failure
             rec.stopIntent = nil
@@ -99,7 +101,26 @@ extension Engine {
             afterIntendedExit(id, intent: intent)
             return
         }
+        var revertTo: SharedSpec?
+        if !rolls.isEmpty {
+            switch rollProcessFailed(rec, pid: pid, wasReady: wasReady, status: status, cause: cause) {
+            case .spare:
+                // A roll's spare: the roll stops, and the spare leaves rather than restarts.
+                childRecords[id] = rec
+                if reportExit {
+                    record(id.description, .exit, exitDetail, log: rec.spec.log.events.exit, severity: .warning, fields: fields)
+                }
+                removeChild(id)
+                return
+            case .replacement(let old): revertTo = old
+            case .none: break
+            }
+        }
         let decision = ExitDecision.decide(job: rec.spec, status: status, restarts: rec.restarts, cause: cause)
+        // A failed replacement is decided by its own rules, and what they restart is the old
+        // spec that served.
+        if let revertTo { rec.setSpec(revertTo) }
+        if !rolls.isEmpty { renewOnCrash(&rec, pid: pid) }
         if exitVerdicts == .asked {
             ask(&rec, pid: pid, status: status, proposed: decision)
             return

@@ -60,7 +60,7 @@ extension Engine {
         record(
             "", .reload,
             "started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) "
-                + "scaled=\(summary.scaled) updated_in_place=\(summary.updatedInPlace)", log: false)
+                + "scaled=\(summary.scaled) updated_in_place=\(summary.updatedInPlace) rolling=\(summary.rolling)", log: false)
         return (summary, finish())
     }
 
@@ -108,22 +108,57 @@ extension Engine {
     }
 
     /// A job present before and after: new spec in place; restart when the process changed
-    /// (children in backoff or waiting start at once); scale when `instances` changed.
+    /// (children in backoff or waiting start at once; with `update: rolling` the running ones
+    /// roll, Engine+Rolling.swift); scale when `instances` changed.
     private mutating func update(
         _ jobKey: String, to new: JobSpec, groupPath: [String], summary: inout ReloadSummary, toStart: inout [ChildID]
     ) {
         guard var job = jobRecords[jobKey], job.spec != new else { return }
         let old = job.spec
         let processChanged = new.processDiffers(from: old)
+        let rolling = processChanged && new.update.mode == .rolling
+        if !rolls.isEmpty, rolls[jobKey] != nil {
+            // A roll in progress: a new process or a new size ends it (its spares leave); a
+            // policy change carries on with the new policy.
+            if processChanged {
+                stopRoll(jobKey, reason: "the job changed again (reload)", code: "replaced")
+            } else if new.instances != old.instances {
+                stopRoll(jobKey, reason: "the pool was resized by a reload", code: "scaled")
+            }
+        }
         job.shared = SharedSpec(new)
         jobRecords[jobKey] = job
+        if !rolls.isEmpty { rolls[jobKey]?.target = job.shared }
+        let stillOld = Set(rolls[jobKey]?.pending ?? [])
         // The job's manifest changed: decisions taken under the old one end.
         rememberScale(jobKey, nil)
+        var toRoll: [Int] = []
         for i in 0..<job.slots {
             let id = ChildID(groupPath: groupPath, job: new.name, instance: i)
             guard var rec = childRecords[id] else { continue }
-            rec.setSpec(job.shared)
             forget(&rec)
+            if rolling && rec.specHash == job.shared.hash {
+                // It runs this very spec already (the manifest went back after a roll that
+                // stopped): nothing to replace.
+                rec.setSpec(job.shared)
+                childRecords[id] = rec
+                publish(rec)
+                continue
+            }
+            if rolling && i < job.size && (rec.state == .starting || rec.state == .running) && rec.stopIntent == nil {
+                // It keeps its old spec (policies included) until the roll replaces it.
+                childRecords[id] = rec
+                summary.restarted += 1
+                toRoll.append(i)
+                continue
+            }
+            if stillOld.contains(i) {
+                // A policy change during a roll: the old process keeps its old spec until
+                // its turn comes.
+                childRecords[id] = rec
+                continue
+            }
+            rec.setSpec(job.shared)
             guard processChanged else {
                 childRecords[id] = rec
                 // `health:` is policy: a ready child that had no checks gets them now (one
@@ -163,6 +198,13 @@ extension Engine {
         if new.instances != old.instances {
             summary.scaled += 1
             toStart += resize(jobKey, to: new.instances).created
+        }
+        if rolling, let size = jobRecords[jobKey]?.size {
+            // Instances a smaller pool no longer has are leaving (resize stopped them).
+            let instances = toRoll.filter { $0 < size }
+            summary.restarted -= toRoll.count - instances.count
+            if !instances.isEmpty { summary.rolling += 1 }
+            beginRoll(jobKey, instances: instances, target: job.shared, policy: new.update, resetCount: false, trigger: "reload")
         }
         var sameSize = old
         sameSize.instances = new.instances

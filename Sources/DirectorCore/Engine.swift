@@ -64,6 +64,9 @@ public struct Engine: Sendable {
     var waitsForReady: [ChildID: ChildID] = [:]
     /// The last `STATUS=` of children that sent one.
     var statusTexts: [ChildID: String] = [:]
+    /// Rolling updates in progress, by job key (Engine+Rolling.swift); empty otherwise, and
+    /// every path checks `isEmpty` first.
+    var rolls: [String: Roll] = [:]
     /// Children with probes (`ready:` tcp/http/exec, `health:`), while their process runs.
     var probes: [ChildID: ProbeState] = [:]
     /// Children whose watchdog is armed, with its interval (`watchdog:` or `WATCHDOG_USEC=`).
@@ -136,6 +139,7 @@ public struct Engine: Sendable {
         case .started(let id, let pid): onStarted(id, pid: pid)
         case .spawnFailed(let id, let reason): onSpawnFailed(id, reason: reason)
         case .exited(let id, let pid, let status): onExited(id, pid: pid, status: status)
+        case .exitedOutOfMemory(let id, let pid, let status): onExited(id, pid: pid, status: status, cause: .oom)
         case .timerFired(let timer): onTimer(timer)
         case .exitDecided(let id, let decision, let number): onExitDecided(id, decision, question: number)
         case .ready(let id, let pid): onReady(id, pid: pid)
@@ -203,7 +207,10 @@ public struct Engine: Sendable {
     }
 
     mutating func finish() -> [Effect] {
+        if !rolls.isEmpty { settleRolls() }
         settlePlans()
+        // A plan may have started (or a roll stopped) what a roll waits for.
+        if !rolls.isEmpty { settleRolls() }
         if !readyQueues.isEmpty { releaseAbandonedQueues() }
         let effects = out
         out = []

@@ -124,6 +124,9 @@ public struct LaunchSpec: Sendable, Hashable {
     /// The job's `ready:` (the runtime sets `NOTIFY_SOCKET` for `notify` and gives the child
     /// a pipe on fd N for `fd: N`), or nil.
     public var ready: ReadySpec? = nil
+    /// The job's `limits`: written into the child's cgroup before it starts, where the
+    /// daemon's cgroups have the controllers.
+    public var limits: CgroupLimits = CgroupLimits()
     /// The job's `watchdog:` (the runtime sets `NOTIFY_SOCKET`, `WATCHDOG_USEC` and
     /// `WATCHDOG_PID`), or nil.
     public var watchdog: Duration? = nil
@@ -158,6 +161,11 @@ public enum OperatorCommand: Sendable, Hashable {
     case start([ChildID])
     /// Stop the whole tree in reverse order and exit 0.
     case shutdown
+    /// Restart children one instance at a time per job (`director restart --rolling`): a
+    /// spare instance is started and must be ready before an old one is stopped, within the
+    /// job's `update.max_surge` and `update.max_unavailable` (1 and 0 unless the job says
+    /// otherwise). Children without a process start at once, as with `restart`.
+    case rollingRestart([ChildID])
 }
 
 /// What the engine is told.
@@ -191,6 +199,10 @@ public enum EngineEvent: Sendable, Hashable {
     /// The child's process `pid` sent `STATUS=text` (shown in `ps` and the table).
     /// Indirect, so that `EngineEvent` keeps its size.
     indirect case status(ChildID, pid: Int32, text: String)
+    /// As `exited`, and the kernel's OOM killer killed a process in the child's own cgroup
+    /// while it ran: the exit's cause is `oom` (`when: {cause: [oom]}`). Indirect, so that
+    /// `EngineEvent` keeps its size.
+    indirect case exitedOutOfMemory(ChildID, pid: Int32, status: ChildExitStatus)
     /// The child's process `pid` sent another sd_notify key (`WATCHDOG=1`, `RELOADING=1`, ...).
     indirect case notified(ChildID, pid: Int32, Notification)
     /// The probe asked for by `Effect.probe` ended.
@@ -232,6 +244,13 @@ public enum EventKind: String, Sendable, Hashable, CaseIterable {
     /// (`ready_timeout`), unhealthy (`unhealthy`), or silent past its watchdog (`watchdog`);
     /// `EventFields.reason` says which.
     case notReady = "not_ready"
+    /// A rolling update of a job began (subject: the job key).
+    case roll
+    /// A rolling update replaced every instance it had to.
+    case rollDone = "roll_done"
+    /// A rolling update stopped before the end (a new instance failed readiness, the job
+    /// changed or was resized): the old instances not yet replaced keep running.
+    case rollStopped = "roll_stopped"
 }
 
 /// How much an event matters to an operator: the daemon's log level for it.
@@ -259,6 +278,9 @@ public enum ExitCause: String, Sendable, Hashable, CaseIterable {
     case spawnFailed = "spawn_failed"
     /// The engine stopped it because it was not ready within its `ready.timeout`.
     case readyTimeout = "ready_timeout"
+    /// The kernel's OOM killer killed a process in the child's own cgroup during this
+    /// process's life (`memory.events` `oom_kill` grew), where the memory controller is there.
+    case oom
     /// The engine stopped it after `health.failures` failed health checks in a row.
     case unhealthy
     /// The engine sent SIGABRT because no `WATCHDOG=1` came within its `watchdog` interval.
@@ -541,6 +563,8 @@ public struct ReloadSummary: Sendable, Hashable {
     public var scaled: Int = 0
     /// Jobs or groups whose policy changed in place.
     public var updatedInPlace: Int = 0
+    /// Jobs whose instances roll (`update: rolling`); their instances count in `restarted`.
+    public var rolling: Int = 0
 
     /// Creates an empty summary.
     public init() {}

@@ -22,6 +22,7 @@ extension LaunchSpec {
         self.init(id: id, argv: argv, cwd: Template.expand(job.cwd, for: id), env: env, log: job.log,
             identity: job.identity)
         ready = job.ready
+        limits = job.limits
         watchdog = job.watchdog
     }
 }

@@ -19,6 +19,7 @@ struct GroupDecoder {
     static let jobKeys = [
         "name", "command", "instances", "cwd", "env", "restart", "delay", "backoff", "reset_after",
         "on_exit", "shutdown", "log", "env_file", "user", "group", "umask", "rlimits", "ready",
+        "update", "limits",
         "health", "watchdog",
     ]
 

@@ -20,6 +20,8 @@ extension GroupDecoder {
         let log = field(e, "log", path, &ok) { $0.logPolicy($1, $2) }
         let envFile = field(e, "env_file", path, &ok) { $0.envFile($1, $2) }
         let ready = field(e, "ready", path, &ok) { $0.readiness($1, $2) }
+        let update = field(e, "update", path, &ok) { $0.updatePolicy($1, $2) }
+        let limits = field(e, "limits", path, &ok) { $0.cgroupLimits($1, $2) }
         let health = field(e, "health", path, &ok) { $0.health($1, $2) }
         let watchdog = field(e, "watchdog", path, &ok) { $0.sink.positiveDuration($1, $2) }
         let identity = identity(e, path: path)
@@ -34,7 +36,8 @@ extension GroupDecoder {
             restart: restart ?? .permanent, delay: delay ?? .zero, backoff: backoff,
             resetAfter: resetAfter ?? Defaults.resetAfter, onExit: onExit ?? [], shutdown: shutdown ?? Shutdown(),
             log: log ?? LogPolicy(), location: e["name"]?.value.location, identity: identity ?? ProcessIdentity(),
-            envFile: envFile, ready: ready, health: health, watchdog: watchdog)
+            envFile: envFile, ready: ready, health: health, watchdog: watchdog, update: update ?? UpdatePolicy(),
+            limits: limits ?? CgroupLimits())
     }
 
     /// Adds the job's instances to the tally and reports the job that takes the directory over

@@ -29,7 +29,13 @@ public struct ManifestWarning: Sendable, Hashable, CustomStringConvertible {
 public enum ManifestWarnings {
     /// Checks every job of `manifest`. `searchPath` is the PATH the daemon would use (a job's
     /// own `env: {PATH: ...}` wins, as at spawn time); templates are expanded for instance 0.
-    public static func check(_ manifest: Manifest, searchPath: String?) -> [ManifestWarning] {
+    ///
+    /// `limits`: the controllers the daemon's children's cgroups have; a `limits` key whose
+    /// controller is missing is not applied, and each such key gets a warning naming it.
+    public static func check(
+        _ manifest: Manifest, searchPath: String?, limits: @autoclosure () -> LimitSupport = LimitSupport.probe()
+    ) -> [ManifestWarning] {
+        var support: LimitSupport?
         var warnings: [ManifestWarning] = []
         var jobs: [(String, JobSpec)] = []
         func walk(_ group: GroupSpec, _ path: [String]) {
@@ -43,6 +49,13 @@ public enum ManifestWarnings {
         }
         manifest.groups.forEach { walk($0, []) }
         for (key, job) in jobs {
+            if !job.limits.isEmpty {
+                if support == nil { support = limits() }
+                for controller in job.limits.controllers where support?.available.contains(controller) == false {
+                    warnings.append(ManifestWarning(location: job.location, job: key, message:
+                        "limits.\(controller) is not applied: the \(controller) controller is not available (\(support?.reason ?? ""))"))
+                }
+            }
             guard let id = ChildID(key + "/0") else { continue }
             let cwd = Template.expand(job.cwd, for: id)
             let cwdProblem = directoryProblem(cwd)

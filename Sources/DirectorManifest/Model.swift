@@ -148,8 +148,9 @@ public struct ExitCondition: Sendable, Hashable {
 
     /// The causes `when: {cause: ...}` accepts: `exit` (a code), `signal`, `spawn_failed`,
     /// `ready_timeout` (stopped for not being ready in time), `unhealthy` (stopped after
-    /// `health.failures` failed checks in a row), `watchdog` (no `WATCHDOG=1` in time).
-    public static let knownCauses = ["exit", "signal", "spawn_failed", "ready_timeout", "unhealthy", "watchdog"]
+    /// `health.failures` failed checks in a row), `watchdog` (no `WATCHDOG=1` in time), `oom`
+    /// (the kernel's OOM killer killed a process in the child's own cgroup).
+    public static let knownCauses = ["exit", "signal", "spawn_failed", "ready_timeout", "unhealthy", "watchdog", "oom"]
 
     /// Creates a condition.
     public init(codes: [Int32]? = nil, signals: [ProcessSignal]? = nil, minRestarts: Int? = nil, causes: [String]? = nil) {
@@ -348,6 +349,11 @@ public struct JobSpec: Sendable, Hashable {
     public var health: HealthSpec? = nil
     /// `watchdog:`: the child must send `WATCHDOG=1` at least this often; nil means none.
     public var watchdog: Duration? = nil
+    /// `update`: how a change of the process replaces running instances (all at once, or
+    /// rolling).
+    public var update: UpdatePolicy = UpdatePolicy()
+    /// `limits`: cgroup v2 memory, cpu and pids limits of each child's cgroup.
+    public var limits: CgroupLimits = CgroupLimits()
 
     /// Creates a job spec with the documented defaults for everything but name and command.
     public init(
@@ -356,7 +362,8 @@ public struct JobSpec: Sendable, Hashable {
         resetAfter: Duration = .seconds(60), onExit: [ExitRule] = [], shutdown: Shutdown = Shutdown(),
         log: LogPolicy = LogPolicy(), location: SourceLocation? = nil,
         identity: ProcessIdentity = ProcessIdentity(), envFile: EnvFile? = nil, ready: ReadySpec? = nil,
-        health: HealthSpec? = nil, watchdog: Duration? = nil
+        health: HealthSpec? = nil, watchdog: Duration? = nil, update: UpdatePolicy = UpdatePolicy(),
+        limits: CgroupLimits = CgroupLimits()
     ) {
         self.name = name
         self.command = command
@@ -376,17 +383,20 @@ public struct JobSpec: Sendable, Hashable {
         self.ready = ready
         self.health = health
         self.watchdog = watchdog
+        self.update = update
+        self.limits = limits
     }
 
     /// True when `other` differs in a key that defines the running process (command, env,
-    /// the env file's contents, cwd, user, group, umask, rlimits, ready, watchdog, shutdown):
-    /// such a change restarts the job's instances on reload (`ready` decides the child's
-    /// environment or fds, and whether it holds back its siblings; `watchdog` is exported in
-    /// its environment). `health` is policy: it applies in place.
+    /// the env file's contents, cwd, user, group, umask, rlimits, limits, ready, watchdog,
+    /// shutdown): such a change restarts the job's instances on reload (`ready` decides the
+    /// child's environment or fds, and whether it holds back its siblings; `watchdog` is
+    /// exported in its environment). `health` is policy: it applies in place; `update` is
+    /// policy too: it says how they restart.
     public func processDiffers(from other: JobSpec) -> Bool {
         command != other.command || env != other.env || cwd != other.cwd || shutdown != other.shutdown
             || identity != other.identity || envFile != other.envFile || ready != other.ready
-            || watchdog != other.watchdog
+            || watchdog != other.watchdog || limits != other.limits
     }
 }
 

@@ -68,6 +68,12 @@ extension JobSpec {
             lines.append("health=\(h.probe.canonicalText),\(d(h.interval)),\(d(h.timeout)),\(h.failures)")
         }
         if let w = watchdog { lines.append("watchdog=\(d(w))") }
+        if update != UpdatePolicy() {
+            lines.append("update=\(update.mode.rawValue),\(update.maxSurge),\(update.maxUnavailable)")
+        }
+        if let m = limits.memory { lines.append("limit.memory=\(m)") }
+        if let c = limits.cpu { lines.append("limit.cpu=\(c)") }
+        if let p = limits.pids { lines.append("limit.pids=\(p)") }
         return lines.joined(separator: "\n")
     }
 }

@@ -64,21 +64,27 @@ public struct ReloadInfo: Sendable, Hashable {
     public var ok: Bool
     /// Validation errors (`file:line:col: message`) when `ok` is false.
     public var errors: [String]
+    /// The rolling updates this reload began (`update: rolling`), kept up to date as they
+    /// go: written only when there are some, so a reload without one reads as before.
+    public var rolls: [RollInfo]
 
     /// Creates the record.
-    public init(generation: Int, at: UnixMillis, ok: Bool, errors: [String] = []) {
+    public init(generation: Int, at: UnixMillis, ok: Bool, errors: [String] = [], rolls: [RollInfo] = []) {
         self.generation = generation
         self.at = at
         self.ok = ok
         self.errors = errors
+        self.rolls = rolls
     }
 
-    /// `{generation, at, ok, errors}`.
+    /// `{generation, at, ok, errors}`, plus `rolls` when there are some.
     public var json: JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("generation", .int(Int64(generation))), ("at", .string(RFC3339.format(at))),
             ("ok", .bool(ok)), ("errors", .array(errors.map { .string($0) })),
-        ])
+        ]
+        if !rolls.isEmpty { members.append(("rolls", .array(rolls.map(\.json)))) }
+        return .object(members)
     }
 
     /// Decodes the record; the error names the offending field.
@@ -95,5 +101,39 @@ public struct ReloadInfo: Sendable, Hashable {
             out.append(s)
         }
         errors = out
+        var rolls: [RollInfo] = []
+        if let value = json["rolls"] {
+            guard let items = value.arrayValue else { throw f.fail("rolls", "expected an array") }
+            for (i, item) in items.enumerated() {
+                guard let job = item["job"]?.stringValue, let state = item["state"]?.stringValue,
+                    let detail = item["detail"]?.stringValue
+                else { throw f.fail("rolls[\(i)]", "expected {job, state, detail} strings") }
+                rolls.append(RollInfo(job: job, state: state, detail: detail))
+            }
+        }
+        self.rolls = rolls
+    }
+}
+
+/// One rolling update begun by a reload, in `meta.reload.rolls`.
+public struct RollInfo: Sendable, Hashable {
+    /// The job key, `group/job`.
+    public var job: String
+    /// `rolling`, `done` or `stopped`.
+    public var state: String
+    /// The last event's detail: for `stopped`, why (`new instance web/api/4 was not ready
+    /// within 5000ms; 4 old instance(s) keep running`).
+    public var detail: String
+
+    /// Creates one.
+    public init(job: String, state: String, detail: String) {
+        self.job = job
+        self.state = state
+        self.detail = detail
+    }
+
+    /// `{job, state, detail}`.
+    public var json: JSONValue {
+        .object([("job", .string(job)), ("state", .string(state)), ("detail", .string(detail))])
     }
 }

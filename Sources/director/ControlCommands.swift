@@ -43,6 +43,8 @@ struct RestartCommand: ParsableCommand {
     )
     @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
     var ids: [String]
+    @Flag(name: .long, help: "Replace running instances one at a time, each new one ready before an old one stops.")
+    var rolling = false
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var sharedTable: SharedTableOptions
 

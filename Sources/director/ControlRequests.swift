@@ -37,7 +37,10 @@ extension StopCommand {
 
 extension RestartCommand {
     func sendRestart() throws {
-        try sendRouted(ids, state: stateOptions.state, shared: sharedTable, verb: "restarting") { .restart(ids: $0) }
+        let rolling = self.rolling
+        try sendRouted(ids, state: stateOptions.state, shared: sharedTable, verb: rolling ? "rolling" : "restarting") {
+            rolling ? .rollingRestart(ids: $0) : .restart(ids: $0)
+        }
     }
 }
 
@@ -56,7 +59,8 @@ extension ReloadCommand {
     func sendReload() throws {
         let r = try exchange(stateOptions.state, .reload)
         let n = { (k: String) in r[k]?.intValue ?? 0 }
-        print("reloaded: generation \(n("generation")), started \(n("started")), stopped \(n("stopped")), restarted \(n("restarted")), scaled \(n("scaled")), updated in place \(n("updated_in_place"))")
+        let rolling = n("rolling") > 0 ? ", rolling \(n("rolling")) job(s)" : ""
+        print("reloaded: generation \(n("generation")), started \(n("started")), stopped \(n("stopped")), restarted \(n("restarted")), scaled \(n("scaled")), updated in place \(n("updated_in_place"))\(rolling)")
     }
 }
 

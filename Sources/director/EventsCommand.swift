@@ -20,7 +20,7 @@ struct EventsCommand: ParsableCommand {
     var node: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Only these kinds, comma-separated or repeated (start, exit, restart, stop, delete, wait, spawn_failed, group_failed, group_given_up, group_started, scale, reload, shutdown, ready, not_ready).",
+        "Only these kinds, comma-separated or repeated (start, exit, restart, stop, ...: an unknown kind is answered with the list).",
         valueName: "kind"))
     var kind: [String] = []
 

@@ -202,9 +202,22 @@ extension Manual {
         ])
 
     static let restart = page(
-        selecting + " Running children are stopped first (with their job's shutdown signal); waiting and stopped ones start.",
+        selecting + """
+         Running children are stopped first (with their job's shutdown signal); waiting and \
+        stopped ones start. With --rolling, the running instances of each job are replaced a \
+        few at a time: a spare instance (numbered after the pool) starts and must be ready \
+        before an old one stops, within the job's update.max_surge and update.max_unavailable \
+        (1 and 0 by default), so a pool never drops below its size. The command returns once \
+        the roll has begun; `director events` shows how it ends (roll_done, or roll_stopped \
+        and why).
+        """,
         [
-            examples([("director restart web/api", "every instance of api, all at once"), ("director restart all", "everything")]),
+            examples([
+                ("director restart web/api", "every instance of api, all at once"),
+                ("director restart --rolling web/api", "one at a time, each replacement ready first"),
+                ("director events web/api -f --kind roll_done,roll_stopped", "how the roll ends"),
+                ("director restart all", "everything"),
+            ]),
             exitStatus("nothing matches, or no daemon answers on <state>/control.sock"),
         ])
 

@@ -18,7 +18,7 @@ struct SchemaAgreementTests {
         "delay-and-backoff.yaml", "after-without-restart.yaml", "exit-code-range.yaml", "bad-bool.yaml",
         "bad-env-name.yaml", "many-errors.yaml", "unquoted-number-arg.yaml", "null-env-value.yaml", "zero-period.yaml", "numeric-signal.yaml",
         "unknown-rlimit.yaml", "bad-umask.yaml", "ready-fd-range.yaml",
-        "bad-log-size.yaml",
+        "bad-log-size.yaml", "bad-update.yaml",
     ]
 
     /// `ok PATH` / `invalid PATH: why` per file, keyed by path.

@@ -56,6 +56,8 @@ private func code(_ line: String) -> String? {
 @Suite struct ControlProtocolTests {
     @Test(arguments: [
         (#"{"op":"restart","ids":["web/api/1"]}"#, ControlRequest.restart(ids: ["web/api/1"])),
+        (#"{"op":"restart","ids":["web/api"],"rolling":true}"#, .rollingRestart(ids: ["web/api"])),
+        (#"{"op":"restart","ids":["web/api"],"rolling":false}"#, .restart(ids: ["web/api"])),
         (#"{"op":"stop","ids":["web/api","db/pg/0"]}"#, .stop(ids: ["web/api", "db/pg/0"])),
         (#"{"op":"delete","ids":["a/b/0"]}"#, .delete(ids: ["a/b/0"])),
         (#"{"op":"scale","job":"web/api","instances":8}"#, .scale(job: "web/api", instances: 8)),
@@ -78,6 +80,7 @@ private func code(_ line: String) -> String? {
         (#"{"op":"scale","job":"web/api","instances":-1}"#, "bad_request"),
         (#"{"op":"scale","instances":2}"#, "bad_request"),
         (#"{"op":7}"#, "bad_request"),
+        (#"{"op":"restart","ids":["web/api"],"rolling":"yes"}"#, "bad_request"),
         // Duplicate keys: which one counts is undefined in JSON; the shutdown below would win.
         (#"{"op":"shutdown","op":"restart","ids":["web/api/0"]}"#, "bad_json"),
         (#"{"op":"restart","ids":["web/api/0"],"ids":["db/pg/0"]}"#, "bad_json"),

@@ -12,6 +12,8 @@ package enum ControlRequest: Sendable, Hashable {
     case start(ids: [String])
     /// Restart children.
     case restart(ids: [String])
+    /// Restart children one instance at a time per job (`"rolling": true`).
+    case rollingRestart(ids: [String])
     /// Delete stopped or waiting children.
     case delete(ids: [String])
     /// Resize a pool: `group/job` and the new size (≥ 0).
@@ -53,7 +55,12 @@ package enum ControlRequest: Sendable, Hashable {
             switch op {
             case "start": return .success(.start(ids: ids))
             case "stop": return .success(.stop(ids: ids))
-            case "restart": return .success(.restart(ids: ids))
+            case "restart":
+                switch value["rolling"] {
+                case nil, .bool(false)?: return .success(.restart(ids: ids))
+                case .bool(true)?: return .success(.rollingRestart(ids: ids))
+                default: return .failure(ControlFailure(.badRequest, "\"rolling\" must be true or false"))
+                }
             default: return .success(.delete(ids: ids))
             }
         case "scale":
@@ -77,6 +84,8 @@ package enum ControlRequest: Sendable, Hashable {
         case .start(let ids): .object([("op", .string("start")), ("ids", .array(ids.map(JSONValue.string)))])
         case .stop(let ids): .object([("op", .string("stop")), ("ids", .array(ids.map(JSONValue.string)))])
         case .restart(let ids): .object([("op", .string("restart")), ("ids", .array(ids.map(JSONValue.string)))])
+        case .rollingRestart(let ids):
+            .object([("op", .string("restart")), ("ids", .array(ids.map(JSONValue.string))), ("rolling", .bool(true))])
         case .delete(let ids): .object([("op", .string("delete")), ("ids", .array(ids.map(JSONValue.string)))])
         case .scale(let job, let n): .object([("op", .string("scale")), ("job", .string(job)), ("instances", .int(Int64(n)))])
         case .reload: .object([("op", .string("reload"))])

@@ -14,7 +14,7 @@ extension SupervisorRuntime {
     func reply(to request: ControlRequest) -> ControlReply {
         let now = SystemClock.monotonic()
         switch request {
-        case .stop(let texts), .restart(let texts), .delete(let texts), .start(let texts):
+        case .stop(let texts), .restart(let texts), .delete(let texts), .start(let texts), .rollingRestart(let texts):
             let ids: [ChildID]
             switch resolve(texts) {
             case .success(let found): ids = found
@@ -24,6 +24,7 @@ extension SupervisorRuntime {
             switch request {
             case .stop: command = .stop(ids)
             case .restart: command = .restart(ids)
+            case .rollingRestart: command = .rollingRestart(ids)
             case .start: command = .start(ids)
             default: command = .delete(ids)
             }
@@ -104,8 +105,12 @@ extension SupervisorRuntime {
     func refuseReload(_ error: ManifestErrors, trigger: String) {
         let now = SystemClock.monotonic()
         for line in error.errors { log.log(.error, "reload (\(trigger)): \(line.description)") }
-        pendingChanges.append(.setReload(ReloadInfo(
-            generation: reloadGeneration, at: wall(now), ok: false, errors: error.errors.map(\.description))))
+        // Rolls an earlier reload began go on: a refused reload does not hide them.
+        let info = ReloadInfo(
+            generation: reloadGeneration, at: wall(now), ok: false, errors: error.errors.map(\.description),
+            rolls: lastReload?.rolls.filter { $0.state == "rolling" } ?? [])
+        lastReload = info
+        pendingChanges.append(.setReload(info))
         // The history shows refused reloads too; the errors themselves are in meta.reload.
         record(EventRecord(
             subject: "", kind: .reload, detail: "failed errors=\(error.errors.count): nothing changed", log: false))
@@ -119,16 +124,40 @@ extension SupervisorRuntime {
             refuseReload(ManifestErrors([error]), trigger: trigger)
             return .failure(ManifestErrors([error]))
         }
-        logWarnings(ManifestWarnings.check(new, searchPath: environment.path), context: "reload (\(trigger)): ")
+        logWarnings(ManifestWarnings.check(new, searchPath: environment.path, limits: limitSupport), context: "reload (\(trigger)): ")
         let (summary, effects) = engine.reload(new, at: now)
         pendingChanges += specChanges(old: manifest, new: new)
         manifest = new
         reloadGeneration += 1
-        pendingChanges.append(.setReload(ReloadInfo(generation: reloadGeneration, at: wall(now), ok: true)))
+        let info = ReloadInfo(
+            generation: reloadGeneration, at: wall(now), ok: true, rolls: lastReload?.rolls.filter { $0.state == "rolling" } ?? [])
+        lastReload = info
+        pendingChanges.append(.setReload(info))
         perform(effects)
         // The reply to `director reload` promises the new state is in the table.
         commitTable()
-        log.log(.info, "reload (\(trigger)) generation=\(reloadGeneration) started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) scaled=\(summary.scaled) updated_in_place=\(summary.updatedInPlace)")
+        log.log(.info, "reload (\(trigger)) generation=\(reloadGeneration) started=\(summary.started) stopped=\(summary.stopped) restarted=\(summary.restarted) scaled=\(summary.scaled) updated_in_place=\(summary.updatedInPlace) rolling=\(summary.rolling)")
         return .success(summary)
+    }
+
+    /// A roll's event: `meta.reload.rolls` follows the rolls a reload began (a roll an
+    /// operator began is in the events only).
+    func noteRoll(_ event: EventRecord) {
+        guard var info = lastReload else { return }
+        let job = event.subject
+        switch event.kind {
+        case .roll:
+            guard event.fields.reason == "reload" else { return }
+            info.rolls.removeAll { $0.job == job }
+            info.rolls.append(RollInfo(job: job, state: "rolling", detail: event.detail))
+        case .rollDone, .rollStopped:
+            guard let index = info.rolls.lastIndex(where: { $0.job == job && $0.state == "rolling" }) else { return }
+            info.rolls[index].state = event.kind == .rollDone ? "done" : "stopped"
+            info.rolls[index].detail = event.detail
+        default:
+            return
+        }
+        lastReload = info
+        pendingChanges.append(.setReload(info))
     }
 }

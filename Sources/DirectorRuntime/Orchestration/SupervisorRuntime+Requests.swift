@@ -253,6 +253,7 @@ extension SupervisorRuntime {
             ("generation", .int(Int64(generation))), ("started", .int(Int64(summary.started))),
             ("stopped", .int(Int64(summary.stopped))), ("restarted", .int(Int64(summary.restarted))),
             ("scaled", .int(Int64(summary.scaled))), ("updated_in_place", .int(Int64(summary.updatedInPlace))),
+            ("rolling", .int(Int64(summary.rolling))),
         ])
     }
 }

@@ -52,6 +52,9 @@ package final class SupervisorRuntime {
     var ownedGroups: Set<String> = []
     /// A cgroup per child, where the daemon may create them (ChildCgroups.swift).
     let cgroups: ChildCgroups?
+    /// The `limits` controllers the children's cgroups have, and why the others are missing
+    /// (the manifest warnings name each `limits` key not applied).
+    let limitSupport: LimitSupport
 
     var engine: Engine
     var manifest: Manifest
@@ -61,6 +64,8 @@ package final class SupervisorRuntime {
     /// The `Engine.carryOverRevision` last written to `meta.decisions`.
     var savedCarryOver = -1
     var reloadGeneration: Int
+    /// `meta.reload` as last written, kept to follow the rolling updates it began.
+    var lastReload: ReloadInfo?
     var pendingChanges: [TableChange] = []
     var queue: [EngineEvent] = []
     var draining = false
@@ -214,7 +219,9 @@ package final class SupervisorRuntime {
             cgroups?.removeChildren()
         } else {
             cgroups = nil
+            cgroupNote = "a supervisor without a state directory makes no cgroups"
         }
+        limitSupport = cgroups?.limitSupport ?? LimitSupport(available: [], reason: "no cgroup per child: \(cgroupNote ?? "")")
         let origin = clockOrigin
         let restored = previous.restoredState { wallMillis in
             Instant(nanoseconds: origin.mono.nanoseconds + (wallMillis - origin.wall) * 1_000_000)
@@ -226,7 +233,7 @@ package final class SupervisorRuntime {
         if terminated > 0 {
             log.log(.warning, "terminated \(terminated) process group(s) left by a previous daemon (\(marked.count) found by the \(MarkedProcesses.variable) marker)")
         }
-        if let cgroupNote {
+        if let cgroupNote, stateDirectory != nil {
             log.log(.info, "no cgroup per child (\(cgroupNote)): descendants are tracked by the \(MarkedProcesses.variable) marker and the subreaper")
         }
         if let droppedScales {
@@ -290,7 +297,7 @@ package final class SupervisorRuntime {
         let current = Set(manifest.jobsByKey.map(\.key))
         pendingChanges += previous.specs.keys.sorted().filter { !current.contains($0) }.map { .deleteSpec(jobKey: $0) }
         log.log(.info, "director \(options.version) pid=\(getpid()) jobs=\(jobsDirectory ?? "(in code)") children=\(manifest.childCount)\(descriptorLimit.map { " nofile=\($0.after)" + ($0.after > $0.before ? " (raised from \($0.before))" : "") } ?? "")")
-        logWarnings(ManifestWarnings.check(manifest, searchPath: environment.path), context: "")
+        logWarnings(ManifestWarnings.check(manifest, searchPath: environment.path, limits: limitSupport), context: "")
         perform(engine.start(at: now))
         pendingChanges += previous.staleRows(
             children: Set(engine.children.map(\.id.description)), groups: Set(engine.groups.map(\.path)))
@@ -456,9 +463,16 @@ package final class SupervisorRuntime {
         let id = spec.id
         let spec = spec.ready == nil && spec.watchdog == nil ? spec : withNotifySocket(spec)
         let process: SpawnedProcess
+        // Its limits first, so they hold from its first instruction (a no-op without them).
+        if let cgroups, !spec.limits.isEmpty || !cgroups.limited.isEmpty {
+            for problem in cgroups.applyLimits(spec.limits, for: id) { log.log(.warning, id: id.description, problem) }
+        }
         // Into its own cgroup: born there (clone3), or joined before it can fork.
         let cgroupDir = cgroups?.directoryFD(for: id) ?? -1
         if cgroupDir >= 0 { director_spawn_set_next_cgroup(cgroupDir) }
+        // The cgroup's OOM kills so far (nil without the memory controller): more at the exit
+        // means the exit's cause is `oom`.
+        let oomKillsBefore = cgroupDir >= 0 ? cgroups?.oomKills(for: id) : nil
         defer {
             // Also when the spawn failed before reaching the shim: the next spawn must not
             // find this (closed) fd.
@@ -498,7 +512,11 @@ package final class SupervisorRuntime {
             for pipe in openStreams.pipes { pipe.drainAvailable() }
             openStreams.pipes = []
             if self.cgroups != nil { self.orphans.endedCgroups.insert(ChildCgroups.name(of: id)) }
-            self.feed(.exited(id, pid: pid, status: status))
+            if oomKillsBefore != nil, ChildCgroups.killedByOOM(before: oomKillsBefore, after: self.cgroups?.oomKills(for: id)) {
+                self.feed(.exitedOutOfMemory(id, pid: pid, status: status))
+            } else {
+                self.feed(.exited(id, pid: pid, status: status))
+            }
             self.scheduleOrphanSweep()
         }
         do {
@@ -611,6 +629,7 @@ package final class SupervisorRuntime {
     func record(_ event: EventRecord) {
         let now = SystemClock.monotonic()
         let at = wall(now)
+        if event.kind == .roll || event.kind == .rollDone || event.kind == .rollStopped { noteRoll(event) }
         pendingChanges.append(.appendEvent(NewEvent(at: at, id: event.subject, kind: event.kind.rawValue, detail: event.detail, node: node)))
         if let events, events.hasSubscribers {
             events.publish(SupervisorEvent(
@@ -671,6 +690,9 @@ enum EventWording {
         case .shutdown: "shutting down"
         case .ready: "ready"
         case .notReady: "not ready:"
+        case .roll: "rolling update:"
+        case .rollDone: "rolling update done:"
+        case .rollStopped: "rolling update stopped:"
         }
     }
 }

@@ -23,7 +23,12 @@ import DirectorManifest
 package final class ChildCgroups {
     /// The directory holding the children's cgroups.
     package let base: String
-    private let baseFD: Int32
+    let baseFD: Int32
+    /// The `limits` controllers the children's cgroups have (CgroupLimitsWriter.swift).
+    package internal(set) var limitSupport = LimitSupport(available: [], reason: "not checked")
+    /// Child cgroups whose limits were written, so that a job's limits removed by a reload
+    /// are set back to `max`.
+    var limited: Set<String> = []
     /// Child cgroups created by this daemon.
     private var created: Set<String> = []
 
@@ -53,6 +58,7 @@ package final class ChildCgroups {
         guard fd >= 0 else { return .failure(CgroupUnavailable(reason: "cannot open \(base): \(String(cString: strerror(errno)))")) }
         let cgroups = ChildCgroups(base: base, fd: fd)
         cgroups.claim()
+        cgroups.limitSupport = enableLimitControllers(parent: parent, base: base)
         sweepAbandoned(in: parent, except: base)
         return .success(cgroups)
     }
@@ -201,40 +207,12 @@ package final class ChildCgroups {
 
     // MARK: - Finding the hierarchy
 
-    static func cgroup2Mount() -> String? {
-        guard let text = readText("/proc/self/mountinfo") else { return nil }
-        for line in text.split(separator: "\n") {
-            // `... mount-point ... - fstype source options`
-            let halves = line.split(separator: " - ", maxSplits: 1)
-            guard halves.count == 2, halves[1].hasPrefix("cgroup2 ") else { continue }
-            let fields = halves[0].split(separator: " ")
-            if fields.count > 4 { return String(fields[4]) }
-        }
-        return nil
-    }
+    static func cgroup2Mount() -> String? { CgroupHierarchy.mountPoint() }
 
-    static func ownCgroup() -> String? {
-        guard let text = readText("/proc/self/cgroup") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("0::") {
-            return String(line.dropFirst(3))
-        }
-        return nil
-    }
+    static func ownCgroup() -> String? { CgroupHierarchy.ownCgroup() }
 
-    /// A whole small text file (at most 1 MiB: mountinfo can exceed a page).
-    static func readText(_ path: String) -> String? {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        while bytes.count < 1 << 20 {
-            let n = read(fd, &chunk, chunk.count)
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
-        }
-        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
-    }
+    /// A whole small text file (at most 1 MiB).
+    static func readText(_ path: String) -> String? { CgroupHierarchy.readText(path) }
 
     /// FNV-1a, 64 bits, as hex: a short stable name for the state directory.
     static func hash(_ text: String) -> String {

@@ -84,6 +84,19 @@ extension JobSpec {
             ])))
         }
         if let w = watchdog { members.append(("watchdog", d(w))) }
+        if update != UpdatePolicy() {
+            members.append(("update", .object([
+                ("mode", .string(update.mode.rawValue)), ("max_surge", .int(Int64(update.maxSurge))),
+                ("max_unavailable", .int(Int64(update.maxUnavailable))),
+            ])))
+        }
+        if !limits.isEmpty {
+            var l: [(String, JSONValue)] = []
+            if let m = limits.memory { l.append(("memory", .int(Int64(m)))) }
+            if let c = limits.cpu { l.append(("cpu", .double(c))) }
+            if let p = limits.pids { l.append(("pids", .int(Int64(p)))) }
+            members.append(("limits", .object(l)))
+        }
         members.append(("spec_hash", .string(stableHash)))
         return .object(members)
     }
