@@ -65,8 +65,9 @@ public enum ChildListing {
         return render(children: rows, now: now, isGone: isGone) + (try failedGroupLines(table, prefix: prefix))
     }
 
-    /// One line for each group the root gave up that `prefix` concerns.
-    static func failedGroupLines(_ table: any ChildTableReader, prefix: String?, node: String? = nil) throws(TableError) -> String {
+    /// One line for each group the root gave up that `prefix` concerns (of `node` only, when
+    /// given), each ending in a newline: what `director ps` prints under its table.
+    public static func failedGroupLines(_ table: any ChildTableReader, prefix: String?, node: String? = nil) throws(TableError) -> String {
         var text = ""
         let wanted = prefix.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         for group in try table.groups() where group.state == .failed && (node == nil || group.node == node) {
@@ -156,7 +157,9 @@ public enum Elapsed {
 
 /// Left-aligned columns separated by two spaces, without trailing spaces.
 package enum TextTable {
-    package static func render(header: [String]?, rows: [[String]]) -> String {
+    /// `style(row, column)` may give an SGR sequence for a body cell: the cell is wrapped in it
+    /// and a reset, and padded by its visible width.
+    package static func render(header: [String]?, rows: [[String]], style: ((Int, Int) -> String?)? = nil) -> String {
         let all = (header.map { [$0] } ?? []) + rows
         guard let n = all.map(\.count).max() else { return "" }
         var widths = [Int](repeating: 0, count: n)
@@ -164,10 +167,15 @@ package enum TextTable {
             for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
         }
         var out = ""
-        for row in all {
+        let bodyStart = header == nil ? 0 : 1
+        for (r, row) in all.enumerated() {
             var line = ""
             for (i, cell) in row.enumerated() {
-                line += cell
+                if r >= bodyStart, let sgr = style?(r - bodyStart, i) {
+                    line += sgr + cell + "\u{1B}[0m"
+                } else {
+                    line += cell
+                }
                 if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.count + 2) }
             }
             out += line + "\n"

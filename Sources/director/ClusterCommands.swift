@@ -1,5 +1,6 @@
 import ArgumentParser
 import DirectorCluster
+import DirectorRuntime
 import DirectorTable
 import Foundation
 
@@ -105,19 +106,23 @@ extension EventsCommand {
         let reader = try openCluster(location)
         let wake = DispatchSemaphore(value: 0)
         if follow { try clustered { () throws(ClusterError) in try reader.listenForEvents { wake.signal() } } }
+        // The same selection as on a node's own table: ids, --kind, --node, --since.
+        let selection = try selection(now: SystemClock.wallMilliseconds())
         var cursor: [String: UInt64] = [:]
         var first = true
         while true {
             var events: [EventEntry]
-            if first && since == nil {
+            if first, case .sequence(let seq)? = selection.since {
+                for n in try clustered({ () throws(ClusterError) in try reader.nodes() }) { cursor[n.node] = seq }
+                events = try clustered { () throws(ClusterError) in try reader.events(after: cursor) }
+            } else if first {
                 events = try clustered { () throws(ClusterError) in try reader.lastEvents(10_000) }
             } else {
-                if first, let since { for n in try clustered({ () throws(ClusterError) in try reader.nodes() }) { cursor[n.node] = since } }
                 events = try clustered { () throws(ClusterError) in try reader.events(after: cursor) }
             }
             first = false
             for e in events { cursor[e.node ?? ""] = max(cursor[e.node ?? ""] ?? 0, e.seq) }
-            if let node { events = events.filter { $0.node == node } }
+            events = events.filter(selection.matches)
             var out = ""
             for e in events { out += json ? EventListing.jsonLine(e) + "\n" : EventListing.line(e, showingNode: true) + "\n" }
             if !out.isEmpty { writeAll(fd: 1, out) }

@@ -5,11 +5,7 @@ struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
         abstract: "Stop children; they stay in the table as stopped.",
-        discussion: """
-            Each argument is a child id or a prefix of whole path segments (`web/api` stops every \
-            instance). A stopped child stays stopped, across daemon restarts too, until \
-            `director restart` or a change of its job's manifest.
-            """
+        discussion: Manual.stop
     )
     @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
     var ids: [String]
@@ -35,12 +31,7 @@ struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
         abstract: "Start children that are not running; start a group the root gave up again.",
-        discussion: """
-            Each argument is a child id or a prefix of whole path segments. Stopped and waiting \
-            children start; running ones are left alone. `director start GROUP` starts a group \
-            in state failed (given up by the root, see `run --root-failure`) again, with a \
-            fresh restart window.
-            """
+        discussion: Manual.start
     )
     @Argument(help: ArgumentHelp("Child ids, prefixes or groups.", valueName: "id"))
     var ids: [String]
@@ -66,14 +57,7 @@ struct RestartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restart",
         abstract: "Restart children (running ones are stopped first); resets their restart count.",
-        discussion: """
-            Also starts children that wait for an operator or were stopped. With --rolling, the \
-            running instances of each job are replaced a few at a time: a spare instance \
-            (numbered after the pool) starts and must be ready before an old one stops, within \
-            the job's update.max_surge and update.max_unavailable (1 and 0 by default), so a \
-            pool never drops below its size. The command returns once the roll has begun; \
-            `director events` shows how it ends (roll_done, or roll_stopped and why).
-            """
+        discussion: Manual.restart
     )
     @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
     var ids: [String]
@@ -101,7 +85,7 @@ struct DeleteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete stopped or waiting children from the table.",
-        discussion: "As in OTP, only a child that is not running can be deleted: stop it first."
+        discussion: Manual.delete
     )
     @Argument(help: ArgumentHelp("Child ids or prefixes.", valueName: "id"))
     var ids: [String]
@@ -117,10 +101,7 @@ struct ScaleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale",
         abstract: "Resize a job's pool.",
-        discussion: """
-            Scaling down stops the highest instance numbers first. The size holds across daemon \
-            restarts until the job's manifest changes.
-            """
+        discussion: Manual.scale
     )
     @Argument(help: ArgumentHelp("The job, as group/job.", valueName: "group/job"))
     var job: String
@@ -142,10 +123,7 @@ struct ReloadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reload",
         abstract: "Apply the jobs directory's current manifests to the running tree.",
-        discussion: """
-            The whole directory is validated first; on any error nothing changes, the errors are \
-            printed as FILE:LINE:COL: key.path: message and the exit status is 1.
-            """
+        discussion: Manual.reload
     )
     @OptionGroup var stateOptions: StateOptions
 
@@ -159,7 +137,7 @@ struct ShutdownCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shutdown",
         abstract: "Stop the whole tree in reverse order and end the daemon (exit 0).",
-        discussion: "Returns once the daemon has exited, or fails after --wait seconds."
+        discussion: Manual.shutdown
     )
     @OptionGroup var stateOptions: StateOptions
 

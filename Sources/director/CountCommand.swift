@@ -5,7 +5,7 @@ struct CountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "count",
         abstract: "Count specs, active children, supervisors and workers (OTP count_children).",
-        discussion: "Reads <state>/table directly."
+        discussion: Manual.count
     )
 
     @OptionGroup var stateOptions: StateOptions

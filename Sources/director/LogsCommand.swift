@@ -11,15 +11,7 @@ struct LogsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
         abstract: "Print children's output from their log files, merged by time.",
-        discussion: """
-            Reads <state>/logs/<id>.log and its rotated files (the job's log.file, on by \
-            default), with or without a daemon. Each argument is a child id, a prefix of whole \
-            path segments or `all` (the default). Lines print as `TIME ID STREAM: TEXT`, as the \
-            daemon prints them, or as JSON objects with --json. With -f, new lines follow as \
-            they are written, across rotations and daemon restarts, until interrupted.
-
-            Exit status: 0; 1 when a selection matches no log file.
-            """
+        discussion: Manual.logs
     )
 
     @Argument(help: ArgumentHelp("Child ids, prefixes or all.", valueName: "id"))

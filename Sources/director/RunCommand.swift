@@ -6,15 +6,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the supervisor in the foreground.",
-        discussion: """
-            Starts every group of the jobs directory in file-name order, supervises the children, \
-            records their state in <state>/table and serves <state>/control.sock. SIGTERM or SIGINT \
-            stops the tree in reverse order and exits 0 (a second SIGINT kills at once); SIGHUP \
-            reloads the manifests. A group that fails more often than the root allows \
-            (--intensity/--period) is given up by default (--root-failure give-up): its children \
-            stop, its state is failed, the other groups keep running, and `director start GROUP` \
-            starts it again. With --root-failure exit the whole tree stops and the exit status is 1.
-            """
+        discussion: Manual.run
     )
 
     @Option(name: .long, help: ArgumentHelp("The jobs directory (default: $DIRECTOR_JOBS, else jobs).", valueName: "dir"))

@@ -5,7 +5,7 @@ struct SpecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spec",
         abstract: "Print the job spec a child runs under (OTP get_childspec).",
-        discussion: "ID is a child id (web/api/0) or a job (web/api). Reads <state>/table directly."
+        discussion: Manual.spec
     )
 
     @Argument(help: ArgumentHelp("A child id or a job.", valueName: "id"))

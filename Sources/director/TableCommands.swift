@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import DirectorCore
 import DirectorManifest
 import DirectorRuntime
 import DirectorTable
@@ -68,65 +69,6 @@ func childIDOrder(_ ids: [String]) -> [Int] {
     }
 }
 
-extension PsCommand {
-    func listChildren() throws {
-        let state = stateOptions.state
-        let table = try openTable(state, shared: sharedTable)
-        // `all` selects everything, as for the commands that talk to the daemon.
-        let selected = prefix == "all" ? nil : prefix
-        let byNode = node != nil || sharedTable.table != nil
-        if json {
-            let text: String
-            if byNode {
-                var records = try reading { try table.children(prefix: selected) }
-                if let node { records = records.filter { $0.node == node } }
-                let order = childIDOrder(records.map(\.id))
-                text = ChildListing.json(children: order.map { records[$0] })
-            } else {
-                text = try reading { try ChildListing.json(from: table, prefix: selected, order: childIDOrder) }
-            }
-            if let selected, text == "[]" { throw UserError("no child matches \(selected)") }
-            writeAll(fd: 1, text + "\n")
-            return
-        }
-        let now = SystemClock.wallMilliseconds()
-        // The NODE column with --table, or when the rows come from more than one node (DESIGN
-        // §4.1); otherwise the listing is the single-daemon one.
-        let text = try reading {
-            try ChildListing.render(
-                from: table, prefix: selected, now: now, order: childIDOrder, node: node,
-                showingNodes: sharedTable.table != nil, isGone: Self.processGone)
-        }
-        // Only the header: nothing under the prefix, and no given-up group it concerns.
-        if let selected, text.utf8.filter({ $0 == 0x0A }).count <= 1 { throw UserError("no child matches \(selected)") }
-        var out = ""
-        // A shared table has many daemons; the line is about this state directory's one.
-        if !byNode, case .notRunning(let lastSeen) = DaemonPresence.probe(stateDirectory: state) {
-            out = Self.notRunningLine(pid: try? reading { try table.daemonInfo()?.pid }, lastSeen: lastSeen, now: now)
-        }
-        writeAll(fd: 1, out + text)
-    }
-
-    /// `daemon not running (pid N, last seen TIME, 3m ago): ...`, the line above a table that
-    /// no daemon keeps up to date.
-    static func notRunningLine(pid: Int32??, lastSeen: Int64?, now: Int64) -> String {
-        var facts: [String] = []
-        if let pid = pid ?? nil { facts.append("pid \(pid)") }
-        if let lastSeen { facts.append("last seen \(RFC3339.format(lastSeen)), \(Elapsed.short(now - lastSeen)) ago") }
-        let detail = facts.isEmpty ? "" : " (" + facts.joined(separator: ", ") + ")"
-        return "daemon not running\(detail): the rows are its last view, not the present\n"
-    }
-
-    /// True when the row's process no longer exists: its pid is gone or a zombie, or now names
-    /// another process (a different start time).
-    static func processGone(_ child: ChildRecord) -> Bool {
-        guard let pid = child.pid else { return false }
-        guard ProcStat.isRunning(pid: pid) else { return true }
-        if let recorded = child.startTicks, let now = ProcStat.startTicks(pid: pid), now != recorded { return true }
-        return false
-    }
-}
-
 extension CountCommand {
     func countChildren() throws {
         let table = try openTable(stateOptions.state)
@@ -136,20 +78,49 @@ extension CountCommand {
 }
 
 extension EventsCommand {
+    /// The selection from the arguments; an unknown `--kind` is a usage error naming the kinds.
+    func selection(now: Int64) throws -> EventSelection {
+        let known = EventKind.allCases.map(\.rawValue)
+        var kinds = Set<String>()
+        for word in kind.flatMap({ $0.split(separator: ",") }).map(String.init) {
+            guard known.contains(word) else {
+                let hint = NameRules.suggestion(for: word, among: known).map { "; did you mean `\($0)`?" } ?? ""
+                throw ValidationError("--kind: `\(word)` is not an event kind (\(known.joined(separator: ", ")))\(hint)")
+            }
+            kinds.insert(word)
+        }
+        let prefixes = ids.contains("all") ? [] : ids.map { TableKey.normalizedPrefix($0) }
+        return EventSelection(prefixes: prefixes, kinds: kinds, node: node, since: since.flatMap { EventsSince($0, now: now) })
+    }
+
     func printEvents() throws {
+        let selection = try selection(now: SystemClock.wallMilliseconds())
         let table = try openTable(stateOptions.state, shared: sharedTable)
         let showNode = sharedTable.table != nil
-        let show = { [node] (e: EventEntry) in
-            if let node, e.node != node { return }
-            writeAll(fd: 1, (json ? EventListing.jsonLine(e) : EventListing.line(e, showingNode: showNode)) + "\n")
+        let render = { [json] (e: EventEntry) in
+            (json ? EventDetail.jsonLine(e) : EventListing.line(e, showingNode: showNode)) + "\n"
         }
-        let start = since ?? 0
-        if follow {
-            // Until interrupted: SIGINT/SIGTERM end the process, as an operator expects. Lines
-            // are written unbuffered, so a pipe or a file has every event up to that moment.
-            _ = try reading { try table.followEvents(since: start, until: { false }, { show($0) }) }
-        } else {
-            for e in try reading({ try table.events(since: start) }) { show(e) }
+        let start: UInt64 = if case .sequence(let seq) = selection.since { seq } else { 0 }
+        let recorded = try reading { try table.events(since: start) }
+        var kept = recorded.filter(selection.matches)
+        // An id or prefix that no kept event and no child has is a mistake, as for `ps` and
+        // `stop`: say so rather than print nothing (a child with no event yet prints nothing).
+        for (id, prefix) in zip(ids, selection.prefixes) where !kept.contains(where: { TableKey.id($0.id, isUnder: prefix) }) {
+            let known = try reading { try table.children(prefix: prefix) }
+            let isGroup = try reading { try table.groups() }.contains { TableKey.id($0.path, isUnder: prefix) && !$0.path.isEmpty }
+            if known.isEmpty && !isGroup { throw UserError("no child matches \(id)") }
+        }
+        if let lines { kept = Array(kept.suffix(lines)) }
+        writeAll(fd: 1, kept.map(render).joined())
+        guard follow else { return }
+        // Until interrupted: SIGINT/SIGTERM end the process, as an operator expects. Lines
+        // are written unbuffered, so a pipe or a file has every event up to that moment.
+        LogsCommand.letInterruptsEnd()
+        let from = recorded.last?.seq ?? start
+        _ = try reading {
+            try table.followEvents(since: from, until: { false }) { e in
+                if selection.matches(e) { writeAll(fd: 1, render(e)) }
+            }
         }
     }
 }

@@ -7,16 +7,7 @@ struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check the manifests of a jobs directory.",
-        discussion: """
-            Loads every *.yaml and *.yml file of the directory, in name order, exactly as `run` \
-            and a reload would. Prints a one-line summary and exits 0 when the directory is valid; \
-            otherwise prints every error as FILE:LINE:COL: key.path: message and exits 1. \
-            The children of all jobs together may not exceed --max-children (default 100000, \
-            as for `run`). \
-            Warns (on stderr, still exit 0) about what would fail as soon as it runs: a program \
-            not found on the PATH or not executable, a cwd that does not exist; --strict makes \
-            those warnings errors (exit 1).
-            """
+        discussion: Manual.validate
     )
 
     @Option(name: .long, help: ArgumentHelp("The jobs directory (default: $DIRECTOR_JOBS, else jobs).", valueName: "dir"))

@@ -202,9 +202,14 @@ import Testing
     @Test func thePidfdComesWithTheSpawnAndAnnouncesTheExit() throws {
         let child = try ChildGuard(launch(["/bin/sleep", "30"]))
         #expect(child.process.pidfd >= 0)
-        var target = [CChar](repeating: 0, count: 256)
-        _ = readlink("/proc/self/fd/\(child.process.pidfd)", &target, target.count - 1)
-        #expect(String(cString: target).contains("pidfd"), "\(String(cString: target))")
+        var target = [UInt8](repeating: 0, count: 256)
+        let n = target.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                readlink("/proc/self/fd/\(child.process.pidfd)", $0, buffer.count - 1)
+            }
+        }
+        let link = String(decoding: target.prefix(max(n, 0)), as: UTF8.self)
+        #expect(link.contains("pidfd"), "\(link)")
         var p = pollfd(fd: child.process.pidfd, events: Int16(POLLIN), revents: 0)
         #expect(poll(&p, 1, 0) == 0, "not readable while the child runs")
         kill(child.pid, SIGKILL)

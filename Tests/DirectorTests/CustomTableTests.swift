@@ -14,17 +14,17 @@ final class RecordingTable: ChildTable {
         return try storage.apply(changes)
     }
 
-    func child(pid: Int32) throws(TableError) -> ChildRecord? { try storage.child(pid: pid) }
-    func childCount() throws(TableError) -> Int { try storage.childCount() }
-    func child(id: String) throws(TableError) -> ChildRecord? { try storage.child(id: id) }
-    func children(prefix: String?) throws(TableError) -> [ChildRecord] { try storage.children(prefix: prefix) }
-    func groups() throws(TableError) -> [GroupRecord] { try storage.groups() }
-    func count() throws(TableError) -> ChildCount { try storage.count() }
-    func spec(jobKey: String) throws(TableError) -> JSONValue? { try storage.spec(jobKey: jobKey) }
-    func specKeys() throws(TableError) -> [String] { try storage.specKeys() }
-    func meta(_ key: MetaKey) throws(TableError) -> JSONValue? { try storage.meta(key) }
-    func events(since: UInt64, limit: Int) throws(TableError) -> [EventEntry] { try storage.events(since: since, limit: limit) }
-    func lastEventSeq() throws(TableError) -> UInt64 { try storage.lastEventSeq() }
+    func child(pid: Int32) throws(TableError) -> ChildRecord? { storage.child(pid: pid) }
+    func childCount() throws(TableError) -> Int { storage.childCount() }
+    func child(id: String) throws(TableError) -> ChildRecord? { storage.child(id: id) }
+    func children(prefix: String?) throws(TableError) -> [ChildRecord] { storage.children(prefix: prefix) }
+    func groups() throws(TableError) -> [GroupRecord] { storage.groups() }
+    func count() throws(TableError) -> ChildCount { storage.count() }
+    func spec(jobKey: String) throws(TableError) -> JSONValue? { storage.spec(jobKey: jobKey) }
+    func specKeys() throws(TableError) -> [String] { storage.specKeys() }
+    func meta(_ key: MetaKey) throws(TableError) -> JSONValue? { storage.meta(key) }
+    func events(since: UInt64, limit: Int) throws(TableError) -> [EventEntry] { storage.events(since: since, limit: limit) }
+    func lastEventSeq() throws(TableError) -> UInt64 { storage.lastEventSeq() }
 }
 
 @Suite struct CustomTableTests {

@@ -61,7 +61,7 @@ struct Recorder: SupervisorDelegate {
         #expect(await eventually { await supervisor.handle.whichChildren().map(\.id.description) == ["app/stay/0"] })
         #expect(seen.all.contains("exit app/once/0 code=4 restarts=0 proposed=restart"))
         #expect(seen.all.contains("start app/once/0 #1"))
-        #expect(try table.child(id: "app/once/0") == nil)
+        #expect(table.child(id: "app/once/0") == nil)
         // The table keeps the events; the log shows neither the start nor the exit.
         let kinds = try table.events(since: 0).filter { $0.id == "app/once/0" }.map(\.kind)
         #expect(kinds == ["start", "exit", "delete"])

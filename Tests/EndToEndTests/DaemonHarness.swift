@@ -68,8 +68,8 @@ final class DaemonHarness: @unchecked Sendable {
             p.executableURL = URL(fileURLWithPath: DirectorBinary.path)
             p.arguments = arguments
         }
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         p.standardError = FileHandle(forWritingAtPath: stderrPath)
         p.standardInput = FileHandle.nullDevice
@@ -182,7 +182,7 @@ struct EventRow: Equatable {
             let seq = (o["seq"] as? NSNumber)?.intValue
         else { return nil }
         self.init(seq: seq, at: o["at"] as? String ?? "", id: o["id"] as? String ?? "",
-            kind: o["kind"] as? String ?? "", detail: o["detail"] as? String ?? "")
+            kind: o["kind"] as? String ?? "", detail: o["detail_text"] as? String ?? "")
     }
 
     init(seq: Int, at: String, id: String, kind: String, detail: String) {

@@ -33,7 +33,7 @@ import Testing
         #expect(eventually("b's process is gone") { !ProcFS.isAlive(before["g/b/0"]!) })
         let events = try d.events()
         let delete = events.first { $0["id"] as? String == "g/b/0" && $0["kind"] as? String == "delete" }
-        #expect((delete?["detail"] as? String)?.contains("temporary") == true, "\(events.suffix(10))")
+        #expect((delete?["detail_text"] as? String)?.contains("temporary") == true, "\(events.suffix(10))")
         // Still gone a moment later: nothing starts it again.
         usleep(300_000)
         #expect(try d.children().map(\.id) == ["g/a/0", "g/c/0"])

@@ -35,7 +35,7 @@ import Testing
             let length = random.within(1...20_000)
             var bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
             bytes.append(0x0A)
-            client.send(bytes)
+            _ = client.send(bytes)
             // Every complete line is either answered with an error or (for a blank line) skipped.
             if let reply = client.readLine(timeout: 10) {
                 #expect(reply.hasPrefix(#"{"ok":false"#), "round \(round): \(reply.prefix(200))")
@@ -49,7 +49,7 @@ import Testing
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
         let client = try RawControlClient(state: d.state)
         let depth = 200_000
-        client.send(String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n")
+        _ = client.send(String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n")
         let reply = client.readLine(timeout: 10)
         #expect(reply?.contains("bad_json") == true, "\(reply ?? "no reply")")
         Self.expectServed(d, "after deeply nested JSON")
@@ -68,7 +68,7 @@ import Testing
             #"{"op":"scale","job":"calm/sleeper","instances":1e999}"#,
         ]
         for line in lines {
-            client.send(line + "\n")
+            _ = client.send(line + "\n")
             let reply = client.readLine(timeout: 10)
             #expect(reply?.hasPrefix(#"{"ok":false,"error":{"code":"bad_json""#) == true, "\(line) -> \(reply ?? "no reply")")
         }
@@ -97,19 +97,19 @@ import Testing
         defer { d.stop(); ProcScan.killAll(marker: d.marker) }
         // One client leaves half a request hanging and stays connected.
         let silent = try RawControlClient(state: d.state)
-        silent.send(#"{"op":"restart","ids":["calm/slee"#)
+        _ = silent.send(#"{"op":"restart","ids":["calm/slee"#)
         Self.expectServed(d, "while a client sits on half a request")
         // Others write half a request and vanish, some half-closing first.
         for i in 0..<20 {
             let c = try RawControlClient(state: d.state)
-            c.send(#"{"op":"stop","ids":[""#)
+            _ = c.send(#"{"op":"stop","ids":[""#)
             if i % 2 == 0 { c.finishSending(); _ = c.readLine(timeout: 5) }
         }
         Self.expectServed(d, "after half-written requests")
         // The half request was never completed: nothing was stopped.
         #expect(try d.children().first?.state == "running")
         // Completing the silent client's request later still works, in order.
-        silent.send(#"per/0"]}"# + "\n")
+        _ = silent.send(#"per/0"]}"# + "\n")
         #expect(silent.readLine(timeout: 10)?.contains(#""ok":true"#) == true)
     }
 

@@ -54,7 +54,7 @@ enum CrashStorm {
         #expect(!eventsBefore.isEmpty)
         let lastSeqBefore = eventsBefore.map(\.seq).max() ?? 0
 
-        FileManager.default.createFile(atPath: calm, contents: nil)
+        _ = FileManager.default.createFile(atPath: calm, contents: nil)
         try d.start()
         // The table still shows the dead daemon's rows at first: wait until every row names
         // a live process of this test that carries the row's id.

@@ -223,8 +223,8 @@ final class WrappedDaemon: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        FileManager.default.createFile(atPath: harness.stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: harness.stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: harness.stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: harness.stderrPath, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: harness.stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: harness.stderrPath)
         process.standardInput = FileHandle.nullDevice

@@ -79,7 +79,7 @@ import Testing
         try d.start()
         try d.waitForStdout("tick 3 ")
         let output = d.dir.path + "/follow.out"
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         let follower = Process()
         follower.executableURL = URL(fileURLWithPath: DirectorBinary.path)
         follower.arguments = ["logs", "-f", "--state", d.state]

@@ -99,7 +99,7 @@ extension DaemonHarness {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 object["kind"] as? String == "reload"
             else { return nil }
-            return ReloadEvent(seq: (object["seq"] as? NSNumber)?.intValue ?? 0, detail: object["detail"] as? String ?? "")
+            return ReloadEvent(seq: (object["seq"] as? NSNumber)?.intValue ?? 0, detail: object["detail_text"] as? String ?? "")
         }
     }
 

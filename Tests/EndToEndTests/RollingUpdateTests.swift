@@ -127,7 +127,7 @@ import Testing
 
         /// Stops the client (bounded) and returns what it saw.
         func finish() throws -> [String: Any] {
-            FileManager.default.createFile(atPath: stop, contents: nil)
+            _ = FileManager.default.createFile(atPath: stop, contents: nil)
             let deadline = Date().addingTimeInterval(15)
             while process.isRunning && Date() < deadline { usleep(20_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }

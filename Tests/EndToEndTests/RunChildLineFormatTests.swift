@@ -109,7 +109,7 @@ import Testing
             """])
         defer { d.stop() }
         let combined = d.dir.path + "/combined.out"
-        FileManager.default.createFile(atPath: combined, contents: nil)
+        _ = FileManager.default.createFile(atPath: combined, contents: nil)
         let handle = try #require(FileHandle(forWritingAtPath: combined))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: DirectorBinary.path)

@@ -113,7 +113,7 @@ import Testing
         daemon.executableURL = URL(fileURLWithPath: DirectorBinary.path)
         daemon.arguments = ["run", "--jobs", d.jobs, "--state", d.state]
         daemon.standardOutput = out
-        FileManager.default.createFile(atPath: d.stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: d.stderrPath, contents: nil)
         daemon.standardError = FileHandle(forWritingAtPath: d.stderrPath)
         daemon.standardInput = FileHandle.nullDevice
         try daemon.run()

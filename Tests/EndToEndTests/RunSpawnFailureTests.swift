@@ -60,7 +60,7 @@ import Testing
         let events = try d.waitForEvent("spawn_failed") { $0["kind"] as? String == "spawn_failed" }
         let failed = try #require(events.first { $0["kind"] as? String == "spawn_failed" })
         #expect(failed["id"] as? String == "g/broken/0")
-        let detail = failed["detail"] as? String ?? ""
+        let detail = failed["detail_text"] as? String ?? ""
         #expect(detail.contains(reason), "event detail: \(detail)")
         #expect(events.contains { $0["id"] as? String == "g/broken/0" && $0["kind"] as? String == "wait" })
 

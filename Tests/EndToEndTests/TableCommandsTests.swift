@@ -88,7 +88,7 @@ import Testing
         #expect(lines.count == 4, "\(text.stdout)")
         let header = try #require(lines.first)
         #expect(header.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-            == "ID STATE READY PID UPTIME RESTARTS LAST EXIT")
+            == "ID STATE READY PID UPTIME CPU MEM RESTARTS LAST EXIT")
         // Aligned: every column starts where its header does.
         let stateColumn = try #require(header.range(of: "STATE")).lowerBound.utf16Offset(in: header)
         for (line, row) in zip(lines.dropFirst(), json) {

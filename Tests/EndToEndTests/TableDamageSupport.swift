@@ -29,8 +29,8 @@ struct Outcome: CustomStringConvertible {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let dir = try TemporaryDirectory()
         let outPath = dir.path + "/out", errPath = dir.path + "/err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
         process.standardInput = FileHandle.nullDevice
