@@ -18,8 +18,8 @@ public final class PostgresTable: ChildTable {
     public let node: String
     /// Events kept per node; older ones are deleted in the commit that passes the capacity.
     public let eventCapacity: Int
-    private let connection: Mutex<PostgresConnection>
-    private let logger: Logger
+    /// The connection, with its statement timeout (shared with the cluster mirror's code).
+    private let session: PostgresSession
 
     /// Connects, creates the schema if it is missing, and makes sure `meta.format` is set.
     public init(
@@ -29,32 +29,15 @@ public final class PostgresTable: ChildTable {
         precondition(eventCapacity > 0, "eventCapacity must be positive")
         self.node = node
         self.eventCapacity = eventCapacity
-        self.logger = logger
-        let connected: PostgresConnection
-        do {
-            connected = try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger
-            ).wait()
-        } catch {
-            throw TableError(.notFound, "cannot connect to PostgreSQL: \(Self.describe(error))")
+        do { session = try PostgresSession(configuration, logger: logger) } catch {
+            throw TableError(.notFound, error.message)
         }
-        connection = Mutex(connected)
         try transaction { run throws(TableError) in
             // One creator at a time: concurrent CREATE TABLE IF NOT EXISTS can still collide.
             _ = try run("SELECT pg_advisory_xact_lock(\(ClusterSchema.creationLock))")
             for statement in ClusterSchema.statements { _ = try run(PostgresQuery(unsafeSQL: statement)) }
             let format = JSONValue.string(tableFormatVersion).serialized()
             _ = try run("INSERT INTO director_meta (node, key, value) VALUES (\(node), 'format', \(format)::jsonb) ON CONFLICT DO NOTHING")
-        }
-    }
-
-    deinit {
-        // postgres-nio requires a connection to be closed before it goes away.
-        let c = connection.withLock { $0 }
-        if c.eventLoop.inEventLoop {
-            c.close().whenComplete { _ in withExtendedLifetime(c) {} }
-        } else {
-            _ = try? c.close().wait()
         }
     }
 
@@ -207,7 +190,7 @@ public final class PostgresTable: ChildTable {
 
     /// Runs one statement on the connection (outside a transaction: the statement is one).
     private func query(_ q: PostgresQuery) throws(TableError) -> [PostgresRow] {
-        try connection.withLock { (c) throws(TableError) -> [PostgresRow] in try Self.run(q, on: c, logger: logger) }
+        do { return try session.run(q) } catch { throw Self.storage(error) }
     }
 
     /// Rows of (key, JSON) in key order.
@@ -216,34 +199,40 @@ public final class PostgresTable: ChildTable {
             .sorted { TableKey.precedes($0.key, $1.key) }
     }
 
-    /// `body` inside BEGIN … COMMIT on the connection (ROLLBACK when it throws).
+    /// `body` inside BEGIN … COMMIT on the connection (ROLLBACK when it throws): the session's
+    /// transaction, with the table's error type on both sides.
     private func transaction<R>(_ body: (_ run: (PostgresQuery) throws(TableError) -> [PostgresRow]) throws(TableError) -> R) throws(TableError) -> R {
-        let logger = self.logger
-        return try connection.withLock { (c) throws(TableError) -> R in
-            _ = try Self.run("BEGIN", on: c, logger: logger)
-            do throws(TableError) {
-                let result = try body { (q) throws(TableError) in try Self.run(q, on: c, logger: logger) }
-                _ = try Self.run("COMMIT", on: c, logger: logger)
-                return result
-            } catch {
-                _ = try? Self.run("ROLLBACK", on: c, logger: logger)
-                throw error
+        var bodyError: TableError?
+        do throws(ClusterError) {
+            return try session.transaction { (sessionRun) throws(ClusterError) -> R in
+                // The body cannot hold `sessionRun` past this call; the compiler needs telling.
+                let outcome: Result<R, TableError> = withoutActuallyEscaping(sessionRun) { run in
+                    do throws(TableError) {
+                        return .success(try body { (q) throws(TableError) in
+                            do throws(ClusterError) { return try run(q) } catch { throw Self.storage(error) }
+                        })
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                switch outcome {
+                case .success(let value): return value
+                case .failure(let error):
+                    bodyError = error
+                    throw ClusterError(.query, error.message)  // the session rolls back
+                }
             }
+        } catch {
+            throw bodyError ?? Self.storage(error)
         }
     }
 
-    private static func run(_ q: PostgresQuery, on c: PostgresConnection, logger: Logger) throws(TableError) -> [PostgresRow] {
-        do { return try c.query(q, logger: logger).wait().rows } catch {
-            throw TableError(.storage, "PostgreSQL: \(describe(error))")
-        }
+    /// A failed statement as a table error (`PostgreSQL: <the server's message>`).
+    private static func storage(_ error: ClusterError) -> TableError {
+        TableError(.storage, error.message)
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let e = error as? PSQLError {
-            return e.serverInfo?[.message] ?? "\(e.code)"
-        }
-        return "\(error)"
-    }
+    static func describe(_ error: any Error) -> String { PostgresSession.describe(error) }
 
     private static func firstInt(_ rows: [PostgresRow]) throws(TableError) -> Int64? {
         guard let row = rows.first else { return nil }
