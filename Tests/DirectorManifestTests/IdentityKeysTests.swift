@@ -5,28 +5,8 @@ import Testing
 /// `user`, `group`, `umask`, `rlimits` and `env_file`: decoding, located errors, and their
 /// part in the hash and in `processDiffers`.
 struct IdentityKeysTests {
-    private func job(_ keys: String, directory: String = "/jobs") throws -> JobSpec {
-        let group = try ManifestLoader.load(yaml: "jobs:\n  - name: api\n    command: \"sleep 60\"\n" + keys, file: "t.yaml",
-            jobsDirectory: directory)
-        guard case .job(let j) = group.children[0] else { throw Failure("not a job") }
-        return j
-    }
-
-    private func errors(_ keys: String, directory: String = "/jobs") -> [String] {
-        do {
-            _ = try job(keys, directory: directory)
-            return []
-        } catch let e as ManifestErrors {
-            return e.errors.map(\.description)
-        } catch {
-            return ["\(error)"]
-        }
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        init(_ d: String) { description = d }
-    }
+    private func job(_ keys: String, directory: String = "/jobs") throws -> JobSpec { try OneJob.load(keys, directory: directory) }
+    private func errors(_ keys: String, directory: String = "/jobs") -> [String] { OneJob.errors(keys, directory: directory) }
 
     @Test func decodesUserGroupUmaskAndRlimits() throws {
         let j = try job("""
@@ -161,23 +141,8 @@ struct IdentityKeysTests {
 
 /// `ready:` and `when: {cause: ...}`.
 struct ReadyKeysTests {
-    private func load(_ keys: String) throws -> JobSpec {
-        let group = try ManifestLoader.load(yaml: "jobs:\n  - name: api\n    command: \"sleep 60\"\n" + keys, file: "t.yaml",
-            jobsDirectory: "/jobs")
-        guard case .job(let j) = group.children[0] else { throw ManifestErrors([]) }
-        return j
-    }
-
-    private func errors(_ keys: String) -> [String] {
-        do {
-            _ = try load(keys)
-            return []
-        } catch let e as ManifestErrors {
-            return e.errors.map(\.description)
-        } catch {
-            return ["\(error)"]
-        }
-    }
+    private func load(_ keys: String) throws -> JobSpec { try OneJob.load(keys) }
+    private func errors(_ keys: String) -> [String] { OneJob.errors(keys) }
 
     @Test func decodesReadyAndCauses() throws {
         let j = try load("    ready: {notify: true, timeout: 2s}\n    on_exit:\n      - when: {cause: [ready_timeout, signal]}\n        do: wait\n")

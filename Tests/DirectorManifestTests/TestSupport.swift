@@ -143,3 +143,30 @@ func runProgram(_ argv: [String]) -> (status: Int32, output: String) {
     let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
     return (exitStatus, String(decoding: output, as: UTF8.self))
 }
+
+/// One job `api` (`command: "sleep 60"`) with `keys` added, loaded as `t.yaml`: the suites
+/// that test a job's keys one by one share it.
+enum OneJob {
+    struct NotAJob: Error, CustomStringConvertible {
+        var description: String { "not a job" }
+    }
+
+    static func load(_ keys: String, directory: String = "/jobs") throws -> JobSpec {
+        let group = try ManifestLoader.load(yaml: "jobs:\n  - name: api\n    command: \"sleep 60\"\n" + keys, file: "t.yaml",
+            jobsDirectory: directory)
+        guard case .job(let j) = group.children[0] else { throw NotAJob() }
+        return j
+    }
+
+    /// The located errors of loading it; empty when it loads.
+    static func errors(_ keys: String, directory: String = "/jobs") -> [String] {
+        do {
+            _ = try load(keys, directory: directory)
+            return []
+        } catch let e as ManifestErrors {
+            return e.errors.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+}

@@ -4,23 +4,8 @@ import Testing
 /// `update` and `limits`: decoding, located errors, their part in `processDiffers` and the
 /// hash, and the warnings for `limits` keys whose cgroup controller is missing.
 struct UpdateAndLimitsKeysTests {
-    private func job(_ keys: String) throws -> JobSpec {
-        let group = try ManifestLoader.load(yaml: "jobs:\n  - name: api\n    command: \"sleep 60\"\n" + keys, file: "t.yaml",
-            jobsDirectory: "/jobs")
-        guard case .job(let j) = group.children[0] else { throw ManifestErrors([]) }
-        return j
-    }
-
-    private func errors(_ keys: String) -> [String] {
-        do {
-            _ = try job(keys)
-            return []
-        } catch let e as ManifestErrors {
-            return e.errors.map(\.description)
-        } catch {
-            return ["\(error)"]
-        }
-    }
+    private func job(_ keys: String) throws -> JobSpec { try OneJob.load(keys) }
+    private func errors(_ keys: String) -> [String] { OneJob.errors(keys) }
 
     @Test func updateReadsTheShorthandAndTheMapping() throws {
         #expect(try job("").update == UpdatePolicy())
