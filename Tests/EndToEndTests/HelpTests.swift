@@ -31,6 +31,10 @@ import Testing
         }
         #expect(text.contains("\nLAST EXIT:\n  code=N "))
         #expect(text.contains("\n  signal=NAME "))
+        // The causes LAST EXIT names after the code or signal (the table's last_exit.cause).
+        for cause in ["spawn_failed", "ready_timeout", "unhealthy", "watchdog", "oom"] {
+            #expect(text.contains("\n  (\(cause)) "), "cause \(cause) explained")
+        }
         for column in ["ID", "STATE", "READY", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "LAST EXIT"] {
             #expect(text.contains("\n  \(column) "), "column \(column) explained")
         }

@@ -122,6 +122,7 @@ import Testing
         #expect(events.contains { $0.kind == "stop" && $0.detail.contains("signal=INT") }, "\(events)")
         #expect(events.contains { $0.kind == "wait" }, "the rule for `unhealthy` decided: \(events)")
         #expect(row["ready"] as? Bool == false || row["ready"] == nil)
+        #expect((row["last_exit"] as? [String: Any])?["cause"] as? String == "unhealthy", "\(row)")
         #expect(d.daemonStderr.contains("web/web/0 not ready: pid="), "\(d.daemonStderr)")
     }
 
@@ -137,7 +138,8 @@ import Testing
             """])
         defer { d.stop() }
         try d.start(["--no-watch"])
-        try d.waitForRow("w/w/0", "waiting", timeout: 20) { $0["state"] as? String == "waiting" }
+        let row = try d.waitForRow("w/w/0", "waiting", timeout: 20) { $0["state"] as? String == "waiting" }
+        #expect((row["last_exit"] as? [String: Any])?["cause"] as? String == "unhealthy", "\(row)")
         let notReady = try #require(try d.eventRows().first { $0.kind == "not_ready" })
         #expect(notReady.detail.contains("(last: timed out after 200ms)"), "\(notReady)")
         // The helpers were killed at their timeout: no `sleep 1000` of this daemon is left.
@@ -218,6 +220,7 @@ import Testing
         try d.write("stop", "")
         let row = try d.waitForRow("wd/beat/0", "waiting", timeout: 20) { $0["state"] as? String == "waiting" }
         #expect((row["last_exit"] as? [String: Any])?["signal"] as? String == "ABRT", "\(row)")
+        #expect((row["last_exit"] as? [String: Any])?["cause"] as? String == "watchdog", "\(row)")
         let events = try d.eventRows()
         #expect(events.contains { $0.kind == "not_ready" && $0.detail.contains("watchdog: no WATCHDOG=1 within 3000ms") }, "\(events)")
         #expect(events.contains { $0.kind == "stop" && $0.detail.contains("signal=ABRT") }, "\(events)")

@@ -79,6 +79,7 @@ import Testing
         try d.write("stop", "")
         let ended = try d.waitForRow("sd/beat/0", "waiting", timeout: 20) { $0["state"] as? String == "waiting" }
         #expect((ended["last_exit"] as? [String: Any])?["signal"] as? String == "ABRT", "\(ended)")
+        #expect((ended["last_exit"] as? [String: Any])?["cause"] as? String == "watchdog", "\(ended)")
     }
 
     @Test func notReadyInTimeIsStoppedAndItsRuleDecides() throws {
@@ -100,6 +101,8 @@ import Testing
                 && rows.contains { $0.id == "slow/next/0" && $0.state == "running" }
         }
         #expect(rows.count == 2)
+        let never = try #require(try d.row("slow/never/0"))
+        #expect((never["last_exit"] as? [String: Any])?["cause"] as? String == "ready_timeout", "\(never)")
         let events = try d.eventRows()
         #expect(events.contains { $0.kind == "not_ready" && $0.id == "slow/never/0" }, "\(events)")
         #expect(d.daemonStderr.contains("slow/never/0 not ready:"), "\(d.daemonStderr)")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// A child that cannot be started is an exit like any other: the reason is in the daemon log
-/// and the events, `last_exit` is code 127, and the job's `on_exit` rules decide what follows.
+/// and the events, `last_exit` is code 127 with cause `spawn_failed`, and the job's `on_exit` rules decide what follows.
 @Suite(.serialized) struct RunSpawnFailureTests {
     struct Case: CustomStringConvertible, Sendable {
         var name: String
@@ -55,6 +55,9 @@ import Testing
         let row = try d.waitForRow("g/broken/0", "waiting") { $0["state"] as? String == "waiting" }
         let lastExit = try #require(row["last_exit"] as? [String: Any])
         #expect((lastExit["code"] as? NSNumber)?.intValue == 127)
+        // Code 127 as a shell says "command not found", and the cause tells it from a real
+        // `exit 127`.
+        #expect(lastExit["cause"] as? String == "spawn_failed", "\(lastExit)")
         #expect(row["pid"] == nil || row["pid"] is NSNull)
 
         let events = try d.waitForEvent("spawn_failed") { $0["kind"] as? String == "spawn_failed" }

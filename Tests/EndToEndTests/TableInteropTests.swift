@@ -66,6 +66,7 @@ import Testing
         }
         let failed = try #require((children["web/failed/0"] as? [String: Any])?["last_exit"] as? [String: Any])
         #expect(failed["code"] as? Int == 3)
+        #expect(failed["cause"] as? String == "exit", "\(failed)")
 
         let groups = try Self.dump("groups", d.tablePath)
         #expect(groups.keys.sorted() == ["/", "web", "web/cache"])
@@ -126,6 +127,11 @@ import Testing
             #expect((seen[row.id]?["pid"] as? NSNumber)?.int32Value == row.pid, "\(row.id)")
         }
         #expect(summary["event_seqs"] as? [Int] == (try d.eventRows()).map(\.seq))
+        // `exit 3` waits: its exit's cause is the plain `exit`; the killed ones' `signal`.
+        #expect((seen["web/failed/0"]?["last_exit"] as? [String: Any])?["cause"] as? String == "exit", "\(seen)")
+        for i in 0..<3 {
+            #expect((seen["web/api/\(i)"]?["last_exit"] as? [String: Any])?["cause"] as? String == "signal", "\(seen)")
+        }
         #expect(((try d.eventRows()).filter { $0.kind == "exit" && $0.id.hasPrefix("web/api/") }).count >= 4)
 
         // A daemon killed with SIGKILL leaves a table that opens, reads and validates.

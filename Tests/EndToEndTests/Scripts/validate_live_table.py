@@ -5,7 +5,7 @@ one read transaction, and validates every record against the JSON schemas.
 usage: validate_live_table.py TABLE_DIR SCHEMAS_DIR
 
 Prints one JSON object and exits 0 when every record is valid:
-  {"counts": {"children": n, ...}, "children": {id: {"state": s, "pid": p}},
+  {"counts": {"children": n, ...}, "children": {id: {"state": s, "pid": p, "last_exit": e}},
    "event_seqs": [1, 2, ...], "meta_keys": [...], "daemon_pid": p}
 Otherwise prints the problems, one per line, and exits 1. Adapted from
 Tests/DirectorTableTests/Scripts/validate_table.py, with cross-record checks a live table
@@ -77,7 +77,8 @@ def check(db_name, key, record, problems, children, seqs):
             problems.append(f"children/{key!r}: id {record.get('id')!r}, expected key and {expected!r}")
         if record.get("state") == "running" and (record.get("pid") is None or record.get("pid") != record.get("pgid")):
             problems.append(f"children/{key!r}: running without a pid leading its own group")
-        children[record.get("id")] = {"state": record.get("state"), "pid": record.get("pid")}
+        children[record.get("id")] = {"state": record.get("state"), "pid": record.get("pid"),
+                                      "last_exit": record.get("last_exit")}
     # A node's root group (a table several daemons share) is stored under /NODE.
     elif db_name == "groups" and (record.get("path") or "/" + (record.get("node") or "")) != key.decode():
         problems.append(f"groups/{key!r}: path {record.get('path')!r} is not the key")
