@@ -73,7 +73,6 @@ extension Engine {
         let wasReady = rec.ready
         rec.pid = nil
         rec.state = .stopped  // no process any more; every path below sets the final state
-        rec.lastExit = (status, now)
         if rec.shutdownTimerArmed {
             rec.shutdownTimerArmed = false
             emit(.cancelTimer(.shutdownTimeout(id)))
@@ -90,6 +89,9 @@ extension Engine {
             cause = failure
             rec.stopIntent = nil
         }
+        // The cause the rules decide by is the one the table shows: an operator reading
+        // `watchdog` in `ps` sees why `when: {cause: [watchdog]}` matched.
+        rec.lastExit = (status, now, cause)
         let exitDetail = pid.map { "pid=\($0) \(status)" } ?? "\(status)"
         var fields = EventFields(pid: pid, status: status, cause: cause)
         if let intent = rec.stopIntent {

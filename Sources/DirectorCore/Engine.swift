@@ -107,14 +107,14 @@ public struct Engine: Sendable {
             guard var rec = childRecords[id] else { continue }
             if let hash = restored.stopped[id], hash == rec.specHash {
                 // An operator stopped it in a previous run: it stays stopped.
-                rec.lastExit = restored.lastExits[id].map { ($0.status, $0.at) }
+                rec.lastExit = restored.lastExits[id].map(Self.restoredExit)
                 childRecords[id] = rec
                 remember(id, .stopped)
                 publish(rec)
             } else if let hash = restored.waiting[id], hash == rec.specHash {
                 // It was waiting for an operator: a restart of the daemon is not that operator.
                 rec.state = .waiting
-                rec.lastExit = restored.lastExits[id].map { ($0.status, $0.at) }
+                rec.lastExit = restored.lastExits[id].map(Self.restoredExit)
                 childRecords[id] = rec
                 remember(id, .waiting)
                 publish(rec)
@@ -124,6 +124,13 @@ public struct Engine: Sendable {
         }
         startInOrder(toStart)
         return finish()
+    }
+
+    /// A previous run's last exit as this run shows it. A row from a daemon that did not record
+    /// causes says only the code or signal: that is all that is known, so it reads as the
+    /// plain cause of its status (a spawn failure's code 127 then reads `exit`).
+    static func restoredExit(_ exit: RestoredState.LastExit) -> (status: ChildExitStatus, at: Instant, cause: ExitCause) {
+        (exit.status, exit.at, exit.cause ?? exit.status.cause)
     }
 
     /// Feeds one event. Commands and reloads are accepted too; their replies are dropped.

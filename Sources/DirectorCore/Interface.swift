@@ -368,8 +368,8 @@ public struct ChildSnapshot: Sendable, Hashable {
     public var startedAt: Instant?
     /// The restart count.
     public var restarts: Int
-    /// The last exit and when it happened.
-    public var lastExit: (status: ChildExitStatus, at: Instant)?
+    /// The last exit, when it happened and why (the table's `last_exit`, with its `cause`).
+    public var lastExit: (status: ChildExitStatus, at: Instant, cause: ExitCause)?
     /// When a restart is due (state `backoff`).
     public var nextRestartAt: Instant?
     /// The job spec's stable hash (`JobSpec.stableHash`).
@@ -383,7 +383,7 @@ public struct ChildSnapshot: Sendable, Hashable {
     /// Creates a snapshot.
     public init(
         id: ChildID, state: ChildState, pid: Int32? = nil, startedAt: Instant? = nil, restarts: Int = 0,
-        lastExit: (status: ChildExitStatus, at: Instant)? = nil, nextRestartAt: Instant? = nil, specHash: String = "",
+        lastExit: (status: ChildExitStatus, at: Instant, cause: ExitCause)? = nil, nextRestartAt: Instant? = nil, specHash: String = "",
         ready: Bool = false, status: String? = nil
     ) {
         self.ready = ready
@@ -402,7 +402,7 @@ public struct ChildSnapshot: Sendable, Hashable {
     public static func == (l: ChildSnapshot, r: ChildSnapshot) -> Bool {
         l.id == r.id && l.state == r.state && l.pid == r.pid && l.startedAt == r.startedAt
             && l.restarts == r.restarts && l.lastExit?.status == r.lastExit?.status
-            && l.lastExit?.at == r.lastExit?.at && l.nextRestartAt == r.nextRestartAt && l.specHash == r.specHash
+            && l.lastExit?.at == r.lastExit?.at && l.lastExit?.cause == r.lastExit?.cause && l.nextRestartAt == r.nextRestartAt && l.specHash == r.specHash
             && l.ready == r.ready && l.status == r.status
     }
 
@@ -640,10 +640,14 @@ public struct RestoredState: Sendable, Hashable {
         public var status: ChildExitStatus
         /// When, on the engine's clock.
         public var at: Instant
+        /// Why it ended; nil for a row written before causes were recorded (or with a cause
+        /// this version does not know), which the engine reads as `status.cause`.
+        public var cause: ExitCause?
         /// Creates one.
-        public init(status: ChildExitStatus, at: Instant) {
+        public init(status: ChildExitStatus, at: Instant, cause: ExitCause? = nil) {
             self.status = status
             self.at = at
+            self.cause = cause
         }
     }
 

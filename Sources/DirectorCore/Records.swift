@@ -60,7 +60,7 @@ struct ChildRecord: Sendable {
     var pid: Int32?
     var startedAt: Instant?
     var restarts = 0
-    var lastExit: (status: ChildExitStatus, at: Instant)?
+    var lastExit: (status: ChildExitStatus, at: Instant, cause: ExitCause)?
     var nextRestartAt: Instant?
     /// Set when the engine wants the current process gone (possibly before it has started).
     var stopIntent: StopIntent?

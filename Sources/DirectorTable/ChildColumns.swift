@@ -115,7 +115,7 @@ extension ChildListing {
         case .cpu: return live ? facts.cpuPercent.map(Self.percent) ?? "-" : "-"
         case .mem: return live ? facts.residentBytes.map(ByteCount.short) ?? "-" : "-"
         case .restarts: return String(c.restarts)
-        case .lastExit: return c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
+        case .lastExit: return c.lastExit.map { "\($0.summary) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
         case .nextRestart:
             guard c.state == .backoff, let due = c.nextRestartAt else { return "-" }
             return "in " + Elapsed.short(due - now)

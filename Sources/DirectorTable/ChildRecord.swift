@@ -32,17 +32,50 @@ public struct ChildRecord: Sendable, Hashable {
         }
     }
 
-    /// The last exit and when it happened.
+    /// Why the last process ended: the words of `on_exit`'s `when: {cause: [...]}` (DESIGN
+    /// §4, v2). Open-ended rather than an enum: a reader of a table a newer daemon wrote keeps
+    /// a word it does not know instead of failing on the whole row.
+    public struct ExitCause: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        /// The word as stored (`exit`, `watchdog`, ...).
+        public let rawValue: String
+        /// A cause from its stored word.
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// `rawValue`.
+        public var description: String { rawValue }
+
+        /// It exited with a code, on its own.
+        public static let exit = ExitCause(rawValue: "exit")
+        /// It was killed by a signal (an operator's stop, a strategy, a crash, `kill`).
+        public static let signal = ExitCause(rawValue: "signal")
+        /// It never ran: the spawn failed, recorded as code 127.
+        public static let spawnFailed = ExitCause(rawValue: "spawn_failed")
+        /// Director stopped it: not ready within its `ready.timeout`.
+        public static let readyTimeout = ExitCause(rawValue: "ready_timeout")
+        /// Director stopped it after `health.failures` failed health checks in a row.
+        public static let unhealthy = ExitCause(rawValue: "unhealthy")
+        /// Director sent SIGABRT: no `WATCHDOG=1` within its `watchdog` interval.
+        public static let watchdog = ExitCause(rawValue: "watchdog")
+        /// The kernel's OOM killer killed a process in the child's cgroup.
+        public static let oom = ExitCause(rawValue: "oom")
+
+        /// `exit` or `signal`: the code or signal alone says it all.
+        public var isPlain: Bool { self == .exit || self == .signal }
+    }
+
+    /// The last exit, when it happened and why.
     public struct LastExit: Sendable, Hashable {
         /// How it ended.
         public var reason: ExitReason
         /// When.
         public var at: UnixMillis
+        /// Why; the daemon always writes it, nil in a row an older daemon wrote.
+        public var cause: ExitCause?
 
         /// Creates a last-exit value.
-        public init(_ reason: ExitReason, at: UnixMillis) {
+        public init(_ reason: ExitReason, at: UnixMillis, cause: ExitCause? = nil) {
             self.reason = reason
             self.at = at
+            self.cause = cause
         }
     }
 
@@ -168,15 +201,21 @@ public struct ChildRecord: Sendable, Hashable {
 }
 
 extension ChildRecord.LastExit {
-    /// `{"code":1,"at":...}` or `{"signal":"KILL","at":...}`.
+    /// `{"code":1,"at":...,"cause":"unhealthy"}` or `{"signal":"KILL","at":...,"cause":"signal"}`;
+    /// `cause` last (DESIGN §4: `{code}` or `{signal}` plus `at`, v2 plus `cause`), and only
+    /// when known.
     public var json: JSONValue {
+        var fields: [(String, JSONValue)]
         switch reason {
-        case .code(let c): .object([("code", .int(Int64(c))), ("at", .string(RFC3339.format(at)))])
-        case .signal(let s): .object([("signal", .string(s)), ("at", .string(RFC3339.format(at)))])
+        case .code(let c): fields = [("code", .int(Int64(c)))]
+        case .signal(let s): fields = [("signal", .string(s))]
         }
+        fields.append(("at", .string(RFC3339.format(at))))
+        if let cause { fields.append(("cause", .string(cause.rawValue))) }
+        return .object(fields)
     }
 
-    /// Decodes `{code, at}` or `{signal, at}`.
+    /// Decodes `{code, at}` or `{signal, at}`, with `cause` when present.
     public init(json: JSONValue) throws(TableError) {
         let f = try RecordFields(json, record: "child.last_exit")
         switch (f.optionalValue("code"), f.optionalValue("signal")) {
@@ -185,5 +224,18 @@ extension ChildRecord.LastExit {
         default: throw f.fail("code", "exactly one of 'code' or 'signal' is required")
         }
         at = try f.time("at")
+        switch try f.optionalString("cause") {
+        case nil: cause = nil
+        case let word? where !word.isEmpty: cause = ChildRecord.ExitCause(rawValue: word)
+        default: throw f.fail("cause", "expected a non-empty string")
+        }
+    }
+
+    /// The LAST EXIT cell of `director ps` without its age: `code=1`, `signal=KILL`, and the
+    /// cause after it when it says more than that (`signal=ABRT (watchdog)`,
+    /// `code=127 (spawn_failed)`).
+    public var summary: String {
+        guard let cause, !cause.isPlain else { return reason.description }
+        return "\(reason) (\(cause))"
     }
 }

@@ -32,7 +32,7 @@ public enum ChildListing {
         } else {
             uptime = "-"
         }
-        let lastExit = c.lastExit.map { "\($0.reason) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
+        let lastExit = c.lastExit.map { "\($0.summary) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
         let pid = c.pid.map { gone ? "\($0) (gone)" : String($0) } ?? "-"
         // Readiness is a property of a live process: `-` for a child without one.
         let live = c.pid != nil && (c.state == .running || c.state == .stopping)

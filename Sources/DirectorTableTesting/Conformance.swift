@@ -155,11 +155,11 @@ enum Cases {
         let full = ChildRecord(
             id: "web/cache/redis/3", group: "web/cache", job: "redis", instance: 3, state: .backoff, pid: 2_000_000_000,
             pgid: 2_000_000_000, startTicks: 123_456_789_012, startedAt: Sample.t0 - 5000, restarts: 7,
-            lastExit: .init(.signal("KILL"), at: Sample.t0 - 1), nextRestartAt: Sample.t0 + 30_001,
+            lastExit: .init(.signal("ABRT"), at: Sample.t0 - 1, cause: .watchdog), nextRestartAt: Sample.t0 + 30_001,
             specHash: "0123456789abcdef", updatedAt: Sample.t0)
         var coded = full
         coded.id = "web/cache/redis/4"
-        coded.lastExit = .init(.code(-3), at: Sample.t0)
+        coded.lastExit = .init(.code(-3), at: Sample.t0)  // no cause: a row an older daemon wrote
         let bare = Sample.child("x/\"quoted\\\"/0", state: .stopped)
         try t.apply([.upsertChild(full), .upsertChild(coded), .upsertChild(bare)])
         c.equal(try r.child(id: full.id), full, "full record")

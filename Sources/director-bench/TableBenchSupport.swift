@@ -15,7 +15,7 @@ enum BenchRecords {
         return ChildRecord(
             id: "bench/pool/\(n)", group: "bench", job: "pool", instance: n, state: .running, pid: pid, pgid: pid,
             startTicks: UInt64(4_000_000 + n), startedAt: now - 1_000, restarts: restarts,
-            lastExit: .init(.signal("KILL"), at: now - 1_200), nextRestartAt: nil, specHash: "0123456789abcdef",
+            lastExit: .init(.signal("KILL"), at: now - 1_200, cause: .signal), nextRestartAt: nil, specHash: "0123456789abcdef",
             updatedAt: now)
     }
 

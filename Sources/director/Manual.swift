@@ -73,7 +73,13 @@ extension Manual {
             ("LAST EXIT", [
                 "code=N       the process exited with status N (127: it could not be started)",
                 "signal=NAME  it was killed by SIGNAME (TERM, KILL, SEGV...)",
-                "then how long ago: `code=1 12s ago`, `signal=KILL 3m4s ago`;",
+                "then why, unless a plain exit or signal (the table's last_exit.cause):",
+                "(spawn_failed)   it could not be started (code=127)",
+                "(ready_timeout)  not ready within ready.timeout: stopped by Director",
+                "(unhealthy)      health.failures failed checks in a row: stopped",
+                "(watchdog)       no WATCHDOG=1 within its watchdog interval: SIGABRT",
+                "(oom)            the kernel's OOM killer killed a process in its cgroup",
+                "then how long ago: `code=1 12s ago`, `signal=ABRT (watchdog) 3m4s ago`;",
                 "`-` before the first exit.",
             ]),
             examples([

@@ -94,6 +94,8 @@ private func probeJob(
         #expect(notReady.map(\.fields.reason) == ["unhealthy"])
         #expect(notReady.first?.detail.contains("3 health checks failed in a row (last: connection refused)") == true)
         #expect(h.events(.exit).last?.fields.cause == .unhealthy)
+        let causes: [ExitCause] = h.all.compactMap { if case .childChanged(let s) = $0 { s.lastExit?.cause } else { nil } }
+        #expect(causes.contains(.unhealthy))
         #expect(h.events(.exit).last?.fields.ruleIndex == 0)
     }
 

@@ -54,6 +54,9 @@ private func readyJob(_ name: String, timeout: Duration = .seconds(10), onExit: 
         #expect(h.state("g/db/0") == .waiting)
         #expect(h.events(.notReady).map(\.subject) == ["g/db/0"])
         #expect(h.events(.exit).last?.fields.cause == .readyTimeout)
+        // The row says the cause the rule decided by (the table's last_exit.cause).
+        #expect(h.engine.snapshot(of: cid("g/db/0"))?.lastExit?.cause == .readyTimeout)
+        #expect(h.engine.snapshot(of: cid("g/db/0"))?.lastExit?.status == .signal(.term))
     }
 
     @Test func aRestartedReadyChildKeepsItsQueueUntilReady() {

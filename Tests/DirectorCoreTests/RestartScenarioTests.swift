@@ -55,6 +55,8 @@ import Testing
         ])
         #expect(h.state("g/a/0") == .waiting)
         #expect(h.engine.snapshot(of: cid("g/a/0"))?.lastExit?.status == .code(127))
+        // 127 as a shell says "not found"; the cause tells it from the program's own `exit 127`.
+        #expect(h.engine.snapshot(of: cid("g/a/0"))?.lastExit?.cause == .spawnFailed)
         #expect(h.events(.spawnFailed).count == 1)
     }
 

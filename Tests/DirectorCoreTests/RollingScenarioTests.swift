@@ -286,6 +286,7 @@ extension Harness {
         _ = h.engine.handle(.exitedOutOfMemory(a, pid: h.pids[a]!, status: .signal(.kill)), at: h.now)
         _ = h.engine.handle(.exited(b, pid: h.pids[b]!, status: .signal(.kill)), at: h.now)
         #expect(h.state("g/a/0") == .waiting)
+        #expect(h.engine.snapshot(of: a)?.lastExit?.cause == .oom)
         #expect(h.state("g/b/0") == nil, "a plain SIGKILL is not an OOM kill: the second rule deletes it")
         #expect(ExitCondition.knownCauses.contains("oom"))
     }

@@ -164,13 +164,19 @@ import Testing
 
         // The next daemon: what was carried over, plus the rows' last exits.
         var restored = h.engine.carryOver
-        restored.lastExits = [cid("g/t/0"): .init(status: .code(0), at: Instant.zero + .milliseconds(500))]
+        restored.lastExits = [cid("g/t/0"): .init(status: .code(0), at: Instant.zero + .milliseconds(500), cause: .unhealthy)]
         restored.restarts = [cid("g/t/0"): 2]
         var next = Harness(Self.m, restored: restored)
         #expect(next.run(.start) == ["spawn g/a/0", "spawn g/a/2"])
         #expect(next.state("g/t/0") == .waiting)
         #expect(next.engine.snapshot(of: cid("g/t/0"))?.lastExit?.status == .code(0))
         #expect(next.engine.snapshot(of: cid("g/t/0"))?.lastExit?.at == Instant.zero + .milliseconds(500))
+        #expect(next.engine.snapshot(of: cid("g/t/0"))?.lastExit?.cause == .unhealthy, "the cause carries over too")
+        // A row from a daemon that did not record causes: the status's plain cause.
+        restored.lastExits[cid("g/t/0")]?.cause = nil
+        var older = Harness(Self.m, restored: restored)
+        _ = older.run(.start)
+        #expect(older.engine.snapshot(of: cid("g/t/0"))?.lastExit?.cause == .exit)
         #expect(next.restarts("g/t/0") == 2)
         #expect(next.state("g/a/1") == .stopped)
         #expect(next.engine.carryOver == h.engine.carryOver, "the next daemon carries the same decisions on")

@@ -20,11 +20,25 @@ import Testing
         #expect(last.pid == nil)
         #expect(last.restarts == 1)
         #expect(last.lastExit?.status == .code(4))
+        #expect(last.lastExit?.cause == .exit)
         #expect(last.nextRestartAt == Instant.zero + .seconds(1))
         #expect(last.specHash == h.engine.spec(of: cid("g/a/0"))?.stableHash)
         let groupRows = h.all.compactMap { if case .groupChanged(let g) = $0, g.path == "g" { g } else { nil } }
         #expect(groupRows.last?.restartsInPeriod == 1)
         #expect(groupRows.last?.intensity == 100)
+    }
+
+    /// An exit nobody asked for and one an operator asked for: the plain causes.
+    @Test func aKillAndAnOperatorStopHaveCauseSignal() {
+        var h = Harness(Manifest(groups: [group("g", [job("a"), job("b")])]))
+        _ = h.run(.start)
+        _ = h.run(.killed("g/a/0", signal: .kill))
+        _ = h.run(.command(.stop([cid("g/b/0")])))
+        _ = h.run(.killed("g/b/0", signal: .term))
+        let rows = h.all.compactMap { if case .childChanged(let s) = $0, s.lastExit != nil { s } else { nil } }
+        #expect(rows.first { $0.id == cid("g/a/0") }?.lastExit?.cause == .signal)
+        #expect(h.engine.snapshot(of: cid("g/b/0"))?.lastExit?.cause == .signal)
+        #expect(h.engine.snapshot(of: cid("g/b/0"))?.state == .stopped)
     }
 
     @Test(arguments: [

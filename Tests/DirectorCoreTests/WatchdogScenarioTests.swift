@@ -31,6 +31,7 @@ private func watched(_ name: String, every: Duration? = .seconds(2), ready: Read
         #expect(h.events(.notReady).map(\.fields.reason) == ["watchdog"])
         #expect(h.events(.notReady).first?.detail.hasSuffix("watchdog: no WATCHDOG=1 within 2000ms") == true)
         #expect(h.events(.exit).last?.fields.cause == .watchdog)
+        #expect(h.engine.snapshot(of: cid("g/w/0"))?.lastExit?.cause == .watchdog)
     }
 
     @Test func aWatchdogThatIsFedNeverFiresAndStopsWithTheProcess() {

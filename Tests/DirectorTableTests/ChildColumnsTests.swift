@@ -30,6 +30,38 @@ import Testing
             """)
     }
 
+    /// LAST EXIT names the cause when it says more than the code or signal, in ps and ps
+    /// --wide alike; the column grows to the longest cell.
+    @Test func lastExitShowsACauseThatIsNotPlain() {
+        func row(_ id: String, _ exit: ChildRecord.LastExit) -> ChildRecord {
+            var c = Fixture.child(id, state: .waiting, pid: nil)
+            c.lastExit = exit
+            return c
+        }
+        let rows = [
+            row("a/watchdog/0", .init(.signal("ABRT"), at: Fixture.now - 3_000, cause: .watchdog)),
+            row("a/unhealthy/0", .init(.code(1), at: Fixture.now - 3_000, cause: .unhealthy)),
+            row("a/missing/0", .init(.code(127), at: Fixture.now - 3_000, cause: .spawnFailed)),
+            row("a/slow/0", .init(.signal("TERM"), at: Fixture.now - 3_000, cause: .readyTimeout)),
+            row("a/crash/0", .init(.code(3), at: Fixture.now - 3_000, cause: .exit)),
+            row("a/killed/0", .init(.signal("KILL"), at: Fixture.now - 3_000, cause: .signal)),
+            row("a/old/0", .init(.code(3), at: Fixture.now - 3_000)),
+        ]
+        for columns in [ChildListing.standardColumns, ChildListing.wideColumns] {
+            let cells = rows.map { ChildListing.cell(.lastExit, of: $0, facts: ChildRowFacts(), now: Fixture.now) }
+            #expect(cells == [
+                "signal=ABRT (watchdog) 3s ago", "code=1 (unhealthy) 3s ago", "code=127 (spawn_failed) 3s ago",
+                "signal=TERM (ready_timeout) 3s ago", "code=3 3s ago", "signal=KILL 3s ago", "code=3 3s ago",
+            ])
+            let text = ChildListing.render(children: rows, columns: columns, now: Fixture.now)
+            let lines = text.split(separator: "\n").map(String.init)
+            let column = lines[0].distance(from: lines[0].startIndex, to: lines[0].range(of: "LAST EXIT")!.lowerBound)
+            #expect(lines[4].dropFirst(column).hasPrefix("signal=TERM (ready_timeout) 3s ago"), "aligned: \(text)")
+        }
+        // The other listing (ps of a table, ps --cluster) shows the same cell.
+        #expect(ChildListing.render(children: rows, now: Fixture.now).contains("signal=ABRT (watchdog) 3s ago\n"))
+    }
+
     @Test func wideAddsProcessGroupNextRestartAndStatus() {
         let text = ChildListing.render(children: Self.rows, columns: ChildListing.wideColumns, now: Fixture.now) { c in
             var f = Self.facts(c)

@@ -34,7 +34,7 @@ enum Fixture {
         changes.append(.upsertChild(child("web/db/0", state: .backoff, pid: nil, restarts: 1)))
         changes.append(.upsertChild(ChildRecord(
             id: "web/db/1", group: "web", job: "db", instance: 1, state: .waiting,
-            lastExit: .init(.code(3), at: now - 12_000), updatedAt: now)))
+            lastExit: .init(.code(3), at: now - 12_000, cause: .unhealthy), updatedAt: now)))
         try table.apply(changes)
     }
 }

@@ -20,6 +20,7 @@ import Testing
         #expect(dump.status == 0, "\(dump.stderr)")
         #expect(dump.stdout.contains(" web/api/1"))
         #expect(dump.stdout.contains(#""id":"web/db/1""#))
+        #expect(dump.stdout.contains(#""last_exit":{"code":3,"at":"2026-11-24T19:59:48.000Z","cause":"unhealthy"}"#))
         let stat = try ProgramRun.run(ProgramRun.which("mdb_stat")!, ["-s", "children", dir.path])
         #expect(stat.status == 0, "\(stat.stderr)")
         #expect(stat.stdout.contains("Entries: 5"))

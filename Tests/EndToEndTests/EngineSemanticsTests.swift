@@ -105,7 +105,7 @@ import Testing
         #expect(now.first { $0.id == "good/sleeper/0" }?.pid == good[0].pid, "good is untouched")
         #expect(now.first { $0.id == "bad/tool/0" }.map { $0.state == "stopped" && $0.pid == nil } == true)
         let ps = try d.cli("ps")
-        #expect(ps.stdout.contains("bad") && ps.stdout.contains("failed"), "\(ps.stdout)")
+        #expect(ps.stdout.contains("group bad failed:"), "\(ps.stdout)")
         let line = d.daemonStderr.split(separator: "\n").first { $0.contains(" bad given up:") }
         #expect(line?.contains(" error ") == true, "\(line ?? "")")
         #expect(line?.contains("intensity") == true || line?.contains("restarts") == true, "\(line ?? "")")
@@ -117,7 +117,8 @@ import Testing
         let rows = try d.waitRunning(2)
         #expect(rows.first { $0.id == "good/sleeper/0" }?.pid == good[0].pid)
         let ps2 = try d.cli("ps")
-        #expect(!ps2.stdout.contains("failed"), "\(ps2.stdout)")
+        // The group line is gone (LAST EXIT still says `code=127 (spawn_failed)`: the last exit was one).
+        #expect(!ps2.stdout.contains("group bad failed"), "\(ps2.stdout)")
     }
 
     /// Dropping a broken manifest into a running daemon's jobs directory gives that group up

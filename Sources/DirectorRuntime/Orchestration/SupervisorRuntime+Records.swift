@@ -14,7 +14,9 @@ extension SupervisorRuntime {
             startTicks: live ? startTicks[s.id] : nil,
             startedAt: s.startedAt.map(wall),
             restarts: s.restarts,
-            lastExit: s.lastExit.map { ChildRecord.LastExit(Self.reason($0.status), at: wall($0.at)) },
+            lastExit: s.lastExit.map {
+                ChildRecord.LastExit(Self.reason($0.status), at: wall($0.at), cause: ChildRecord.ExitCause(rawValue: $0.cause.rawValue))
+            },
             nextRestartAt: s.nextRestartAt.map(wall),
             specHash: s.specHash,
             updatedAt: SystemClock.wallMilliseconds(), node: node, ready: s.ready, status: s.status)

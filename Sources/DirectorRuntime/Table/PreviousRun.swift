@@ -45,7 +45,7 @@ struct PreviousRun {
 
     /// The engine's view: the decisions the previous engine carried over (`Engine.carryOver`,
     /// stored as `meta.decisions`; the engine honours those whose job hash still matches),
-    /// plus the rows' restart counters and last exits. `instant` maps the table's wall-clock
+    /// plus the rows' restart counters and last exits (with their causes). `instant` maps the table's wall-clock
     /// times onto this run's monotonic clock.
     func restoredState(instant: (UnixMillis) -> Instant) -> RestoredState {
         func ids(_ texts: [String: String]) -> [ChildID: String] {
@@ -66,7 +66,8 @@ struct PreviousRun {
                 case .code(let c): status = .code(c)
                 case .signal(let name): status = .signal(ProcessSignal(name: name) ?? .kill)
                 }
-                lastExits[id] = .init(status: status, at: instant(exit.at))
+                // A word this version does not know (a newer daemon's) is as good as none.
+                lastExits[id] = .init(status: status, at: instant(exit.at), cause: exit.cause.flatMap { ExitCause(rawValue: $0.rawValue) })
             }
         }
         return RestoredState(
