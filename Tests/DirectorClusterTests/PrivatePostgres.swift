@@ -52,7 +52,14 @@ final class PrivatePostgres: Sendable {
     /// A server of the caller's with TLS (`private-postgres.sh start-tls`): its socket as
     /// usual, and TCP on 127.0.0.1 at `port`, taken only over TLS, with the self-signed
     /// certificate `certificate` (for localhost and 127.0.0.1). The caller stops it.
-    static func withTLS() throws(Unavailable) -> PrivatePostgres { try PrivatePostgres(tls: true) }
+    static func withTLS() throws(Unavailable) -> PrivatePostgres { try PrivatePostgres(command: "start-tls") }
+
+    /// A server of the caller's in network namespace `netns`, on TCP at `address`:5432 there
+    /// (and its socket, which the caller's namespace reaches whatever the network does). The
+    /// caller stops it before deleting the namespace.
+    static func inNetworkNamespace(_ netns: String, address: String) throws(Unavailable) -> PrivatePostgres {
+        try PrivatePostgres(command: "start-netns", extra: [netns, address])
+    }
 
     /// The server's self-signed certificate (PEM), for `sslrootcert`.
     var certificate: String { "\(directory)/server.crt" }
@@ -81,13 +88,14 @@ final class PrivatePostgres: Sendable {
     /// A `postgresql://` URL for the socket (libpq's form: the host is the socket directory).
     var url: String { "postgresql://director@/postgres?host=\(directory)" }
 
-    private init(tls: Bool = false) throws(Unavailable) {
+    private init(command: String = "start", extra: [String] = []) throws(Unavailable) {
+        let tls = command == "start-tls"
         var template = Array("/tmp/director-pg-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { throw Unavailable(description: "mkdtemp: \(String(cString: strerror(errno)))") }
         directory = String(cString: template)
         self.tls = tls
         let directory = self.directory
-        try Self.spawnAndWait(["/bin/sh", Self.script, tls ? "start-tls" : "start", directory, String(getpid())], until: "\(directory)/start.status", timeout: 120)
+        try Self.spawnAndWait(["/bin/sh", Self.script, command, directory, String(getpid())] + extra, until: "\(directory)/start.status", timeout: 120)
         let status = (try? String(contentsOfFile: "\(directory)/start.status", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard status == "0" else {
             let why = (try? String(contentsOfFile: "\(directory)/start.out", encoding: .utf8)) ?? "no output"

@@ -9,6 +9,10 @@
 #                                             for localhost and 127.0.0.1 (DIR/server.crt), and
 #                                             a pg_hba.conf that takes TCP only over TLS
 #                                             (hostssl), the socket as before
+#   private-postgres.sh start-netns DIR OWNER_PID NETNS ADDRESS
+#                                             the same, the server in network namespace NETNS
+#                                             (`ip netns`), on TCP at ADDRESS:5432 there (any
+#                                             client address trusted), the socket as before
 #   private-postgres.sh stop DIR              stop the server of DIR/data, remove DIR
 #   private-postgres.sh pause|resume DIR      stop the server keeping its data, start it again
 #
@@ -32,17 +36,25 @@ if [ -z "$bin" ]; then
         bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
     fi
 fi
+# The server's network namespace, when it has one (start-netns writes DIR/netns).
+in_netns=""
+[ -f "$dir/netns" ] && in_netns="ip netns exec $(cat "$dir/netns")"
 as_server() {
     if [ "$(id -u)" = 0 ]; then
-        setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+        $in_netns setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
     else
-        "$@"
+        $in_netns "$@"
     fi
 }
 
 case "$cmd" in
-start|start-tls)
+start|start-tls|start-netns)
     owner=${3:?owner pid}
+    if [ "$cmd" = start-netns ]; then
+        echo "${4:?netns}" >"$dir/netns"
+        address=${5:?address}
+        in_netns="ip netns exec $4"
+    fi
     status=1
     {
         if [ -z "$bin" ] || [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
@@ -55,6 +67,9 @@ start|start-tls)
             [ "$(id -u)" = 0 ] && chown postgres: "$dir"
             chmod 0755 "$dir"
             opts="-k $dir -c listen_addresses= -p 5432 -F -c max_connections=200"
+            if [ "$cmd" = start-netns ]; then
+                opts="-k $dir -c listen_addresses=$address -p 5432 -F -c max_connections=200"
+            fi
             as_server "$bin/initdb" -D "$dir/data" -A trust -U director --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 && status=0
             if [ $status = 0 ] && [ "$cmd" = start-tls ]; then
                 status=1
@@ -66,6 +81,8 @@ start|start-tls)
                 # TCP only over TLS: a client with sslmode=disable is refused by the server.
                 printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\n' >"$dir/data/pg_hba.conf"
             fi
+            # Its own namespace is the network: any address there may connect.
+            [ $status = 0 ] && [ "$cmd" = start-netns ] && printf 'local all all trust\nhost all all 0.0.0.0/0 trust\n' >"$dir/data/pg_hba.conf"
             if [ $status = 0 ]; then
                 status=1
                 # A random port; another one when it is taken (a few tries).
@@ -98,6 +115,8 @@ start|start-tls)
     exit $status
     ;;
 stop)
+    # A signal needs no network: stopping works even once the namespace is gone.
+    in_netns=""
     if [ -f "$dir/data/postmaster.pid" ] && [ -n "$bin" ]; then
         as_server "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1
     fi
@@ -110,5 +129,5 @@ pause)
 resume)
     as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$dir/server.opts")" start >"$dir/pg_ctl.log" 2>&1
     ;;
-*) echo "usage: $0 start|start-tls DIR OWNER_PID | stop DIR | pause DIR | resume DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start|start-tls DIR OWNER_PID | start-netns DIR OWNER_PID NETNS ADDRESS | stop DIR | pause DIR | resume DIR" >&2; exit 2 ;;
 esac
