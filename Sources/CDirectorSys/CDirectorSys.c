@@ -299,6 +299,13 @@ static unsigned long long boottime_ticks(void) {
  * thread: two supervisors in one process spawn from their own loop threads. */
 static _Thread_local int next_cgroup_dir = -1;
 
+/* 0: the calling thread's spawns make no pidfd (a subreaping daemon collects exits on SIGCHLD
+ * and saves a descriptor per child). Per thread, like the cgroup: an embedded supervisor in
+ * the same process keeps its pidfds. */
+static _Thread_local int spawn_wants_pidfd = 1;
+
+void director_spawn_set_pidfds(int on) { spawn_wants_pidfd = on; }
+
 void director_spawn_set_next_cgroup(int cgroup_dir_fd) {
     next_cgroup_dir = cgroup_dir_fd;
 }
@@ -425,7 +432,9 @@ int director_spawn_as(const char *path, char *const argv[], char *const envp[], 
 
     pthread_mutex_lock(&spawn_slots_lock);
     int rc = prepare_spawn_slots();
-    if (rc == 0 && (dup3(stdout_fd, spawn_slots[1], O_CLOEXEC) < 0 || dup3(stderr_fd, spawn_slots[2], O_CLOEXEC) < 0
+    /* A negative stdout_fd or stderr_fd leaves /dev/null in that slot (`log: {stdout: false}`). */
+    if (rc == 0 && ((stdout_fd >= 0 && dup3(stdout_fd, spawn_slots[1], O_CLOEXEC) < 0)
+                    || (stderr_fd >= 0 && dup3(stderr_fd, spawn_slots[2], O_CLOEXEC) < 0)
                     || (ready_fd >= 0 && dup3(ready_fd, spawn_slots[3], O_CLOEXEC) < 0)))
         rc = errno;
     if (rc != 0) {
@@ -452,8 +461,8 @@ int director_spawn_as(const char *path, char *const argv[], char *const envp[], 
     if (cgroup_dir >= 0 && clone3_usable) {
         struct director_clone_args args;
         memset(&args, 0, sizeof args);
-        args.flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | CLONE_INTO_CGROUP;
-        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        args.flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_INTO_CGROUP | (spawn_wants_pidfd ? CLONE_PIDFD : 0);
+        args.pidfd = spawn_wants_pidfd ? (uint64_t)(uintptr_t)&pidfd : 0;
         args.exit_signal = SIGCHLD;
         args.stack = (uint64_t)(uintptr_t)stack;
         args.stack_size = sizeof stack;
@@ -474,8 +483,9 @@ int director_spawn_as(const char *path, char *const argv[], char *const envp[], 
         /* The clone path: the child joins its cgroup itself (not fatal if it cannot). */
         if (cgroup_dir >= 0) procs_fd = openat(cgroup_dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
         request.cgroup_procs = procs_fd;
-        pid = clone(spawn_child, stack + sizeof stack, flags | CLONE_PIDFD, &request, &pidfd);
-        if (pid < 0 && errno == EINVAL) {
+        pid = spawn_wants_pidfd ? clone(spawn_child, stack + sizeof stack, flags | CLONE_PIDFD, &request, &pidfd)
+                                : clone(spawn_child, stack + sizeof stack, flags, &request);
+        if (pid < 0 && errno == EINVAL && spawn_wants_pidfd) {
             /* A kernel before 5.2, without CLONE_PIDFD: the caller falls back to pidfd_open. */
             pidfd = -1;
             pid = clone(spawn_child, stack + sizeof stack, flags, &request);

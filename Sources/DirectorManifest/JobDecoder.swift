@@ -202,6 +202,17 @@ extension GroupDecoder {
         }
         for stream in ["stdout", "stderr"] {
             guard let v = e[stream]?.value else { continue }
+            // `stdout: false`: not captured at all (the child writes to /dev/null); `true` is
+            // the default, every line passes.
+            if case .scalar(let text, let style) = v.content, !v.isNull {
+                guard style == .plain, let captured = PlainScalar.bool(text) else {
+                    sink.wrongType(v, KeyPath.child(path, stream), expected: "true, false or {include, exclude}")
+                    ok = false
+                    continue
+                }
+                if stream == "stdout" { policy.capturesStdout = captured } else { policy.capturesStderr = captured }
+                continue
+            }
             guard let filter = lineFilter(v, KeyPath.child(path, stream)) else {
                 ok = false
                 continue

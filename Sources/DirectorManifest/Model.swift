@@ -284,6 +284,12 @@ public struct LogPolicy: Sendable, Hashable {
     public var stdout: LineFilter
     /// The stderr filter.
     public var stderr: LineFilter
+    /// False for `stdout: false`: the child's stdout is /dev/null, not a pipe to the
+    /// supervisor (nothing is logged, filtered or written to a file for it, and the
+    /// supervisor holds no descriptor for it).
+    public var capturesStdout: Bool
+    /// False for `stderr: false`, as `capturesStdout`.
+    public var capturesStderr: Bool
     /// Also write the lines that pass the filters to `<state>/logs/<id>.log` (`log.file`;
     /// only a supervisor with a state directory writes files).
     public var file: Bool
@@ -300,11 +306,14 @@ public struct LogPolicy: Sendable, Hashable {
     /// Creates a log policy; by default everything is logged, to a file too.
     public init(
         events: LogEvents = LogEvents(), stdout: LineFilter = LineFilter(), stderr: LineFilter = LineFilter(),
-        file: Bool = true, maxSize: Int = LogPolicy.defaultMaxSize, keep: Int = LogPolicy.defaultKeep
+        file: Bool = true, maxSize: Int = LogPolicy.defaultMaxSize, keep: Int = LogPolicy.defaultKeep,
+        capturesStdout: Bool = true, capturesStderr: Bool = true
     ) {
         self.events = events
         self.stdout = stdout
         self.stderr = stderr
+        self.capturesStdout = capturesStdout
+        self.capturesStderr = capturesStderr
         self.file = file
         self.maxSize = maxSize
         self.keep = keep
@@ -391,12 +400,14 @@ public struct JobSpec: Sendable, Hashable {
     /// the env file's contents, cwd, user, group, umask, rlimits, limits, ready, watchdog,
     /// shutdown): such a change restarts the job's instances on reload (`ready` decides the
     /// child's environment or fds, and whether it holds back its siblings; `watchdog` is
-    /// exported in its environment). `health` is policy: it applies in place; `update` is
-    /// policy too: it says how they restart.
+    /// exported in its environment; `log: {stdout: false}` decides the child's fds 1 and 2).
+    /// `health` is policy: it applies in place; `update` is policy too: it says how they
+    /// restart; so are the other `log` keys (filters, events, files).
     public func processDiffers(from other: JobSpec) -> Bool {
         command != other.command || env != other.env || cwd != other.cwd || shutdown != other.shutdown
             || identity != other.identity || envFile != other.envFile || ready != other.ready
             || watchdog != other.watchdog || limits != other.limits
+            || log.capturesStdout != other.log.capturesStdout || log.capturesStderr != other.log.capturesStderr
     }
 }
 

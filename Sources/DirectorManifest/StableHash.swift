@@ -48,6 +48,9 @@ extension JobSpec {
         for (n, f) in [("stdout", log.stdout), ("stderr", log.stderr)] {
             lines.append("\(n)+=\(list(f.include.map(\.source))) \(n)-=\(list(f.exclude.map(\.source)))")
         }
+        // Only when not captured (the default's hash stays what it was): a change of it
+        // changes the child's descriptors, so the child is restarted.
+        if !log.capturesStdout || !log.capturesStderr { lines.append("captured=\(log.capturesStdout),\(log.capturesStderr)") }
         // Written only when set, so the hashes of jobs without these keys stay what they were
         // (the carry-over of stopped and waiting children is keyed by the hash).
         if let u = identity.user { lines.append("user=\(list([u]))") }

@@ -150,6 +150,60 @@ import Testing
         if let notice { #expect(Int(notice.split(separator: " ")[1]) ?? 0 > 0, "\(notice)") }
     }
 
+    @Test func streamsThatAreNotCapturedGoToDevNullAndCostTheDaemonNoDescriptor() throws {
+        // 100 children with `stdout: false, stderr: false`: no pipes, and the daemon (a
+        // subreaper, collecting exits on SIGCHLD) holds no pidfd either, so its descriptor
+        // count does not grow with them (it was three per child).
+        let d = try DaemonHarness(files: ["g.yaml": """
+            group: g
+            jobs:
+              - name: quiet
+                command: "echo quiet-out; echo quiet-err >&2; exec sleep 3600"
+                instances: 100
+                log: {stdout: false, stderr: false}
+              - name: loud
+                command: "echo loud-out; exec sleep 3600"
+            """])
+        defer { d.stop() }
+        try d.start()
+        let rows = try d.waitRunning(101, timeout: 30)
+        try d.waitForStdout("g/loud/0 stdout: loud-out")
+        let quiet = rows.filter { $0.id.hasPrefix("g/quiet/") }
+        #expect(quiet.count == 100)
+        let child = try #require(quiet.first?.pid)
+        for fd in 1...2 { #expect(link("/proc/\(child)/fd/\(fd)") == "/dev/null", "child fd \(fd)") }
+        let daemon = try #require(d.runningDaemonPID)
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon)/fd").count) ?? 0
+        #expect(fds > 0 && fds < 60, "the daemon holds \(fds) descriptors with 101 children")
+        // Its exits still arrive (SIGCHLD), and nothing of its output reached anybody.
+        kill(child, SIGKILL)
+        try d.waitFor("g/quiet/0 replaced", prefix: "g/quiet/0") { $0.first?.restarts == 1 && $0.first?.state == "running" }
+        #expect(!(try String(contentsOfFile: d.stdoutPath, encoding: .utf8)).contains("quiet-"))
+        #expect(!d.daemonStderr.contains("quiet-"))
+        #expect(!FileManager.default.fileExists(atPath: d.state + "/logs/g/quiet/0.log"))
+    }
+
+    @Test func aCapturedStreamBesideAnUncapturedOneIsStillLogged() throws {
+        let d = try DaemonHarness(files: ["g.yaml": """
+            group: g
+            jobs:
+              - name: half
+                command: "echo half-out; echo half-err >&2; exec sleep 3600"
+                log: {stdout: false}
+            """])
+        defer { d.stop() }
+        try d.start()
+        let out = try d.waitForStdout("g/half/0 stderr: half-err")
+        #expect(!out.contains("half-out"))
+        let child = try #require(try d.waitRunning(1).first?.pid)
+        #expect(link("/proc/\(child)/fd/1") == "/dev/null")
+        #expect(link("/proc/\(child)/fd/2").hasPrefix("pipe:"))
+    }
+
+    private func link(_ path: String) -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? ""
+    }
+
     /// What can be read from `fd` within 100 ms (at most 1 MiB), as text.
     static func readAvailable(_ fd: Int32) -> String {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

@@ -355,16 +355,50 @@ def notify_round_trip(director, cfg, root, results):
         if len(rows) < k:
             results.skip(name, "ms", f"only {len(rows)}/{k} children said READY=1", tool="director")
             return
-        trip = sorted((rows[i + 1][0] - rows[i][1]) / 1e6 for i in range(k - 1))
-        whole = sorted((rows[i + 1][0] - rows[i][0]) / 1e6 for i in range(k - 1))
+        trip, whole = _chain_links(rows, k)
+        floor_trip, floor_whole = _floor_notify_chain(binary, ws, k)
         load = open("/proc/loadavg").read().split()[0]
+        if floor_trip:
+            results.add("floor notify round trip p50 (READY=1 sent → next child running)", "ms",
+                        floor_trip[len(floor_trip) // 2], samples=[round(s, 4) for s in floor_trip], tool="floor",
+                        note=f"bench/c/floor_notify.c: recvmsg with SO_PASSCRED, then posix_spawn; {k - 1} links; load {load}")
         results.add(name, "ms", trip[len(trip) // 2], samples=[round(s, 4) for s in trip], tool="director",
+                    floor=floor_trip[len(floor_trip) // 2] if floor_trip else None,
                     note=f"{k - 1} links; p90 {trip[int(len(trip) * 0.9)]:.3f} ms; includes the next spawn; load {load}")
         results.add("director spawn to READY=1 seen p50 (next child running)", "ms", whole[len(whole) // 2],
                     samples=[round(s, 4) for s in whole], tool="director",
+                    floor=floor_whole[len(floor_whole) // 2] if floor_whole else None,
                     note=f"a child's first instruction → the next child's, {k - 1} links; load {load}")
     finally:
         ws.cleanup(grace=2)
+
+
+def _chain_links(rows, k):
+    """Per link of a READY=1 chain: sent → next child's first instruction, and a child's first
+    instruction → the next one's; both sorted."""
+    trip = sorted((rows[i + 1][0] - rows[i][1]) / 1e6 for i in range(k - 1))
+    whole = sorted((rows[i + 1][0] - rows[i][0]) / 1e6 for i in range(k - 1))
+    return trip, whole
+
+
+def _floor_notify_chain(binary, ws, k):
+    """The same chain run by bench/c/floor_notify.c (nothing but recvmsg and posix_spawn)."""
+    floor = probe.tool("floor_notify")
+    log = ws.path("floor-ready.log")
+    if not os.access(floor, os.X_OK):
+        return None, None
+    out = subprocess.run([floor, str(k), binary, log], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0 or not os.path.exists(log):
+        return None, None
+    rows = {}
+    with open(log) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3:
+                rows[int(parts[0])] = (int(parts[1]), int(parts[2]))
+    if len(rows) < k:
+        return None, None
+    return _chain_links(rows, k)
 
 
 def spawn_without_ready(director, cfg, root, results):

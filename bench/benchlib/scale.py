@@ -1,11 +1,16 @@
 """Scale figures: one large pool to running, the daemon's anonymous memory per child, and the
 crash-storm restart rate; each against a C floor measured in the same run, interleaved.
 
-What the machine allows is read first (`limits()`): every Director child costs the daemon three
-descriptors (two pipe ends and a pidfd) and one pid, so the largest pool that can run is bounded
-by the hard RLIMIT_NOFILE (the daemon raises its soft limit to it, nothing can raise the hard
-one without CAP_SYS_RESOURCE) and by `pid_max` minus the pids already in use. A size that does
-not fit is recorded as skipped with the reason, and the largest that fits is run instead.
+Two workloads. *Not captured* (`log: {stdout: false, stderr: false}`): the children write to
+/dev/null, as the floors' and the peers' do ("output not captured" in BENCHMARKS.md); the
+daemon holds no descriptor per child (no pipes, and no pidfd: it collects exits on SIGCHLD).
+*Captured* (the default): two pipe ends per child.
+
+What the machine allows is read first (`limits()`): each child costs one pid, and a captured
+one two daemon descriptors, so the largest pool is bounded by `pid_max` minus the pids in use
+and, captured, by the hard RLIMIT_NOFILE (the daemon raises its soft limit to it; nothing can
+raise the hard one without CAP_SYS_RESOURCE). A size that does not fit is recorded as skipped
+with the reason, and the largest that fits is run instead.
 """
 import json
 import os
@@ -18,7 +23,8 @@ from .director import ctl, release_bin, write_manifest
 from .procs import CLK_TCK, Workspace, cpu_ticks
 from .report import median
 
-FDS_PER_CHILD = 3
+FDS_PER_CHILD = 2     # captured: the read ends of its stdout and stderr pipes
+UNCAPTURED = "    log: {stdout: false, stderr: false}\n"
 FD_RESERVE = 100      # the daemon's own fds (table, socket, epoll, log, inotify) and headroom
 PID_RESERVE = 1500    # pids other engineers' builds and tests on this machine may need
 TRUE = "/bin/true"
@@ -49,9 +55,9 @@ def limits():
             "max_children_by_fds": by_fds, "max_children_by_pids": by_pids}
 
 
-def fits(n, lim):
+def fits(n, lim, captured=True):
     """None when N children fit, else why not."""
-    if n > lim["max_children_by_fds"]:
+    if captured and n > lim["max_children_by_fds"]:
         return (f"needs {n * FDS_PER_CHILD} daemon fds, hard RLIMIT_NOFILE is {lim['nofile_hard']} "
                 f"(at most {lim['max_children_by_fds']} children)")
     if n > lim["max_children_by_pids"]:
@@ -71,10 +77,10 @@ def rss_anon_kb(pid):
     return None
 
 
-def _director_pool(ws, n, command=None):
+def _director_pool(ws, n, command=None, captured=True):
     cmd = command or [ws.marker, "3600"]
     job = (f"  - name: pool\n    command: [{', '.join(json.dumps(c) for c in cmd)}]\n"
-           f"    instances: {n}\n    restart: permanent\n")
+           f"    instances: {n}\n    restart: permanent\n") + ("" if captured else UNCAPTURED)
     jobs = write_manifest(ws, job)
     return [release_bin("director"), "run", "--jobs", jobs, "--state", ws.path("state"),
             "--intensity", "100000000", "--period", "1s", "--no-watch", "--max-children", str(max(n, 1000))]
@@ -85,25 +91,38 @@ def _spawn_once(ws, argv_or_start, n, timeout_s):
     return secs, count, proc
 
 
-def spawn_scale(cfg, root, results, lim):
-    """The largest pool that fits (CFG.scale_ns, e.g. 10 000 and 30 000), floor and Director
-    interleaved; Director's RssAnon is read after each of its runs."""
-    from .tools import Floor
-    floor = Floor()
-    ran = []
-    for n in cfg.scale_ns:
-        why = fits(n, lim)
-        if why:
-            for tool in ("floor", "director"):
-                results.skip(f"{tool} spawn {n} to running", "s", why, tool=tool)
-            continue
-        ran.append(n)
-    largest = min(max(cfg.scale_ns), lim["max_children_by_fds"], lim["max_children_by_pids"])
-    largest = largest // 100 * 100
+def _sizes(ns, lim, captured):
+    """The sizes of NS that fit, and the largest that fits when one does not."""
+    by_fds = lim["max_children_by_fds"] if captured else 10 ** 9
+    ran = [n for n in ns if n <= by_fds and n <= lim["max_children_by_pids"]]
+    largest = min(max(ns), by_fds, lim["max_children_by_pids"]) // 100 * 100
     if largest not in ran and largest > 1000:
         ran.append(largest)
+    return ran
+
+
+def _label(n, captured):
+    return f"director spawn {n} to running" + ("" if captured else " (output not captured)")
+
+
+def spawn_scale(cfg, root, results, lim):
+    """The scale sizes (CFG.scale_ns, e.g. 10 000 and 30 000) with output not captured, and the
+    largest captured pool that fits; floor and Director interleaved; Director's RssAnon is read
+    after each of its runs. Returns {(n, captured): minimum RssAnon KB}."""
+    from .tools import Floor
+    floor = Floor()
+    for n in cfg.scale_ns:
+        why = fits(n, lim, captured=False)
+        if why:
+            results.skip(f"floor spawn {n} to running", "s", why, tool="floor")
+            results.skip(_label(n, False), "s", why, tool="director")
+        why = fits(n, lim, captured=True)
+        if why:
+            results.skip(_label(n, True), "s", why, tool="director")
+    runs = [(n, False) for n in _sizes(cfg.scale_ns, lim, captured=False)]
+    runs += [(n, True) for n in _sizes(cfg.scale_ns, lim, captured=True)]
     anon_by_n = {}
-    for n in ran:
+    for n, captured in runs:
         floor_t, dir_t, anon = [], [], []
         for rep in range(cfg.scale_reps):
             ws = Workspace(root, f"floor-{n}")
@@ -115,11 +134,11 @@ def spawn_scale(cfg, root, results, lim):
                 ws.cleanup(grace=0)
             ws = Workspace(root, f"director-{n}")
             try:
-                argv = _director_pool(ws, n)
+                argv = _director_pool(ws, n, captured=captured)
                 secs, count, proc = probe.spawn_to_running(
                     ws, lambda: ws.launch(argv, log_name="director.log"), n, cfg.spawn_timeout_s * 3)
                 if secs is None:
-                    results.skip(f"director spawn {n} to running", "s",
+                    results.skip(_label(n, captured), "s",
                                  f"timeout with {count}/{n} running" +
                                  (f"; exited {proc.returncode}" if proc.poll() is not None else ""), tool="director")
                     break
@@ -131,25 +150,29 @@ def spawn_scale(cfg, root, results, lim):
             finally:
                 ws.cleanup(grace=0)
         f, d = median(floor_t), median(dir_t)
-        results.add(f"floor spawn {n} to running", "s", f, samples=[round(t, 4) for t in floor_t], tool="floor")
+        # A size run both ways (where the fds allow) has two sets of floor reps, two rows.
+        both = captured and (n, False) in runs
+        results.add(f"floor spawn {n} to running" + (" (beside the captured run)" if both else ""),
+                    "s", f, samples=[round(t, 4) for t in floor_t], tool="floor")
         if d is not None:
             ratios = [round(b / a, 3) for a, b in zip(floor_t, dir_t)]
-            results.add(f"director spawn {n} to running", "s", d, floor=f, samples=[round(t, 4) for t in dir_t],
+            results.add(_label(n, captured), "s", d, floor=f, samples=[round(t, 4) for t in dir_t],
                         tool="director", note=f"per-rep ratios {ratios}")
         if anon:
-            anon_by_n[n] = min(anon)
+            anon_by_n[(n, captured)] = min(anon)
     return anon_by_n
 
 
 def anon_per_child(cfg, root, results, anon_by_n):
-    """RssAnon of the daemon with 1 child, 1 000 and the scale sizes; per child is the
-    difference to the 1-child daemon divided by the extra children."""
-    for n in [1, 1000]:
+    """RssAnon of the daemon with 1 child, 1 000 and the scale sizes, both workloads; per child
+    is the difference to the 1-child daemon (of the same workload) divided by the extra
+    children."""
+    for n, captured in [(1, True), (1000, True), (1, False), (1000, False)]:
         vals = []
         for rep in range(cfg.scale_reps):
             ws = Workspace(root, f"director-anon-{n}")
             try:
-                argv = _director_pool(ws, n)
+                argv = _director_pool(ws, n, captured=captured)
                 proc = ws.launch(argv, log_name="director.log")
                 if not probe.wait_children(ws, n, cfg.spawn_timeout_s):
                     break
@@ -160,18 +183,20 @@ def anon_per_child(cfg, root, results, anon_by_n):
             finally:
                 ws.cleanup(grace=0)
         if vals:
-            anon_by_n[n] = min(vals)
-    base = anon_by_n.get(1)
-    if base is None:
-        results.skip("director RssAnon per child at 1000", "KB", "the 1-child daemon never ran", tool="director")
-        return
-    results.add("director RssAnon with 1 child", "MB", base / 1024.0, tool="director",
-                note="minimum over the reps")
-    for n in sorted(k for k in anon_by_n if k > 1):
-        per = (anon_by_n[n] - base) / (n - 1)
-        results.add(f"director RssAnon at {n}", "MB", anon_by_n[n] / 1024.0, tool="director")
-        results.add(f"director RssAnon per child at {n}", "KB", per, tool="director",
-                    note=f"(RssAnon at {n} - RssAnon with 1 child) / {n - 1}; minimum over {cfg.scale_reps} reps")
+            anon_by_n[(n, captured)] = min(vals)
+    for captured in (True, False):
+        suffix = "" if captured else " (output not captured)"
+        base = anon_by_n.get((1, captured))
+        if base is None:
+            results.skip(f"director RssAnon per child at 1000{suffix}", "KB", "the 1-child daemon never ran", tool="director")
+            continue
+        results.add(f"director RssAnon with 1 child{suffix}", "MB", base / 1024.0, tool="director",
+                    note="minimum over the reps")
+        for n in sorted(k for k, c in anon_by_n if k > 1 and c == captured):
+            per = (anon_by_n[(n, captured)] - base) / (n - 1)
+            results.add(f"director RssAnon at {n}{suffix}", "MB", anon_by_n[(n, captured)] / 1024.0, tool="director")
+            results.add(f"director RssAnon per child at {n}{suffix}", "KB", per, tool="director",
+                        note=f"(RssAnon at {n} - RssAnon with 1 child) / {n - 1}; minimum over {cfg.scale_reps} reps")
 
 
 def _sum_restarts(ws):
@@ -194,15 +219,30 @@ def _sum_restarts(ws):
     return total
 
 
+def _director_storm(ws, n, secs, captured):
+    """Restarts per second and CPU share of one Director storm run, or None."""
+    argv = _director_pool(ws, n, command=[TRUE], captured=captured)
+    proc = ws.launch(argv, log_name="director.log")
+    time.sleep(1.0)  # start-up and the first commits
+    r0, c0, t0 = _sum_restarts(ws), cpu_ticks(proc.pid), time.monotonic()
+    time.sleep(secs)
+    r1, c1, t1 = _sum_restarts(ws), cpu_ticks(proc.pid), time.monotonic()
+    if r0 is None or r1 is None or proc.poll() is not None:
+        return None
+    return (r1 - r0) / (t1 - t0), (c1 - c0) / CLK_TCK / (t1 - t0) * 100.0
+
+
 def storm_rate(cfg, root, results):
     """CFG.rate_children children of /bin/true, restarted at once on every exit, for
-    CFG.rate_s seconds: restarts per second of Director against floor_storm (C: waitpid(-1) +
-    posix_spawn), alternating, CFG.rate_reps times each (the machine's load moves both by
-    ±30 % between reps, so each rep's ratio is recorded). Director's count is the sum of the
-    table's `restarts` between two `director ps --json` (the table commits within 5 ms); its CPU
-    share is the daemon's utime + stime over the same interval."""
+    CFG.rate_s seconds: restarts per second of Director, its children's output captured and
+    not, against floor_storm (C: waitpid(-1) + posix_spawn, no pipes), the three alternating,
+    CFG.rate_reps times each (the machine's load moves them by ±30 % between reps, so each
+    rep's ratio is recorded). Director's count is the sum of the table's `restarts` between two
+    `director ps --json` (the table commits within 5 ms); its CPU share is the daemon's
+    utime + stime over the same interval."""
     n, secs = cfg.rate_children, cfg.rate_s
-    floor_rates, floor_cpu, dir_rates, dir_cpu = [], [], [], []
+    floor_rates, floor_cpu = [], []
+    runs = {True: ([], []), False: ([], [])}
     for rep in range(cfg.rate_reps):
         out = subprocess.run([probe.tool("floor_storm"), str(n), str(secs), TRUE],
                              capture_output=True, text=True, timeout=secs + 60)
@@ -211,41 +251,40 @@ def storm_rate(cfg, root, results):
             floor_rates.append(doc["restarts_per_s"])
             floor_cpu.append(doc["cpu_share"] * 100.0)
         except (ValueError, KeyError):
-            pass
-        ws = Workspace(root, "director-rate")
-        try:
-            argv = _director_pool(ws, n, command=[TRUE])
-            proc = ws.launch(argv, log_name="director.log")
-            time.sleep(1.0)  # start-up and the first commits
-            r0, c0, t0 = _sum_restarts(ws), cpu_ticks(proc.pid), time.monotonic()
-            time.sleep(secs)
-            r1, c1, t1 = _sum_restarts(ws), cpu_ticks(proc.pid), time.monotonic()
-            if r0 is not None and r1 is not None and proc.poll() is None:
-                dir_rates.append((r1 - r0) / (t1 - t0))
-                dir_cpu.append((c1 - c0) / CLK_TCK / (t1 - t0) * 100.0)
-        finally:
-            ws.cleanup(grace=2)
+            floor_rates.append(None)
+        for captured in (True, False):
+            ws = Workspace(root, "director-rate")
+            try:
+                got = _director_storm(ws, n, secs, captured)
+            finally:
+                ws.cleanup(grace=2)
+            runs[captured][0].append(got[0] if got else None)
+            runs[captured][1].append(got[1] if got else None)
     name = f"storm restarts/s ({n} children of /bin/true, {secs}s)"
-    fr = median(floor_rates)
-    results.add(f"floor {name}", "restarts/s", fr, samples=[round(x) for x in floor_rates], tool="floor",
+    fr = median([x for x in floor_rates if x is not None])
+    results.add(f"floor {name}", "restarts/s", fr, samples=[round(x) for x in floor_rates if x is not None], tool="floor",
                 note=f"floor CPU share {', '.join(f'{c:.0f}' for c in floor_cpu)} % of a core")
-    if not dir_rates:
-        results.skip(f"director {name}", "restarts/s", "no restarts counted", tool="director")
-        return
-    ratios = [round(d / f, 3) for f, d in zip(floor_rates, dir_rates)]
-    results.add(f"director {name}", "restarts/s", median(dir_rates), floor=fr,
-                samples=[round(x) for x in dir_rates], tool="director",
-                note=f"per-rep ratios {ratios}, median {median(ratios)}")
-    results.add(f"director storm CPU share ({n} children of /bin/true)", "% of a core", median(dir_cpu),
-                samples=[round(x, 1) for x in dir_cpu], tool="director",
-                note=f"floor_storm used {median(floor_cpu):.0f} % of a core")
+    for captured in (True, False):
+        suffix = "" if captured else ", output not captured"
+        rates, cpu = runs[captured]
+        label = f"director storm restarts/s ({n} children of /bin/true{suffix}, {secs}s)"
+        if not any(r is not None for r in rates):
+            results.skip(label, "restarts/s", "no restarts counted", tool="director")
+            continue
+        ratios = [round(d / f, 3) for f, d in zip(floor_rates, rates) if f and d is not None]
+        results.add(label, "restarts/s", median([r for r in rates if r is not None]), floor=fr,
+                    samples=[round(x) for x in rates if x is not None], tool="director",
+                    note=f"per-rep ratios {ratios}, median {median(ratios)}")
+        results.add(f"director storm CPU share ({n} children of /bin/true{suffix})", "% of a core",
+                    median([c for c in cpu if c is not None]), samples=[round(x, 1) for x in cpu if x is not None],
+                    tool="director", note=f"floor_storm used {median(floor_cpu):.0f} % of a core")
 
 
 def run(cfg, root, results):
     lim = limits()
     results.add("machine hard RLIMIT_NOFILE", "fds", lim["nofile_hard"], tool="machine",
-                note=f"soft {lim['nofile_soft']}; Director needs {FDS_PER_CHILD} per child: "
-                     f"at most {lim['max_children_by_fds']} children")
+                note=f"soft {lim['nofile_soft']}; Director needs {FDS_PER_CHILD} per child with output captured "
+                     f"(at most {lim['max_children_by_fds']} children), none without")
     results.add("machine pid_max", "pids", lim["pid_max"], tool="machine",
                 note=f"{lim['pids_in_use']} in use at the start, threads-max {lim['threads_max']}, "
                      f"RLIMIT_NPROC {lim['nproc_soft']}: at most {lim['max_children_by_pids']} children")

@@ -68,7 +68,7 @@ struct director_spawned {
     /// The child's pid, which is also its process group id.
     pid_t pid;
     /// A pidfd (close-on-exec) made by the clone itself (CLONE_PIDFD), or -1 on kernels
-    /// before 5.2.
+    /// before 5.2 and after `director_spawn_set_pidfds(0)`.
     int pidfd;
     /// The start time /proc/PID/stat shows (field 22, clock ticks since boot) when known
     /// exactly from the clock around the clone; 0 when not (read /proc then).
@@ -77,7 +77,7 @@ struct director_spawned {
 /// Starts `path` the way posix_spawn does (a clone that shares our memory, the caller
 /// suspended until the child has called execve), with posix_spawn's guarantees: the child
 /// leads its own process group, has an empty signal mask, stdin from /dev/null, stdout/stderr
-/// on the given fds, every other fd above 2 closed, and runs in `cwd` (NULL: inherit); the
+/// on the given fds (a negative one: /dev/null), every other fd above 2 closed, and runs in `cwd` (NULL: inherit); the
 /// child never copies the caller's whole fd table (see the comment in CDirectorSys.c). The
 /// signals in `reset` get their default disposition before the mask is emptied; it must hold
 /// every signal the caller ignores or handles (`director_signals_to_reset`). NULL resets all.
@@ -92,6 +92,11 @@ void director_spawn_set_child_nofile(unsigned long soft, unsigned long hard);
 /// otherwise the child writes "0" to its `cgroup.procs` before anything else. -1: none.
 /// Consumed by that spawn; the caller keeps and closes the fd.
 void director_spawn_set_next_cgroup(int cgroup_dir_fd);
+
+/// 0: the calling thread's spawns make no pidfd (`out->pidfd` stays -1), for a supervisor that
+/// collects its children's exits on SIGCHLD (a subreaping daemon): one descriptor less per
+/// child. 1 (the default): each spawn returns a pidfd.
+void director_spawn_set_pidfds(int on);
 
 /// Tests: 0 makes every spawn take the clone path (the child joins its cgroup by writing to
 /// `cgroup.procs`), as on a kernel or under a seccomp filter that refuses clone3; 1 allows

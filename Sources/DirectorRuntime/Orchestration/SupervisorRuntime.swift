@@ -481,7 +481,10 @@ package final class SupervisorRuntime {
                 close(cgroupDir)
             }
         }
-        do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {
+        // A reaper that collects exits on SIGCHLD (the subreaping daemon) needs no pidfd: one
+        // descriptor less per child. A zombie keeps its pid (and group) until it is reaped
+        // here, so signals by pid stay as safe as through a pidfd.
+        do { process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: !reaper.collectsOrphans) } catch {
             if error.code == .system && DescriptorLimit.isExhaustion(error.errno) {
                 holdSpawn(spec, error: error)
             } else {
@@ -504,7 +507,9 @@ package final class SupervisorRuntime {
                 close(process.readyFD)
             }
         }
-        let openStreams = OpenStreams()
+        let streams = [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)]
+            .filter { $0.0 >= 0 }
+        let openStreams = OpenStreams(count: streams.count)
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
             self.endNotifications(id, pid: pid)
             // The pidfd is read before the pipes: what the child wrote last is read now, so
@@ -536,7 +541,7 @@ package final class SupervisorRuntime {
             openStreams.count -= 1
             if openStreams.count == 0 { self.reaper.reapIfExited(pid) }
         }
-        for (fd, stream, filter) in [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)] {
+        for (fd, stream, filter) in streams {
             do {
                 openStreams.pipes.append(
                     try OutputPipe(
@@ -666,7 +671,9 @@ extension SupervisorRuntime {
 
 /// How many of a child's output pipes are still open.
 private final class OpenStreams {
-    var count = 2
+    /// Pipes not at end-of-file yet (0-2: a stream with `log: {stdout: false}` has none).
+    var count: Int
+    init(count: Int) { self.count = count }
     /// Until the exit: the pipes to drain before it is handled.
     var pipes: [OutputPipe] = []
 }

@@ -6,7 +6,7 @@ import DirectorManifest
 
 /// Runs the engine's probes (`Effect.probe`) without blocking the loop: TCP and HTTP as
 /// non-blocking sockets on it (`SocketProbe`), `exec` as a helper process with its own process
-/// group, reaped through its pidfd like a child and SIGKILLed when it overruns its timeout.
+/// group, reaped like a child and SIGKILLed when it overruns its timeout.
 /// At most one probe per child runs (the engine asks for the next one only after a result).
 /// Each result is reported once, as `EngineEvent.probed`; a probe whose child has ended is
 /// cancelled and reports nothing.
@@ -78,15 +78,13 @@ final class ProbeRunner {
         spec.argv = argv
         spec.ready = nil
         spec.watchdog = nil
+        // Its output goes to /dev/null: nobody reads it, and a pipe nobody drained would only
+        // block the helper until its timeout.
+        spec.log.capturesStdout = false
+        spec.log.capturesStderr = false
         let process: SpawnedProcess
-        do { process = try ProcessSpawner.spawn(spec, environment: environment) } catch {
+        do { process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: !reaper.collectsOrphans) } catch {
             return done(false, error.message)
-        }
-        // Its output is read and dropped: a helper blocked on a full pipe would only time out.
-        for fd in [process.stdoutFD, process.stderrFD] {
-            if (try? OutputPipe(fd: fd, id: "probe", stream: .stdout, filter: LineFilter(), destination: .discard, loop: loop)) == nil {
-                close(fd)
-            }
         }
         let pid = process.pid
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in

@@ -5,9 +5,10 @@ import CDirectorSys
 
 /// The daemon's file-descriptor budget (RLIMIT_NOFILE).
 ///
-/// Each child costs the daemon three descriptors (two pipe ends and a pidfd), so the usual
-/// soft limit (1 024, or 20 000 here) runs out long before the tree does: 10 000 children
-/// stopped at 6 661. The daemon raises its soft limit to the hard limit at start, as nginx
+/// Each child whose output is captured costs the daemon two descriptors (its pipes' read
+/// ends; an embedded supervisor also holds a pidfd), so the usual soft limit (1 024, or 20 000
+/// here) runs out long before the tree does: 10 000 children stopped at 6 661 when they cost
+/// three. A child with `log: {stdout: false, stderr: false}` costs none. The daemon raises its soft limit to the hard limit at start, as nginx
 /// does; with the privilege to (CAP_SYS_RESOURCE, e.g. root) it raises both to
 /// `fs.nr_open` (at most 2^20), as systemd does for itself. Children get the limits it found,
 /// so that programs using `select(2)` see the limit they expect.

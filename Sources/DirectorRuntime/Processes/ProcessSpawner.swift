@@ -6,15 +6,17 @@ import DirectorCore
 import DirectorManifest
 
 /// A started child: its pid (also its process group id) and the daemon's ends of its pipes.
-/// The caller owns the three fds.
+/// The caller owns the fds (each may be -1: a stream not captured, no pidfd asked for).
 package struct SpawnedProcess: Sendable, Hashable {
     /// The pid; the child leads its own process group, so this is also the pgid.
     package var pid: Int32
-    /// Read end of the child's stdout (non-blocking, close-on-exec).
+    /// Read end of the child's stdout (non-blocking, close-on-exec); -1 when `log: {stdout:
+    /// false}` gave the child /dev/null instead.
     package var stdoutFD: Int32
-    /// Read end of the child's stderr (non-blocking, close-on-exec).
+    /// Read end of the child's stderr (non-blocking, close-on-exec); -1 as for stdout.
     package var stderrFD: Int32
-    /// A pidfd for the child, readable once it exits; -1 on kernels without pidfd_open.
+    /// A pidfd for the child, readable once it exits; -1 when not asked for, or on kernels
+    /// without pidfd_open.
     package var pidfd: Int32
     /// Its start time as /proc/PID/stat field 22 shows it (clock ticks since boot), known
     /// from the clock around the spawn without reading /proc; nil in the rare case the spawn
@@ -65,7 +67,11 @@ package enum ProcessSpawner {
 
     /// Starts `spec` with a prepared base environment (the daemon builds one at start: the
     /// restart path then copies no dictionary and converts no string it did not change).
-    package static func spawn(_ spec: LaunchSpec, environment base: SpawnEnvironment) throws(SpawnError) -> SpawnedProcess {
+    /// `withPidfd: false` makes no pidfd: for a supervisor that collects exits on SIGCHLD
+    /// (the subreaping daemon), which then holds one descriptor less per child.
+    package static func spawn(
+        _ spec: LaunchSpec, environment base: SpawnEnvironment, withPidfd: Bool = true
+    ) throws(SpawnError) -> SpawnedProcess {
         guard let program = spec.argv.first, !program.isEmpty else {
             throw SpawnError(code: .notFound, message: "cannot execute an empty command", errno: ENOENT)
         }
@@ -82,19 +88,25 @@ package enum ProcessSpawner {
             }
         }
 
-        let out: (read: Int32, write: Int32)
-        let err: (read: Int32, write: Int32)
-        do { out = try FileDescriptors.outputPipe() } catch { throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0) }
-        do { err = try FileDescriptors.outputPipe() } catch {
-            close(out.read); close(out.write)
-            throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
+        // A stream the job does not capture (`log: {stdout: false}`) gets no pipe: the shim
+        // leaves the child /dev/null there, and the daemon holds nothing for it.
+        var out: (read: Int32, write: Int32) = (-1, -1)
+        var err: (read: Int32, write: Int32) = (-1, -1)
+        if spec.log.capturesStdout {
+            do { out = try FileDescriptors.outputPipe() } catch { throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0) }
+        }
+        if spec.log.capturesStderr {
+            do { err = try FileDescriptors.outputPipe() } catch {
+                closeBoth(out)
+                throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
+            }
         }
 
         // `ready: {fd: N}`: the child's fd N is the write end of a pipe the daemon reads (s6).
         var ready: (read: Int32, write: Int32) = (-1, -1)
         if case .fd = spec.ready?.check {
             do { ready = try FileDescriptors.outputPipe() } catch {
-                close(out.read); close(out.write); close(err.read); close(err.write)
+                closeBoth(out); closeBoth(err)
                 throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
             }
         }
@@ -110,6 +122,7 @@ package enum ProcessSpawner {
                     base.withEnvironment(adding: spec.env, locating: spec.watchdog == nil ? nil : "WATCHDOG_PID") { envp, pidText in
                         base.withResetSignals { signals in
                             director_spawn_set_next_extras(ready.write, readyTarget, pidText)
+                            director_spawn_set_pidfds(withPidfd ? 1 : 0)
                             return director_spawn_as(
                                 path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, identity,
                                 &spawned, &step)
@@ -119,22 +132,18 @@ package enum ProcessSpawner {
             } failed: { failedResource = $0 }
         } catch {
             director_spawn_set_next_extras(-1, -1, nil)
-            close(out.read); close(out.write); close(err.read); close(err.write)
-            if ready.read >= 0 { close(ready.read); close(ready.write) }
+            closeBoth(out); closeBoth(err); closeBoth(ready)
             throw error
         }
-        close(out.write)
-        close(err.write)
-        if ready.write >= 0 { close(ready.write) }
+        for fd in [out.write, err.write, ready.write] where fd >= 0 { close(fd) }
         guard rc == 0 else {
-            close(out.read); close(err.read)
-            if ready.read >= 0 { close(ready.read) }
+            for fd in [out.read, err.read, ready.read] where fd >= 0 { close(fd) }
             throw failure(rc, step: step, program: path, cwd: spec.cwd, identity: spec.identity, resource: failedResource)
         }
         let pid = spawned.pid
         // Registered before anyone can reap it: orphan collection must never take it.
         OwnedChildren.insert(pid)
-        let pidfd = spawned.pidfd >= 0 ? spawned.pidfd : director_pidfd_open(pid, 0)
+        let pidfd = spawned.pidfd >= 0 || !withPidfd ? spawned.pidfd : director_pidfd_open(pid, 0)
         return SpawnedProcess(
             pid: pid, stdoutFD: out.read, stderrFD: err.read, pidfd: pidfd,
             startTicks: spawned.start_ticks == 0 ? nil : spawned.start_ticks, readyFD: ready.read)
@@ -198,6 +207,12 @@ package enum ProcessSpawner {
         }
         return SpawnError(code: kind, message: "cannot execute \(program): \(errorText(code))", errno: code)
     }
+}
+
+/// Closes both ends of a pipe that may not have been made (-1).
+private func closeBoth(_ pipe: (read: Int32, write: Int32)) {
+    if pipe.read >= 0 { close(pipe.read) }
+    if pipe.write >= 0 { close(pipe.write) }
 }
 
 /// Runs `body` with a NULL-terminated C array of the strings.
