@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 
 /// Where the cluster's PostgreSQL is, read from a libpq-style URL:
@@ -7,10 +8,40 @@ import PostgresNIO
 ///
 /// The password may come from the URL, from `PGPASSWORD`, or from a password file
 /// (`PGPASSFILE`, else `~/.pgpass`: `host:port:database:user:password` lines, `*` matching
-/// anything), so it never has to be on a command line that `ps` shows. TLS is not offered
-/// yet (`sslmode` other than `disable` or `prefer` is refused): use a Unix socket or a trusted
-/// network.
+/// anything), so it never has to be on a command line that `ps` shows.
+///
+/// TLS, as libpq: `sslmode=disable|allow|prefer|require|verify-ca|verify-full` and
+/// `sslrootcert=FILE` in the query (see `TLSMode`); the default is libpq's, `prefer`. Over a
+/// Unix socket TLS is never used (libpq ignores `sslmode` there too).
 public struct ClusterLocation: Sendable, Hashable, CustomStringConvertible {
+    /// libpq's `sslmode`: whether TLS is used and what is checked of the server.
+    public enum TLSMode: String, Sendable, Hashable, CaseIterable {
+        /// Never TLS.
+        case disable
+        /// TLS when the server offers it, no check of its certificate. libpq tries without
+        /// TLS first; postgres-nio can only ask for TLS first, so this is `prefer` (the same
+        /// guarantee: none).
+        case allow
+        /// TLS when the server offers it, else without; the certificate is not checked
+        /// (libpq's default).
+        case prefer
+        /// TLS or no connection; the certificate is not checked, unless `sslrootcert` is
+        /// given, which makes it `verifyCA` (as libpq does when a root certificate exists).
+        case require
+        /// TLS, and the server's certificate must be signed by the root certificate.
+        case verifyCA = "verify-ca"
+        /// `verifyCA`, and the certificate must name the host (a DNS name, or the address:
+        /// an IP in the URL is checked against the certificate's IP entries).
+        case verifyFull = "verify-full"
+    }
+
+    /// `sslmode`; `.prefer` when the URL does not say.
+    public var tlsMode: TLSMode
+    /// `sslrootcert`: a PEM file of trusted roots, or `system` for the system's trusted
+    /// roots. For `verify-ca` and `verify-full` without it, `~/.postgresql/root.crt`
+    /// (libpq's default), which must then exist.
+    public var tlsRootCertificate: String?
+
     /// The user to log in as.
     public var user: String
     /// The password, when one was found.
@@ -79,9 +110,25 @@ public struct ClusterLocation: Sendable, Hashable, CustomStringConvertible {
             host = h
         }
         if host == nil && socketDirectory == nil { socketDirectory = "/var/run/postgresql" }
-        if let mode = query["sslmode"], !["disable", "prefer", "allow"].contains(mode) {
-            throw ClusterError(.badURL, "cluster URL: sslmode=\(mode) is not supported yet (TLS is not offered); use a Unix socket or sslmode=disable")
+        let modeText = query["sslmode"] ?? environment["PGSSLMODE"] ?? TLSMode.prefer.rawValue
+        guard let mode = TLSMode(rawValue: modeText) else {
+            throw ClusterError(.badURL, "cluster URL: sslmode=\(modeText) is not one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        var rootCertificate = query["sslrootcert"] ?? environment["PGSSLROOTCERT"]
+        if rootCertificate?.isEmpty == true { rootCertificate = nil }
+        if rootCertificate == nil, mode == .verifyCA || mode == .verifyFull, host != nil {
+            // libpq's default file; without it there is nothing to verify against.
+            let file = (environment["HOME"] ?? "~") + "/.postgresql/root.crt"
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw ClusterError(.badURL, "cluster URL: sslmode=\(mode.rawValue) needs the server's root certificate: add sslrootcert=FILE (or sslrootcert=system for the system's trusted roots); the default \(file) does not exist")
+            }
+            rootCertificate = file
+        }
+        if let file = rootCertificate, file != "system", host != nil, !FileManager.default.isReadableFile(atPath: file) {
+            throw ClusterError(.badURL, "cluster URL: sslrootcert=\(file): no such readable file")
+        }
+        tlsMode = rootCertificate != nil && mode == .require ? .verifyCA : mode
+        tlsRootCertificate = rootCertificate
         self.user = user
         self.host = host
         self.port = port
@@ -91,18 +138,42 @@ public struct ClusterLocation: Sendable, Hashable, CustomStringConvertible {
             ?? Self.passwordFile(environment).flatMap { Self.lookUp(in: $0, host: host ?? socketDirectory ?? "localhost", port: port, database: database, user: user) }
     }
 
-    /// The postgres-nio configuration.
+    /// The postgres-nio configuration (with its TLS context, read from `tlsRootCertificate`).
     public var configuration: PostgresConnection.Configuration {
-        if let host {
-            return PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: .disable)
+        get throws(ClusterError) {
+            guard let host else {
+                return PostgresConnection.Configuration(
+                    unixSocketPath: "\(socketDirectory ?? "/var/run/postgresql")/.s.PGSQL.\(port)", username: user, password: password, database: database)
+            }
+            return PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: try tls())
         }
-        return PostgresConnection.Configuration(
-            unixSocketPath: "\(socketDirectory ?? "/var/run/postgresql")/.s.PGSQL.\(port)", username: user, password: password, database: database)
+    }
+
+    /// postgres-nio's TLS for `tlsMode`.
+    private func tls() throws(ClusterError) -> PostgresConnection.Configuration.TLS {
+        var c = TLSConfiguration.makeClientConfiguration()
+        switch tlsMode {
+        case .disable: return .disable
+        case .allow, .prefer, .require: c.certificateVerification = .none
+        case .verifyCA: c.certificateVerification = .noHostnameVerification
+        case .verifyFull: c.certificateVerification = .fullVerification
+        }
+        if let file = tlsRootCertificate, file != "system", c.certificateVerification != .none {
+            c.trustRoots = .file(file)
+        }
+        let context: NIOSSLContext
+        do { context = try NIOSSLContext(configuration: c) } catch {
+            throw ClusterError(.badURL, "cluster URL: sslrootcert=\(tlsRootCertificate ?? ""): not a PEM certificate file (\(error))")
+        }
+        return tlsMode == .allow || tlsMode == .prefer ? .prefer(context) : .require(context)
     }
 
     /// The location without its password, for messages.
     public var description: String {
-        if let host { return "postgresql://\(user)@\(host):\(port)/\(database)" }
+        if let host {
+            let tls = tlsMode == .prefer ? "" : "?sslmode=\(tlsMode.rawValue)"
+            return "postgresql://\(user)@\(host):\(port)/\(database)\(tls)"
+        }
         return "postgresql://\(user)@/\(database)?host=\(socketDirectory ?? "")"
     }
 

@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PostgresNIO
 import Synchronization
 
@@ -23,7 +24,11 @@ package final class PostgresSession: Sendable {
             ).wait()
             connection = Mutex(c)
         } catch {
-            throw ClusterError(.unreachable, "cannot connect to PostgreSQL: \(Self.describe(error))")
+            var why = Self.describe(error)
+            if !configuration.tls.isAllowed, why.contains("no encryption") {
+                why += " (the server takes this connection only over TLS: sslmode=disable refuses it; use sslmode=require or verify-full)"
+            }
+            throw ClusterError(.unreachable, "cannot connect to PostgreSQL: \(why)")
         }
     }
 
@@ -105,10 +110,27 @@ package final class PostgresSession: Sendable {
     package static func describe(_ error: any Error) -> String {
         if let e = error as? PSQLError {
             if let message = e.serverInfo?[.message] { return message }
+            if e.code == .sslUnsupported { return "the server does not offer TLS (sslmode=require and verify-* need it; prefer would go on without)" }
+            if let underlying = e.underlying, let tls = describeTLS(underlying) { return tls }
             if let underlying = e.underlying { return "\(e.code): \(underlying)" }
             return "\(e.code)"
         }
         return "\(error)"
+    }
+}
+
+extension PostgresSession {
+    /// A TLS handshake's failure in words (BoringSSL's reason is deep in NIOSSL's error).
+    fileprivate static func describeTLS(_ error: any Error) -> String? {
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "TLS: the server's certificate could not be verified against sslrootcert (CERTIFICATE_VERIFY_FAILED: not signed by a trusted root)"
+        }
+        if text.contains("failedToValidateHostname") {
+            return "TLS: the server's certificate does not name this host (sslmode=verify-full): \(text)"
+        }
+        if error is NIOSSLError || text.contains("handshakeFailed") { return "TLS: \(text)" }
+        return nil
     }
 }
 

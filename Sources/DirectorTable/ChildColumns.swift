@@ -53,9 +53,16 @@ public struct ChildRowFacts: Sendable, Hashable {
     public var ready: String?
     /// STATUS: the child's last status text, nil for `-`.
     public var status: String?
+    /// The record may no longer be true (its node is down, in a cluster listing): STATE shows
+    /// `unknown` and UPTIME `-`, never the recorded state as if it were current.
+    public var unknown: Bool
 
     /// Creates facts; everything unknown by default.
-    public init(gone: Bool = false, cpuPercent: Double? = nil, residentBytes: UInt64? = nil, ready: String? = nil, status: String? = nil) {
+    public init(
+        gone: Bool = false, cpuPercent: Double? = nil, residentBytes: UInt64? = nil, ready: String? = nil, status: String? = nil,
+        unknown: Bool = false
+    ) {
+        self.unknown = unknown
         self.gone = gone
         self.cpuPercent = cpuPercent
         self.residentBytes = residentBytes
@@ -91,6 +98,7 @@ extension ChildListing {
         guard colour else { return TextTable.render(header: columns.map(\.title), rows: rows) }
         return TextTable.render(header: columns.map(\.title), rows: rows) { row, column in
             switch columns[column] {
+            case .state where allFacts[row].unknown: nil
             case .state: StateColour.sgr(children[row].state)
             case .pid where allFacts[row].gone: StateColour.red
             default: nil
@@ -104,13 +112,13 @@ extension ChildListing {
         switch column {
         case .node: return c.node ?? "-"
         case .id: return c.id
-        case .state: return c.state.rawValue
+        case .state: return facts.unknown ? "unknown" : c.state.rawValue
         case .ready: return facts.ready ?? "-"
         case .status: return facts.status ?? "-"
         case .pid: return c.pid.map { facts.gone ? "\($0) (gone)" : String($0) } ?? "-"
         case .pgid: return live ? c.pgid.map(String.init) ?? "-" : "-"
         case .uptime:
-            guard let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping else { return "-" }
+            guard !facts.unknown, let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping else { return "-" }
             return Elapsed.short(now - started)
         case .cpu: return live ? facts.cpuPercent.map(Self.percent) ?? "-" : "-"
         case .mem: return live ? facts.residentBytes.map(ByteCount.short) ?? "-" : "-"

@@ -10,7 +10,7 @@ import Foundation
 /// `--cluster URL` and `--cluster-env FILE`.
 struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The cluster table's PostgreSQL, postgresql://USER@HOST[:PORT]/DB or postgresql://USER@/DB?host=SOCKETDIR (run: default $DIRECTOR_CLUSTER). Put the password in PGPASSWORD, PGPASSFILE or --cluster-env, not here.",
+        "The cluster table's PostgreSQL, postgresql://USER@HOST[:PORT]/DB or postgresql://USER@/DB?host=SOCKETDIR (run: default $DIRECTOR_CLUSTER). Put the password in PGPASSWORD, PGPASSFILE or --cluster-env, not here. TLS as libpq: ?sslmode=disable|prefer|require|verify-ca|verify-full (default prefer: TLS when the server offers it, unverified) and &sslrootcert=FILE (or system); verify-ca/verify-full check the server's certificate against it (default ~/.postgresql/root.crt). Never TLS over a Unix socket.",
         valueName: "url"))
     var cluster: String?
 
@@ -83,15 +83,27 @@ extension PsCommand {
             writeAll(fd: 1, JSONValue.array(items).serialized() + "\n")
             return
         }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
         var out = ""
         for n in nodes where n.isStale && (node == nil || n.node == node) {
             out += n.showsUnknown
                 ? "node \(n.node) down: last heartbeat \(n.heartbeatAgeMillis / 1000) s ago (lease \(n.leaseMillis / 1000) s); its children are shown as unknown\n"
                 : "node \(n.node) \(n.status): its daemon shut down \(n.heartbeatAgeMillis / 1000) s ago; the rows are its last view\n"
         }
-        out += ClusterListing.render(children.map { ($0.node, $0.record) }, now: now, unknown: { stale[$0]?.showsUnknown ?? true })
-        writeAll(fd: 1, out)
+        // `ps`'s own view, NODE first: the same columns, --wide, --only, --sort and colour.
+        // CPU and MEM stay `-`: /proc of another host cannot be read from here.
+        let unknown = Set(children.map(\.node).filter { stale[$0]?.showsUnknown ?? true })
+        let frame = PsFrame(
+            children: children.map { c in
+                var r = c.record
+                r.node = c.node
+                return r
+            },
+            showingNodes: true, failedGroups: "", daemonLine: "", gone: [], usage: [:], storedJSON: nil,
+            now: SystemClock.wallMilliseconds(), unknownNodes: unknown)
+        let view = PsView(
+            columns: wide ? ChildListing.wideColumns : ChildListing.standardColumns, sort: sort, states: try states(), json: false,
+            colour: ColorChoice.colours(color, fd: 1))
+        writeAll(fd: 1, out + view.render(frame, previous: nil))
     }
 
     static func status(_ n: ClusterReader.Node) -> String {

@@ -22,6 +22,8 @@ struct PsFrame {
     var storedJSON: String?
     /// The wall clock when the frame was read, ms since the epoch.
     var now: Int64
+    /// Nodes whose children are shown as `unknown` (a cluster listing's down nodes).
+    var unknownNodes: Set<String> = []
 }
 
 /// Reads frames for `director ps`: the table (`--state` or `--table`), the daemon's presence,

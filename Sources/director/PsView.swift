@@ -29,10 +29,11 @@ struct PsView {
         let facts = { (child: ChildRecord) -> ChildRowFacts in
             // Readiness is a property of a live process: `-` for a row without one (as
             // `ChildListing.render(children:now:isGone:)` shows it).
-            let live = child.pid != nil && (child.state == .running || child.state == .stopping)
+            let unknown = !frame.unknownNodes.isEmpty && frame.unknownNodes.contains(child.node ?? "")
+            let live = !unknown && child.pid != nil && (child.state == .running || child.state == .stopping)
             return ChildRowFacts(
                 gone: frame.gone.contains(child.id), cpuPercent: cpu[child.id], residentBytes: frame.usage[child.id]?.residentBytes,
-                ready: live ? child.ready.map { $0 ? "yes" : "no" } : nil, status: child.status)
+                ready: live ? child.ready.map { $0 ? "yes" : "no" } : nil, status: child.status, unknown: unknown)
         }
         var shown = (frame.showingNodes ? [ChildColumn.node] : []) + columns
         // STATUS (sd_notify STATUS=) only when some listed child has one, unless --wide.

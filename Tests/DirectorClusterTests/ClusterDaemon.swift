@@ -72,9 +72,10 @@ final class ClusterDaemon: @unchecked Sendable {
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["id"] as? String ?? "", $0) })
     }
 
-    /// This node's rows in the cluster: `ps --cluster --node --json`, id → record.
-    func clusterChildren() throws -> [String: [String: Any]] {
-        let rows = try Director.json(["ps", "--cluster", url, "--node", node, "--json"]) as? [[String: Any]] ?? []
+    /// This node's rows in the cluster: `ps --cluster --node --json`, id → record; through
+    /// `url` when given (another way to the same server), else the daemon's.
+    func clusterChildren(url: String? = nil) throws -> [String: [String: Any]] {
+        let rows = try Director.json(["ps", "--cluster", url ?? self.url, "--node", node, "--json"]) as? [[String: Any]] ?? []
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["id"] as? String ?? "", $0) })
     }
 

@@ -58,7 +58,21 @@ import Testing
         let lines = text.stdout.split(separator: "\n")
         #expect(text.status == 0 && lines.first?.hasPrefix("NODE") == true, "\(text.stdout)")
         #expect(lines.count == 4 && lines.dropFirst().allSatisfy { $0.hasPrefix(daemons[2].node + " ") }, "\(text.stdout)")
+        // `ps`'s own columns, NODE first; the cells as the node's own `ps` shows them, but
+        // CPU and MEM, which only the node's host can read from /proc.
+        let local = try Director.run(["ps", "--state", daemons[2].state]).stdout.split(separator: "\n")
+        #expect(Self.words(lines[0]) == ["NODE"] + Self.words(local[0]), "\(text.stdout)\n\(local.joined(separator: "\n"))")
+        #expect(Self.words(lines[0]) == ["NODE", "ID", "STATE", "READY", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "LAST", "EXIT"])
+        for (remote, mine) in zip(lines.dropFirst(), local.dropFirst()) {
+            let r = Self.words(remote), l = Self.words(mine)
+            #expect(r.count == 10 && l.count == 9, "\(remote) / \(mine)")
+            guard r.count == 10, l.count == 9 else { continue }
+            #expect(Array(r[1...4]) == Array(l[0...3]) && r[6] == "-" && r[7] == "-" && r[8...] == l[7...], "\(remote) / \(mine)")
+        }
     }
+
+    /// A listing line's cells (the ones tested hold no spaces).
+    static func words(_ line: Substring) -> [String] { line.split(separator: " ").map(String.init) }
 
     @Test func aKilledNodeShowsDownAndItsChildrenUnknownWithinTheLease() throws {
         guard let server = Self.server() else { return }
@@ -76,6 +90,16 @@ import Testing
             return rows.count == 2 && rows.values.allSatisfy { $0["state"] as? String == "unknown" && $0["node_status"] as? String == "down" }
         }
         #expect(shownDown, "not down within lease + 3 s: \((try? victim.clusterChildren()) ?? [:])")
+        // In the text listing: STATE unknown, and no READY or UPTIME that the record can no
+        // longer vouch for.
+        let text = try Director.run(["ps", "--cluster", server.url, "--node", victim.node, "--color", "never"])
+        let lines = text.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("node \(victim.node) down: last heartbeat") == true, "\(text.stdout)")
+        for line in lines.dropFirst(2) {
+            let cells = Self.words(line)
+            #expect(cells.count == 10 && cells[2] == "unknown" && cells[3] == "-" && cells[5] == "-" && cells[6] == "-", "\(text.stdout)")
+        }
+        #expect(lines.count == 4, "\(text.stdout)")
         print("ClusterDaemonTests: down and unknown \(String(format: "%.1f", Date().timeIntervalSince(killedAt))) s after kill -9 (lease \(lease) s)")
         // The watcher's own children are untouched, and a command to the dead node is
         // refused at once with the reason.

@@ -28,9 +28,22 @@ import Testing
         #expect(none.password == nil)
     }
 
+    @Test func sslmodeAsLibpqMeansIt() throws {
+        #expect(try ClusterLocation(url: "postgresql://u@h/db", environment: [:]).tlsMode == .prefer, "libpq's default")
+        #expect(try ClusterLocation(url: "postgresql://u@h/db?sslmode=require", environment: [:]).tlsMode == .require)
+        #expect(try ClusterLocation(url: "postgresql://u@h/db", environment: ["PGSSLMODE": "disable"]).tlsMode == .disable)
+        // require with a root certificate verifies the chain, as libpq does.
+        let ca = try ClusterLocation(url: "postgresql://u@h/db?sslmode=require&sslrootcert=system", environment: [:])
+        #expect(ca.tlsMode == .verifyCA && ca.tlsRootCertificate == "system")
+        // A socket never uses TLS: no certificate is needed for verify-full there.
+        #expect(try ClusterLocation(url: "postgresql://u@/db?host=/tmp&sslmode=verify-full", environment: ["HOME": "/nonexistent"]).host == nil)
+    }
+
     @Test func whatIsRefused() {
         #expect(throws: ClusterError.self) { try ClusterLocation(url: "mysql://u@h/db", environment: [:]) }
         #expect(throws: ClusterError.self) { try ClusterLocation(url: "postgresql://u@h:99999/db", environment: [:]) }
-        #expect(throws: ClusterError.self) { try ClusterLocation(url: "postgresql://u@h/db?sslmode=require", environment: [:]) }
+        #expect(throws: ClusterError.self) { try ClusterLocation(url: "postgresql://u@h/db?sslmode=required", environment: [:]) }
+        // verify-* needs a root certificate: the URL's, or ~/.postgresql/root.crt.
+        #expect(throws: ClusterError.self) { try ClusterLocation(url: "postgresql://u@h/db?sslmode=verify-ca", environment: ["HOME": "/nonexistent"]) }
     }
 }

@@ -21,8 +21,11 @@ final class PrivatePostgres: Sendable {
 
     /// The directory holding the data, the socket and the logs.
     let directory: String
-    /// The socket's port number (part of its file name: `.s.PGSQL.5432`).
-    let port = 5432
+    /// The socket's port number (part of its file name: `.s.PGSQL.5432`); for a server with
+    /// TLS, also its TCP port on 127.0.0.1 (random).
+    let port: Int
+    /// True for a server started with `start-tls`: TCP on 127.0.0.1 over TLS only.
+    let tls: Bool
 
     private static let started = Mutex<Result<PrivatePostgres, Unavailable>?>(nil)
 
@@ -46,6 +49,26 @@ final class PrivatePostgres: Sendable {
     /// if this process dies first.
     static func own() throws(Unavailable) -> PrivatePostgres { try PrivatePostgres() }
 
+    /// A server of the caller's with TLS (`private-postgres.sh start-tls`): its socket as
+    /// usual, and TCP on 127.0.0.1 at `port`, taken only over TLS, with the self-signed
+    /// certificate `certificate` (for localhost and 127.0.0.1). The caller stops it.
+    static func withTLS() throws(Unavailable) -> PrivatePostgres { try PrivatePostgres(command: "start-tls") }
+
+    /// A server of the caller's in network namespace `netns`, on TCP at `address`:5432 there
+    /// (and its socket, which the caller's namespace reaches whatever the network does). The
+    /// caller stops it before deleting the namespace.
+    static func inNetworkNamespace(_ netns: String, address: String) throws(Unavailable) -> PrivatePostgres {
+        try PrivatePostgres(command: "start-netns", extra: [netns, address])
+    }
+
+    /// The server's self-signed certificate (PEM), for `sslrootcert`.
+    var certificate: String { "\(directory)/server.crt" }
+
+    /// A URL for TCP to `host` (127.0.0.1 or localhost) with `query` (`sslmode=…`).
+    func tcpURL(host: String = "127.0.0.1", _ query: String) -> String {
+        "postgresql://director@\(host):\(port)/postgres" + (query.isEmpty ? "" : "?" + query)
+    }
+
     /// The repository's `Tests/DirectorClusterTests/Scripts/private-postgres.sh`.
     static let script: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -65,17 +88,21 @@ final class PrivatePostgres: Sendable {
     /// A `postgresql://` URL for the socket (libpq's form: the host is the socket directory).
     var url: String { "postgresql://director@/postgres?host=\(directory)" }
 
-    private init() throws(Unavailable) {
+    private init(command: String = "start", extra: [String] = []) throws(Unavailable) {
+        let tls = command == "start-tls"
         var template = Array("/tmp/director-pg-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { throw Unavailable(description: "mkdtemp: \(String(cString: strerror(errno)))") }
         directory = String(cString: template)
-        try Self.spawnAndWait(["/bin/sh", Self.script, "start", directory, String(getpid())], until: "\(directory)/start.status", timeout: 120)
+        self.tls = tls
+        let directory = self.directory
+        try Self.spawnAndWait(["/bin/sh", Self.script, command, directory, String(getpid())] + extra, until: "\(directory)/start.status", timeout: 120)
         let status = (try? String(contentsOfFile: "\(directory)/start.status", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard status == "0" else {
             let why = (try? String(contentsOfFile: "\(directory)/start.out", encoding: .utf8)) ?? "no output"
             try? FileManager.default.removeItem(atPath: directory)
             throw Unavailable(description: "cannot start a private PostgreSQL: \(why.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
+        port = tls ? Int((try? String(contentsOfFile: "\(directory)/port", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 : 5432
     }
 
     /// Stops the server and removes its directory (waits until the directory is gone).
