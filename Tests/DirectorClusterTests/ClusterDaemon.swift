@@ -48,9 +48,7 @@ final class ClusterDaemon: @unchecked Sendable {
 
     /// Writes `files` into a new jobs directory.
     init(node: String, url: String, files: [String: String]) throws {
-        var template = Array("/tmp/director-ctest-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw POSIXError(.EIO) }
-        dir = String(cString: template)
+        dir = try makeTemporaryDirectory("director-ctest")
         self.node = node
         self.url = url
         try FileManager.default.createDirectory(atPath: dir + "/jobs", withIntermediateDirectories: true)

@@ -88,7 +88,7 @@ import Testing
         try n.commit([.deleteGroup(path: "web/old"), .upsertGroup(Self.group("web", .restarting))])
         #expect(n.mirror.flush(timeout: .seconds(30)))
 
-        let local = Dictionary(uniqueKeysWithValues: try n.table.children(prefix: nil).map { ($0.id, $0) })
+        let local = Dictionary(uniqueKeysWithValues: n.table.children(prefix: nil).map { ($0.id, $0) })
         let remote = try Self.rows(server, node: n.name)
         let onlyRemote = Set(remote.keys).subtracting(local.keys).sorted(), onlyLocal = Set(local.keys).subtracting(remote.keys).sorted()
         #expect(onlyRemote.isEmpty && onlyLocal.isEmpty, "only in PostgreSQL: \(onlyRemote), only in the table: \(onlyLocal)")

@@ -90,9 +90,9 @@ final class PrivatePostgres: Sendable {
 
     private init(command: String = "start", extra: [String] = []) throws(Unavailable) {
         let tls = command == "start-tls"
-        var template = Array("/tmp/director-pg-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw Unavailable(description: "mkdtemp: \(String(cString: strerror(errno)))") }
-        directory = String(cString: template)
+        do { directory = try makeTemporaryDirectory("director-pg") } catch {
+            throw Unavailable(description: "mkdtemp: \(error)")
+        }
         self.tls = tls
         let directory = self.directory
         try Self.spawnAndWait(["/bin/sh", Self.script, command, directory, String(getpid())] + extra, until: "\(directory)/start.status", timeout: 120)

@@ -57,9 +57,7 @@ enum Spawn {
     /// Runs `argv` to completion through `sh`, which writes the exit status to a file: the
     /// status is known even when another thread of this process reaped the shell.
     static func run(_ argv: [String], timeout: Double = 60) throws -> Output {
-        var template = Array("/tmp/director-cmd-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw POSIXError(.EIO) }
-        let dir = String(cString: template)
+        let dir = try makeTemporaryDirectory("director-cmd")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let script = #""$@" >"$D/out" 2>"$D/err"; echo $? >"$D/rc.tmp"; mv "$D/rc.tmp" "$D/rc""#
         let pid = try process(["/bin/sh", "-c", script, "sh"] + argv, environment: ["D": dir]).get()
@@ -92,5 +90,14 @@ enum Spawn {
     struct CommandTimeout: Error, CustomStringConvertible {
         var command: String
         var description: String { "timed out: \(command)" }
+    }
+}
+
+/// A new directory `/tmp/PREFIX-XXXXXX` (mkdtemp), mode 0700.
+func makeTemporaryDirectory(_ prefix: String) throws -> String {
+    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    return try template.withUnsafeMutableBufferPointer { buffer throws -> String in
+        guard let path = mkdtemp(buffer.baseAddress!) else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        return String(cString: path)
     }
 }
