@@ -22,7 +22,7 @@ import Testing
         let first = try d.waitFor("restarts recorded", timeout: 20) { rows in rows.count == 20 && rows.contains { $0.restarts >= 5 } }
         let firstTotal = first.reduce(0) { $0 + $1.restarts }
         try d.waitFor("restarts keep growing", timeout: 20) { rows in rows.reduce(0) { $0 + $1.restarts } > firstTotal + 50 }
-        // 20 children hold 3 fds each (two pipes, a pidfd); anything near the thousands is a leak.
+        // 20 children hold 2 fds each (their pipes); anything near the thousands is a leak.
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
         #expect(fds < 400, "daemon holds \(fds) fds during the storm")
         d.signal(SIGTERM)

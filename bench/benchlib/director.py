@@ -346,12 +346,7 @@ def notify_round_trip(director, cfg, root, results):
         rows = {}
         while time.monotonic() < deadline and len(rows) < k:
             time.sleep(0.1)
-            if os.path.exists(log):
-                with open(log) as f:
-                    for line in f:
-                        parts = line.split()
-                        if len(parts) == 3:
-                            rows[int(parts[0])] = (int(parts[1]), int(parts[2]))
+            rows = _ready_log(log)
         if len(rows) < k:
             results.skip(name, "ms", f"only {len(rows)}/{k} children said READY=1", tool="director")
             return
@@ -373,6 +368,18 @@ def notify_round_trip(director, cfg, root, results):
         ws.cleanup(grace=2)
 
 
+def _ready_log(path):
+    """notify_ready's log: {index: (start_ns, sent_ns)} ({} while it does not exist)."""
+    rows = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3:
+                    rows[int(parts[0])] = (int(parts[1]), int(parts[2]))
+    return rows
+
+
 def _chain_links(rows, k):
     """Per link of a READY=1 chain: sent → next child's first instruction, and a child's first
     instruction → the next one's; both sorted."""
@@ -388,14 +395,9 @@ def _floor_notify_chain(binary, ws, k):
     if not os.access(floor, os.X_OK):
         return None, None
     out = subprocess.run([floor, str(k), binary, log], capture_output=True, text=True, timeout=120)
-    if out.returncode != 0 or not os.path.exists(log):
+    if out.returncode != 0:
         return None, None
-    rows = {}
-    with open(log) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) == 3:
-                rows[int(parts[0])] = (int(parts[1]), int(parts[2]))
+    rows = _ready_log(log)
     if len(rows) < k:
         return None, None
     return _chain_links(rows, k)
