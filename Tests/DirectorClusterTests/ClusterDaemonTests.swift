@@ -16,6 +16,22 @@ import Testing
     }
 
     /// A node name no other test (or earlier run on the same server) uses.
+    /// A group of three children crashing every 0.2 s (a small restart storm) and one that
+    /// sleeps: what the outage and partition tests supervise while PostgreSQL goes away.
+    static func stormManifest(_ group: String) -> String {
+        """
+        group: \(group)
+        intensity: 100000
+        period: 1s
+        jobs:
+          - name: crash
+            command: [sh, "-c", "sleep 0.2; exit 1"]
+            instances: 3
+          - name: steady
+            command: [sleep, "1000"]
+        """
+    }
+
     static func name(_ base: String) -> String { "\(base)-\(UUID().uuidString.prefix(8).lowercased())" }
 
     static func sleeper(group: String, instances: Int = 1) -> [String: String] {
@@ -114,17 +130,7 @@ import Testing
         let server = try PrivatePostgres.own()
         defer { server.stop() }
         let group = "s\(UUID().uuidString.prefix(6))"
-        let d = try ClusterDaemon(node: Self.name("storm"), url: server.url, files: ["\(group).yaml": """
-            group: \(group)
-            intensity: 100000
-            period: 1s
-            jobs:
-              - name: crash
-                command: [sh, "-c", "sleep 0.2; exit 1"]
-                instances: 3
-              - name: steady
-                command: [sleep, "1000"]
-            """])
+        let d = try ClusterDaemon(node: Self.name("storm"), url: server.url, files: ["\(group).yaml": Self.stormManifest(group)])
         defer { d.cleanUp() }
         try d.start(["--lease", "3s"])
         #expect(eventually(timeout: 15) { try d.clusterChildren().count == 4 }, "\(d.log)")

@@ -40,17 +40,7 @@ import Testing
         // The daemon goes over the veth; the test reads over the socket, which no cut reaches.
         let overLink = "postgresql://director@\(subnet).1:5432/postgres?sslmode=disable"
         let group = "p\(UUID().uuidString.prefix(6))"
-        let d = try ClusterDaemon(node: ClusterDaemonTests.name("part"), url: overLink, files: ["\(group).yaml": """
-            group: \(group)
-            intensity: 100000
-            period: 1s
-            jobs:
-              - name: crash
-                command: [sh, "-c", "sleep 0.2; exit 1"]
-                instances: 3
-              - name: steady
-                command: [sleep, "1000"]
-            """])
+        let d = try ClusterDaemon(node: ClusterDaemonTests.name("part"), url: overLink, files: ["\(group).yaml": ClusterDaemonTests.stormManifest(group)])
         defer { d.cleanUp() }
         try d.start(["--lease", "3s"])
         #expect(eventually(timeout: 15) { try d.clusterChildren(url: server.url).values.compactMap { $0["restarts"] as? Int }.reduce(0, +) > 10 }, "\(d.log)")
