@@ -299,12 +299,13 @@ static unsigned long long boottime_ticks(void) {
  * thread: two supervisors in one process spawn from their own loop threads. */
 static _Thread_local int next_cgroup_dir = -1;
 
-/* 0: the calling thread's spawns make no pidfd (a subreaping daemon collects exits on SIGCHLD
- * and saves a descriptor per child). Per thread, like the cgroup: an embedded supervisor in
- * the same process keeps its pidfds. */
-static _Thread_local int spawn_wants_pidfd = 1;
+/* 0: the calling thread's next spawn makes no pidfd (a subreaping daemon collects exits on
+ * SIGCHLD and saves a descriptor per child). Per thread and consumed by that spawn, like the
+ * cgroup: an embedded supervisor, or any other caller on a thread that once spawned for a
+ * daemon, still gets its pidfd. */
+static _Thread_local int next_spawn_wants_pidfd = 1;
 
-void director_spawn_set_pidfds(int on) { spawn_wants_pidfd = on; }
+void director_spawn_set_next_pidfd(int on) { next_spawn_wants_pidfd = on; }
 
 void director_spawn_set_next_cgroup(int cgroup_dir_fd) {
     next_cgroup_dir = cgroup_dir_fd;
@@ -421,6 +422,8 @@ int director_spawn_as(const char *path, char *const argv[], char *const envp[], 
     };
     const int cgroup_dir = next_cgroup_dir;
     next_cgroup_dir = -1;
+    const int spawn_wants_pidfd = next_spawn_wants_pidfd;
+    next_spawn_wants_pidfd = 1;
     last_spawn_used_clone3 = 0;
     int ready_fd = next_ready_fd;
     next_ready_fd = -1;

@@ -68,7 +68,7 @@ struct director_spawned {
     /// The child's pid, which is also its process group id.
     pid_t pid;
     /// A pidfd (close-on-exec) made by the clone itself (CLONE_PIDFD), or -1 on kernels
-    /// before 5.2 and after `director_spawn_set_pidfds(0)`.
+    /// before 5.2 and after `director_spawn_set_next_pidfd(0)`.
     int pidfd;
     /// The start time /proc/PID/stat shows (field 22, clock ticks since boot) when known
     /// exactly from the clock around the clone; 0 when not (read /proc then).
@@ -93,10 +93,10 @@ void director_spawn_set_child_nofile(unsigned long soft, unsigned long hard);
 /// Consumed by that spawn; the caller keeps and closes the fd.
 void director_spawn_set_next_cgroup(int cgroup_dir_fd);
 
-/// 0: the calling thread's spawns make no pidfd (`out->pidfd` stays -1), for a supervisor that
-/// collects its children's exits on SIGCHLD (a subreaping daemon): one descriptor less per
-/// child. 1 (the default): each spawn returns a pidfd.
-void director_spawn_set_pidfds(int on);
+/// 0: the calling thread's next `director_spawn` makes no pidfd (`out->pidfd` stays -1), for a
+/// supervisor that collects its children's exits on SIGCHLD (a subreaping daemon): one
+/// descriptor less per child. Consumed by that spawn; every other spawn returns a pidfd.
+void director_spawn_set_next_pidfd(int on);
 
 /// Tests: 0 makes every spawn take the clone path (the child joins its cgroup by writing to
 /// `cgroup.procs`), as on a kernel or under a seccomp filter that refuses clone3; 1 allows

@@ -122,7 +122,7 @@ package enum ProcessSpawner {
                     base.withEnvironment(adding: spec.env, locating: spec.watchdog == nil ? nil : "WATCHDOG_PID") { envp, pidText in
                         base.withResetSignals { signals in
                             director_spawn_set_next_extras(ready.write, readyTarget, pidText)
-                            director_spawn_set_pidfds(withPidfd ? 1 : 0)
+                            director_spawn_set_next_pidfd(withPidfd ? 1 : 0)
                             return director_spawn_as(
                                 path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, identity,
                                 &spawned, &step)
@@ -132,6 +132,7 @@ package enum ProcessSpawner {
             } failed: { failedResource = $0 }
         } catch {
             director_spawn_set_next_extras(-1, -1, nil)
+            director_spawn_set_next_pidfd(1)
             closeBoth(out); closeBoth(err); closeBoth(ready)
             throw error
         }
