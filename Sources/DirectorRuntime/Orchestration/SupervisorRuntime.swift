@@ -481,10 +481,7 @@ package final class SupervisorRuntime {
                 close(cgroupDir)
             }
         }
-        // A reaper that collects exits on SIGCHLD (the subreaping daemon) needs no pidfd: one
-        // descriptor less per child. A zombie keeps its pid (and group) until it is reaped
-        // here, so signals by pid stay as safe as through a pidfd.
-        do { process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: !reaper.collectsOrphans) } catch {
+        do { process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: reaper.needsPidfds) } catch {
             if error.code == .system && DescriptorLimit.isExhaustion(error.errno) {
                 holdSpawn(spec, error: error)
             } else {

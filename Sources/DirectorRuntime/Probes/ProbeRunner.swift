@@ -83,7 +83,7 @@ final class ProbeRunner {
         spec.log.capturesStdout = false
         spec.log.capturesStderr = false
         let process: SpawnedProcess
-        do { process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: !reaper.collectsOrphans) } catch {
+        do { process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: reaper.needsPidfds) } catch {
             return done(false, error.message)
         }
         let pid = process.pid

@@ -37,6 +37,12 @@ package final class ProcessReaper {
     /// (`Foundation.Process`, swift-subprocess) keep their exit statuses.
     package let collectsOrphans: Bool
 
+    /// Whether the children it tracks need a pidfd to be noticed: only without SIGCHLD
+    /// collection. The subreaping daemon sees every exit on SIGCHLD, and a child keeps its
+    /// pid (and its process group its id) until this reaper reaps it, so signals by pid are
+    /// as safe as through a pidfd; it saves a descriptor per child.
+    package var needsPidfds: Bool { !collectsOrphans }
+
     /// Creates a reaper on `loop`.
     package init(loop: EventLoop, collectsOrphans: Bool = true) {
         self.loop = loop

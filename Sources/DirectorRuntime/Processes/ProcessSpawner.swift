@@ -90,28 +90,12 @@ package enum ProcessSpawner {
 
         // A stream the job does not capture (`log: {stdout: false}`) gets no pipe: the shim
         // leaves the child /dev/null there, and the daemon holds nothing for it.
-        var out: (read: Int32, write: Int32) = (-1, -1)
-        var err: (read: Int32, write: Int32) = (-1, -1)
-        if spec.log.capturesStdout {
-            do { out = try FileDescriptors.outputPipe() } catch { throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0) }
-        }
-        if spec.log.capturesStderr {
-            do { err = try FileDescriptors.outputPipe() } catch {
-                closeBoth(out)
-                throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
-            }
-        }
-
         // `ready: {fd: N}`: the child's fd N is the write end of a pipe the daemon reads (s6).
-        var ready: (read: Int32, write: Int32) = (-1, -1)
-        if case .fd = spec.ready?.check {
-            do { ready = try FileDescriptors.outputPipe() } catch {
-                closeBoth(out); closeBoth(err)
-                throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
-            }
-        }
         var readyTarget: Int32 = -1
         if case .fd(let n) = spec.ready?.check { readyTarget = n }
+        let out = try pipe(if: spec.log.capturesStdout, closingOnFailure: [])
+        let err = try pipe(if: spec.log.capturesStderr, closingOnFailure: [out])
+        let ready = try pipe(if: readyTarget >= 0, closingOnFailure: [out, err])
         var spawned = director_spawned()
         var step: Int32 = 0
         var failedResource: Int32 = -1
@@ -207,6 +191,18 @@ package enum ProcessSpawner {
         default: .system
         }
         return SpawnError(code: kind, message: "cannot execute \(program): \(errorText(code))", errno: code)
+    }
+}
+
+/// A new output pipe when `wanted`, else (-1, -1); when it cannot be made, the pipes made
+/// before it are closed and the failure is a spawn error.
+private func pipe(
+    if wanted: Bool, closingOnFailure made: [(read: Int32, write: Int32)]
+) throws(SpawnError) -> (read: Int32, write: Int32) {
+    guard wanted else { return (-1, -1) }
+    do { return try FileDescriptors.outputPipe() } catch {
+        for p in made { closeBoth(p) }
+        throw SpawnError(code: .system, message: error.message, errno: error.errno ?? 0)
     }
 }
 
