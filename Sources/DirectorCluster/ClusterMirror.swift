@@ -70,6 +70,10 @@ public final class ClusterMirror: TableMirror, Sendable {
         /// The queue does not hold everything since the last acknowledged state: read the
         /// whole state from the table before sending deltas again.
         var needsResync = true
+        /// A resync is reading and sending the table: `submitted` as it was when the sync
+        /// cleared the queue (what the sync covers), nil when none runs. Commits after that
+        /// point are queued and acknowledged by the batch that sends them, not by the sync.
+        var syncCovers: Int?
         var closing = false
         var epoch: Int64?
         var fenced = false
@@ -115,7 +119,7 @@ public final class ClusterMirror: TableMirror, Sendable {
         let deadline = ContinuousClock.now + timeout
         let target = state.withLock { $0.submitted }
         while ContinuousClock.now < deadline {
-            let (acked, resync, connected) = state.withLock { ($0.acknowledged, $0.needsResync, $0.connected) }
+            let (acked, resync, connected) = state.withLock { ($0.acknowledged, $0.needsResync || $0.syncCovers != nil, $0.connected) }
             if acked >= target && !resync && connected { return true }
             wake.signal()
             usleep(20_000)
@@ -318,6 +322,7 @@ public final class ClusterMirror: TableMirror, Sendable {
             // lost the first sync: the node's previous rows were never deleted.
             guard s.table != nil else { return nil }
             s.needsResync = false
+            s.syncCovers = s.submitted
             s.rows = [:]
             s.order = []
             s.events = []
@@ -330,7 +335,7 @@ public final class ClusterMirror: TableMirror, Sendable {
             children = try table.children(prefix: nil).filter { $0.node == nil || $0.node == node }
             groups = try table.groups().filter { $0.node == nil || $0.node == node }
         } catch {
-            state.withLock { $0.needsResync = true }
+            state.withLock { $0.needsResync = true; $0.syncCovers = nil }
             throw ClusterError(.query, "cannot read the local table: \(error.message)")
         }
         do throws(ClusterError) {
@@ -377,10 +382,15 @@ public final class ClusterMirror: TableMirror, Sendable {
                 try trimEvents(run)
             }
         } catch {
-            state.withLock { $0.needsResync = true }
+            state.withLock { $0.needsResync = true; $0.syncCovers = nil }
             throw error
         }
-        state.withLock { $0.acknowledged = $0.submitted; $0.syncedThisEpoch = true }
+        // Only what the sync read: the commits queued while it ran are still to be sent.
+        state.withLock { s in
+            s.acknowledged = max(s.acknowledged, s.syncCovers ?? 0)
+            s.syncCovers = nil
+            s.syncedThisEpoch = true
+        }
     }
 
     /// Sends the queue in one transaction, one statement per kind of row (arrays through

@@ -2,6 +2,7 @@ import DirectorCluster
 import DirectorTable
 import Foundation
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// `ClusterMirror` driven directly, as the supervisor's table writer drives it (apply to the
@@ -96,6 +97,56 @@ import Testing
         #expect(remote["web/api/20"]?.record.restarts == 99 && remote["web/api/100"] == nil)
         #expect(try Self.groups(server, node: n.name) == ["web"])
         #expect(try Self.eventSeqs(server, node: n.name) == n.table.events(since: 0, limit: 10_000).map { Int64($0.seq) })
+    }
+
+    /// A table reader whose first `children(prefix:)` call (the mirror's first sync reading
+    /// the table) waits until the test lets it go, so the test can commit in the middle of a
+    /// sync. Every other call goes straight to the table.
+    final class HeldReader: ChildTableReader, @unchecked Sendable {
+        let table: InMemoryTable
+        let reading = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        private let first = Mutex(true)
+        init(_ table: InMemoryTable) { self.table = table }
+        func children(prefix: String?) throws(TableError) -> [ChildRecord] {
+            if first.withLock({ let was = $0; $0 = false; return was }) {
+                reading.signal()
+                release.wait()
+            }
+            return try table.children(prefix: prefix)
+        }
+        func child(id: String) throws(TableError) -> ChildRecord? { try table.child(id: id) }
+        func groups() throws(TableError) -> [GroupRecord] { try table.groups() }
+        func count() throws(TableError) -> ChildCount { try table.count() }
+        func spec(jobKey: String) throws(TableError) -> JSONValue? { try table.spec(jobKey: jobKey) }
+        func specKeys() throws(TableError) -> [String] { try table.specKeys() }
+        func meta(_ key: MetaKey) throws(TableError) -> JSONValue? { try table.meta(key) }
+        func events(since: UInt64, limit: Int) throws(TableError) -> [EventEntry] { try table.events(since: since, limit: limit) }
+        func lastEventSeq() throws(TableError) -> UInt64 { try table.lastEventSeq() }
+    }
+
+    /// Found by CI on a loaded machine: `flush` returned while the first sync was still
+    /// running (its flag was cleared when the sync began), and a sync's end marked as
+    /// acknowledged the commits queued while it ran, so `flush` after them returned before
+    /// they were sent and PostgreSQL was missing most of the rows.
+    @Test func flushWaitsForASyncAndForTheCommitsMadeWhileItRan() throws {
+        guard let server = Self.server() else { return }
+        let table = InMemoryTable()
+        let reader = HeldReader(table)
+        var options = ClusterMirror.Options()
+        options.batchInterval = .seconds(2)
+        let name = "mirror-\(UUID().uuidString.prefix(8).lowercased())"
+        let mirror = ClusterMirror(location: try ClusterLocation(url: server.url, environment: [:]), node: name, options: options)
+        defer { mirror.close() }
+        mirror.attach(to: reader)
+        #expect(reader.reading.wait(timeout: .now() + 30) == .success, "the first sync reads the table")
+        #expect(!mirror.flush(timeout: .milliseconds(300)), "flush returned while the first sync was still running")
+        let ids = (0..<50).map { "web/api/\($0)" }
+        let changes = ids.map { TableChange.upsertChild(record($0)) }
+        mirror.committed(changes, eventSeqs: try table.apply(changes))
+        reader.release.signal()
+        #expect(mirror.flush(timeout: .seconds(30)))
+        let remote = try Self.rows(server, node: name)
+        #expect(Set(remote.keys) == Set(ids), "rows in PostgreSQL after flush: \(remote.count) of \(ids.count)")
     }
 
     @Test func aStaleEpochChangesNothingNotEvenADelete() throws {
