@@ -21,12 +21,9 @@ package final class NotifySocket {
         self.fd = fd
         self.address = address
         self.loop = loop
-        do {
-            try loop.watch(fd, for: .readable) { [unowned self] _ in self.readAvailable(onMessage) }
-        } catch {
-            close(fd)
-            throw error
-        }
+        // When this throws, the deinit still runs (every property is set) and closes the fd:
+        // closing it here as well was a double close (ReadyPipeTests shows the deinit runs).
+        try loop.watch(fd, for: .readable) { [unowned self] _ in self.readAvailable(onMessage) }
     }
 
     deinit {

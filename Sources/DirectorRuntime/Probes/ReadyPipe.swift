@@ -11,11 +11,20 @@ final class ReadyPipe {
     private let loop: EventLoop
     private var onReady: (() -> Void)?
 
+    /// Takes ownership of `fd` once watched; when the watch fails (this throws), the caller
+    /// still owns it.
     init(fd: Int32, loop: EventLoop, onReady: @escaping () -> Void) throws(RuntimeError) {
         self.fd = fd
         self.loop = loop
         self.onReady = onReady
-        try loop.watch(fd, for: .readable) { [weak self] _ in self?.readAvailable() }
+        do {
+            try loop.watch(fd, for: .readable) { [weak self] _ in self?.readAvailable() }
+        } catch {
+            // The caller keeps the fd when this throws. The deinit still runs (every property
+            // is set), and closing it there too was a double close.
+            self.fd = -1
+            throw error
+        }
     }
 
     deinit { close() }
