@@ -8,7 +8,7 @@ extension LaunchSpec {
         switch job.command {
         case .argv(let words):
             // Without a template every instance shares the job's array (and its strings).
-            argv = words.contains(where: { $0.contains("{{") }) ? words.map { Template.expand($0, for: id) } : words
+            argv = words.contains(where: Template.hasPlaceholder) ? words.map { Template.expand($0, for: id) } : words
         case .shell(let text): argv = ["/bin/sh", "-c", Template.expand(text, for: id)]
         }
         // The env file's variables first: the spawn path lets the last of a name win, so

@@ -14,6 +14,27 @@ public enum RFC3339 {
         let minute = msOfDay / 60_000 % 60
         let second = msOfDay / 1000 % 60
         let ms = msOfDay % 1000
+        // Every log line and most table rows carry one: 24 ASCII bytes written in place,
+        // where joining a dozen small strings was 3 % of the daemon's CPU in a restart storm.
+        if (0...9999).contains(year) {
+            return String(unsafeUninitializedCapacity: 24) { out in
+                func put(_ value: Int64, _ width: Int, at start: Int) {
+                    var v = value
+                    for i in stride(from: start + width - 1, through: start, by: -1) {
+                        out[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                        v /= 10
+                    }
+                }
+                put(year, 4, at: 0); out[4] = UInt8(ascii: "-")
+                put(month, 2, at: 5); out[7] = UInt8(ascii: "-")
+                put(day, 2, at: 8); out[10] = UInt8(ascii: "T")
+                put(hour, 2, at: 11); out[13] = UInt8(ascii: ":")
+                put(minute, 2, at: 14); out[16] = UInt8(ascii: ":")
+                put(second, 2, at: 17); out[19] = UInt8(ascii: ".")
+                put(ms, 3, at: 20); out[23] = UInt8(ascii: "Z")
+                return 24
+            }
+        }
         var out = ""
         out.reserveCapacity(24)
         out += pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)

@@ -109,6 +109,15 @@ struct ValidManifestTests {
         #expect(Template.expand(zero.env[2].value, for: id) == id.description)
     }
 
+    @Test(arguments: [
+        ("{{id}}", true), ("x {{ instance }} y", true), ("é{{job}}", true), ("{{", true),
+        ("", false), ("{", false), ("{x{", false), ("}}{", false), ("plain text", false),
+    ])
+    func aPlaceholderIsFoundByItsTwoBraces(text: String, expected: Bool) {
+        #expect(Template.hasPlaceholder(text) == expected)
+        #expect(Template.hasPlaceholder(text) == text.contains("{{"))
+    }
+
     @Test func directoryIgnoresHiddenAndEditorFiles() throws {
         let dir = TempDirectory()
         defer { dir.remove() }

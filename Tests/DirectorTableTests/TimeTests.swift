@@ -14,6 +14,24 @@ import Testing
         #expect(RFC3339.parse(text) == millis)
     }
 
+    /// Seeded instants over the years 1–9999 (the in-place path) and beyond (the other):
+    /// each formats to 24 characters of the right shape and parses back to itself.
+    @Test func everyInstantFormatsAndParsesBack() {
+        var seed: UInt64 = 0x5eed
+        func next() -> UInt64 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return seed >> 11
+        }
+        let first: Int64 = -62_135_596_800_000, last: Int64 = 253_402_300_799_999  // years 1 and 9999
+        for i in 0..<20_000 {
+            let millis = i < 2 ? (i == 0 ? first : last) : first + Int64(next() % UInt64(last - first))
+            let text = RFC3339.format(millis)
+            #expect(text.utf8.count == 24 && text.hasSuffix("Z"), "\(millis): \(text)")
+            #expect(RFC3339.parse(text) == millis, "\(millis): \(text)")
+        }
+        #expect(RFC3339.format(last + 1) == "10000-01-01T00:00:00.000Z")
+    }
+
     @Test(arguments: [
         ("2026-11-24T21:00:00Z", Int64(1_795_554_000_000)),
         ("2026-11-24T21:00:00.5Z", 1_795_554_000_500),
