@@ -94,8 +94,9 @@ def peer_versions():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer children and samples (< 2 minutes)")
-    parser.add_argument("--only", help="comma-separated: floor,director,scale,ready,supervisord,circus,s6,runit "
-                                       "(scale: only the scale figures, floors included; ready: only the "
+    parser.add_argument("--only", help="comma-separated: floor,director,scale,storm,ready,supervisord,circus,s6,runit "
+                                       "(scale: only the scale figures, floors included; storm: only the "
+                                       "crash-storm rate and its floor; ready: only the "
                                        "readiness figures and the 1 000-children start)")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
@@ -111,7 +112,7 @@ def main():
     # The floors run first: every ratio in this run divides by them.
     # (`--only scale` skips them: the scale figures measure their own floors.)
     floor = Floor()
-    if only != {"scale"}:
+    if only not in ({"scale"}, {"storm"}):
         run_tool(floor, cfg, root, results, floors, plots)
         out = subprocess.run([probe.tool("floor_restart"), str(cfg.restarts), _marker_copy(root)],
                              capture_output=True, text=True)
@@ -127,6 +128,13 @@ def main():
             scale.run(cfg, root, results)
         else:
             print(f"bench: skipping scale: {why}", flush=True)
+    elif only == {"storm"}:
+        # `--only storm`: the crash-storm rate against its floor, alone (about 3 minutes).
+        ok, why = director.available(root)
+        if ok:
+            scale.storm_rate(cfg, root, results)
+        else:
+            print(f"bench: skipping storm: {why}", flush=True)
     elif only == {"ready"}:
         # `--only ready`: the readiness figures and, beside them, the 1 000-children start
         # without `ready:` (which `ready:` must not slow down).
