@@ -121,8 +121,11 @@ import Testing
             (try d.children(prefix: "g/missing/0").first?.restarts ?? 0) > 50
         }
         let first = try #require(try d.children(prefix: "g/missing/0").first).restarts
-        try d.eventually("the table keeps up", timeout: 10) {
-            (try d.children(prefix: "g/missing/0").first?.restarts ?? 0) > first + 50
+        // Growth at all is the point (a stalled loop never commits again); the margin is for a
+        // loaded CI machine, where 200 failing children get few cycles each (seen: 10 s too short
+        // for 50 more with the test suite and four CPU hogs on two cores).
+        try d.eventually("the table keeps up", timeout: 30) {
+            (try d.children(prefix: "g/missing/0").first?.restarts ?? 0) > first + 25
         }
         // The control socket answers throughout.
         var worst = 0.0
