@@ -1,4 +1,5 @@
 import CDirectorSys
+import DirectorManifest
 import Glibc
 import Testing
 @testable import DirectorRuntime
@@ -13,6 +14,13 @@ import Testing
         guard mkdir(probe, 0o755) == 0 else { return nil }
         rmdir(probe)
         return parent
+    }
+
+    @Test func aChildsCgroupNameMapsItsIdAndBack() {
+        let id = ChildID(groupPath: ["web", "café"], job: "api", instance: 12)
+        #expect(id.description == "web/café/api/12" && id.jobKey == "web/café/api")
+        #expect(ChildCgroups.name(of: id) == "d-web+café+api+12")
+        #expect(ChildCgroups.childID(ofName: ChildCgroups.name(of: id)) == id.description)
     }
 
     @Test func abandonedEmptyTreesGoAndLiveOwnersStay() throws {

@@ -93,6 +93,21 @@ import Testing
         }
     }
 
+    /// The start ticks the spawn reports without reading /proc are /proc's own, and known for
+    /// nearly every spawn (the window is the clone, not the wait for the exec).
+    @Test func theStartTicksASpawnReportsAreThoseOfProc() throws {
+        var known = 0
+        for _ in 0..<40 {
+            let child = try ChildGuard(launch(["/bin/sleep", "30"]))
+            let proc = try #require(ProcStat.startTicks(pid: child.pid))
+            if let ticks = child.process.startTicks {
+                known += 1
+                #expect(ticks == proc, "pid \(child.pid): spawn said \(ticks), /proc says \(proc)")
+            }
+        }
+        #expect(known >= 20, "only \(known) of 40 spawns knew their start ticks")
+    }
+
     @Test func childLeadsItsOwnProcessGroup() throws {
         let child = try ChildGuard(launch(["/bin/sleep", "30"]))
         #expect(getpgid(child.pid) == child.pid)
