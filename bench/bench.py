@@ -122,28 +122,23 @@ def main():
                     note="timed inside floor_restart, no outside observer")
 
     director = director_figures.Director()
-    if only == {"scale"}:
+    # `--only scale`, `storm` or `ready`: one set of Director figures alone. `scale` and
+    # `storm` measure their own floors; `ready` is the readiness figures and, beside them,
+    # the 1 000-children start without `ready:` (which `ready:` must not slow down).
+    focused = {
+        "scale": [lambda: scale.run(cfg, root, results)],
+        "storm": [lambda: scale.storm_rate(cfg, root, results)],
+        "ready": [lambda: director_figures.notify_round_trip(director, cfg, root, results),
+                  lambda: director_figures.spawn_without_ready(director, cfg, root, results)],
+    }
+    mode = next(iter(only)) if only and len(only) == 1 and next(iter(only)) in focused else None
+    if mode:
         ok, why = director.available(root)
         if ok:
-            scale.run(cfg, root, results)
+            for figure in focused[mode]:
+                figure()
         else:
-            print(f"bench: skipping scale: {why}", flush=True)
-    elif only == {"storm"}:
-        # `--only storm`: the crash-storm rate against its floor, alone (about 3 minutes).
-        ok, why = director.available(root)
-        if ok:
-            scale.storm_rate(cfg, root, results)
-        else:
-            print(f"bench: skipping storm: {why}", flush=True)
-    elif only == {"ready"}:
-        # `--only ready`: the readiness figures and, beside them, the 1 000-children start
-        # without `ready:` (which `ready:` must not slow down).
-        ok, why = director.available(root)
-        if ok:
-            director_figures.notify_round_trip(director, cfg, root, results)
-            director_figures.spawn_without_ready(director, cfg, root, results)
-        else:
-            print(f"bench: skipping ready: {why}", flush=True)
+            print(f"bench: skipping {mode}: {why}", flush=True)
     elif only is None or "director" in only:
         ok, why = director.available(root)
         if ok:
