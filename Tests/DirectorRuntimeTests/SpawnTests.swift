@@ -93,21 +93,6 @@ import Testing
         }
     }
 
-    /// The start ticks the spawn reports without reading /proc are /proc's own, and known for
-    /// nearly every spawn (the window is the clone, not the wait for the exec).
-    @Test func theStartTicksASpawnReportsAreThoseOfProc() throws {
-        var known = 0
-        for _ in 0..<40 {
-            let child = try ChildGuard(launch(["/bin/sleep", "30"]))
-            let proc = try #require(ProcStat.startTicks(pid: child.pid))
-            if let ticks = child.process.startTicks {
-                known += 1
-                #expect(ticks == proc, "pid \(child.pid): spawn said \(ticks), /proc says \(proc)")
-            }
-        }
-        #expect(known >= 20, "only \(known) of 40 spawns knew their start ticks")
-    }
-
     @Test func childLeadsItsOwnProcessGroup() throws {
         let child = try ChildGuard(launch(["/bin/sleep", "30"]))
         #expect(getpgid(child.pid) == child.pid)
@@ -240,8 +225,9 @@ import Testing
             known += 1
             #expect(ticks == ProcStat.startTicks(pid: child.pid), "pid \(child.pid)")
         }
-        // A spawn straddles a 10 ms tick about once in a hundred on an idle machine (then it is
-        // nil, read later); on two cores busy compiling, far more often. Most must be known.
+        // The window is the clone (from the parent's clock reading before it to the child's
+        // first one), a few tens of µs of a 10 ms tick; a loaded machine may stretch it (then
+        // the ticks are nil, read later). Most must be known.
         #expect(known >= 15)
     }
 

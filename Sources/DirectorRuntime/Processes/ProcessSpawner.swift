@@ -19,7 +19,7 @@ package struct SpawnedProcess: Sendable, Hashable {
     /// without pidfd_open.
     package var pidfd: Int32
     /// Its start time as /proc/PID/stat field 22 shows it (clock ticks since boot), known
-    /// from the clock around the spawn without reading /proc; nil in the rare case the spawn
+    /// from the clock around the clone without reading /proc; nil in the rare case the clone
     /// straddled a tick (then read it with `ProcStat.startTicks(pid:)`).
     package var startTicks: UInt64? = nil
     /// Read end of the readiness pipe of `ready: {fd: N}` (non-blocking, close-on-exec), or -1.
