@@ -76,9 +76,11 @@ package final class ChildCgroups {
 
     /// Names this daemon as the owner (the previous owner's name goes).
     private func claim() {
-        for name in entries(of: baseFD) where name.hasPrefix(Self.ownerPrefix) { unlinkat(baseFD, name, AT_REMOVEDIR) }
+        // The new name first, then the old ones go: the base never has no owner.
         let me = getpid()
-        mkdirat(baseFD, "\(Self.ownerPrefix)\(me)-\(ProcStat.startTicks(pid: me) ?? 0)", 0o755)
+        let mine = "\(Self.ownerPrefix)\(me)-\(ProcStat.startTicks(pid: me) ?? 0)"
+        mkdirat(baseFD, mine, 0o755)
+        for name in entries(of: baseFD) where name.hasPrefix(Self.ownerPrefix) && name != mine { unlinkat(baseFD, name, AT_REMOVEDIR) }
     }
 
     /// Removes the empty trees of dead daemons beside `own`.
@@ -92,8 +94,12 @@ package final class ChildCgroups {
             defer { close(fd) }
             let names = entries(of: fd)
             let owners = names.filter { $0.hasPrefix(ownerPrefix) }
-            // Alive: its owner still runs (same pid, same start). A base without an owner is
-            // from a build before owners existed, or mid-creation: left alone unless empty.
+            // A base without an owner is mid-creation (a daemon between its mkdir and its
+            // `claim`, or inside `claim`) or from a build before owners existed: left alone.
+            // Removing it when empty, as before, raced with daemons starting beside this one:
+            // the new daemon kept an fd to a deleted directory and its children got no cgroup.
+            guard !owners.isEmpty else { continue }
+            // Alive: its owner still runs (same pid, same start).
             if owners.contains(where: { isAlive(owner: $0) }) { continue }
             let children = names.filter { $0.hasPrefix("d-") }
             let populated = children.contains { child in
