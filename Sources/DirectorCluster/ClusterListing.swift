@@ -11,8 +11,7 @@ public enum ClusterListing {
     /// The facts of a row of `node`: `unknown` when `unknown(node)`; READY from the record
     /// for a live process (as `ps` shows it), nothing of /proc.
     public static func facts(_ record: ChildRecord, unknown: Bool) -> ChildRowFacts {
-        let live = !unknown && record.pid != nil && (record.state == .running || record.state == .stopping)
-        return ChildRowFacts(ready: live ? record.ready.map { $0 ? "yes" : "no" } : nil, status: record.status, unknown: unknown)
+        ChildRowFacts(ready: unknown ? nil : record.readyCell, status: record.status, unknown: unknown)
     }
 
     /// An aligned table of `(node, record)` rows, in the order given, in `columns` after

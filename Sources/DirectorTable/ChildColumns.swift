@@ -41,6 +41,16 @@ public enum ChildColumn: String, Sendable, Hashable, CaseIterable {
     }
 }
 
+extension ChildRecord {
+    /// True when the record names a process that runs (`running` or `stopping`, with a pid):
+    /// the process UPTIME and READY describe.
+    public var hasLiveProcess: Bool { pid != nil && (state == .running || state == .stopping) }
+
+    /// READY as `ps` shows it: `yes` or `no` for a live process that has readiness, nil
+    /// (`-`) for a row without a live process or without `ready:`.
+    public var readyCell: String? { hasLiveProcess ? ready.map { $0 ? "yes" : "no" } : nil }
+}
+
 /// What a reader knows of a child beyond its record.
 public struct ChildRowFacts: Sendable, Hashable {
     /// The recorded process no longer exists (see `ChildListing.render(children:now:isGone:)`).
@@ -118,7 +128,7 @@ extension ChildListing {
         case .pid: return c.pid.map { facts.gone ? "\($0) (gone)" : String($0) } ?? "-"
         case .pgid: return live ? c.pgid.map(String.init) ?? "-" : "-"
         case .uptime:
-            guard !facts.unknown, let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping else { return "-" }
+            guard !facts.unknown, let started = c.startedAt, c.hasLiveProcess else { return "-" }
             return Elapsed.short(now - started)
         case .cpu: return live ? facts.cpuPercent.map(Self.percent) ?? "-" : "-"
         case .mem: return live ? facts.residentBytes.map(ByteCount.short) ?? "-" : "-"

@@ -27,16 +27,14 @@ public enum ChildListing {
     /// One child's cells, in the order of `columns`.
     package static func row(_ c: ChildRecord, now: UnixMillis, gone: Bool = false) -> [String] {
         let uptime: String
-        if let started = c.startedAt, c.pid != nil, c.state == .running || c.state == .stopping {
+        if let started = c.startedAt, c.hasLiveProcess {
             uptime = Elapsed.short(now - started)
         } else {
             uptime = "-"
         }
         let lastExit = c.lastExit.map { "\($0.summary) \(Elapsed.short(now - $0.at)) ago" } ?? "-"
         let pid = c.pid.map { gone ? "\($0) (gone)" : String($0) } ?? "-"
-        // Readiness is a property of a live process: `-` for a child without one.
-        let live = c.pid != nil && (c.state == .running || c.state == .stopping)
-        let ready = live ? c.ready.map { $0 ? "yes" : "no" } ?? "-" : "-"
+        let ready = c.readyCell ?? "-"
         return [c.id, c.state.rawValue, ready, pid, uptime, String(c.restarts), lastExit]
     }
 

@@ -27,13 +27,11 @@ struct PsView {
             return ChildListing.json(children: rows) + "\n"
         }
         let facts = { (child: ChildRecord) -> ChildRowFacts in
-            // Readiness is a property of a live process: `-` for a row without one (as
-            // `ChildListing.render(children:now:isGone:)` shows it).
+            // A down node's row is not known to be live: no readiness either.
             let unknown = !frame.unknownNodes.isEmpty && frame.unknownNodes.contains(child.node ?? "")
-            let live = !unknown && child.pid != nil && (child.state == .running || child.state == .stopping)
             return ChildRowFacts(
                 gone: frame.gone.contains(child.id), cpuPercent: cpu[child.id], residentBytes: frame.usage[child.id]?.residentBytes,
-                ready: live ? child.ready.map { $0 ? "yes" : "no" } : nil, status: child.status, unknown: unknown)
+                ready: unknown ? nil : child.readyCell, status: child.status, unknown: unknown)
         }
         var shown = (frame.showingNodes ? [ChildColumn.node] : []) + columns
         // STATUS (sd_notify STATUS=) only when some listed child has one, unless --wide.
