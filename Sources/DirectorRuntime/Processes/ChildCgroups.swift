@@ -135,19 +135,20 @@ package final class ChildCgroups {
 
     /// The name of a child's cgroup.
     package static func name(of id: ChildID) -> String {
-        // On the UTF-8 bytes (a `/` byte is never inside a longer character): mapping the
-        // Characters was 2 % of the daemon's CPU in a restart storm (a spawn and an exit each).
-        let text = id.description
-        var bytes: [UInt8] = [UInt8(ascii: "d"), UInt8(ascii: "-")]
-        bytes.reserveCapacity(text.utf8.count + 2)
-        for byte in text.utf8 { bytes.append(byte == UInt8(ascii: "/") ? UInt8(ascii: "+") : byte) }
-        return String(decoding: bytes, as: UTF8.self)
+        "d-" + replacing(UInt8(ascii: "/"), with: UInt8(ascii: "+"), in: Substring(id.description))
     }
 
     /// The child id of a cgroup name, if it is one.
     package static func childID(ofName name: String) -> String? {
         guard name.hasPrefix("d-") else { return nil }
-        return String(name.dropFirst(2).map { $0 == "+" ? "/" : $0 })
+        return replacing(UInt8(ascii: "+"), with: UInt8(ascii: "/"), in: name.dropFirst(2))
+    }
+
+    /// `text` with every `byte` replaced, on the UTF-8 bytes (an ASCII byte is never inside a
+    /// longer character): mapping the Characters was 2 % of the daemon's CPU in a restart
+    /// storm (a spawn and an exit each name the cgroup).
+    private static func replacing(_ byte: UInt8, with replacement: UInt8, in text: Substring) -> String {
+        String(decoding: text.utf8.map { $0 == byte ? replacement : $0 }, as: UTF8.self)
     }
 
     /// An fd of the child's cgroup directory for the next spawn (created at its first spawn),
