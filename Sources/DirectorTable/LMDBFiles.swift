@@ -202,12 +202,18 @@ enum LMDBFileCheck {
         }
         let secondMeta = try parse(second, damaged)
         guard secondMeta.pageSize == pageSize else { throw damaged("the two meta pages disagree on the page size") }
+        // The size again, now that the metas are read: a daemon committing meanwhile writes
+        // its pages before the meta that names them, so a size taken after the metas covers
+        // them, while the size taken first may not (a reader beside a busy daemon called a
+        // sound table damaged: `director events` in FaultChildrenTests, on CI).
+        guard fstat(fd, &st) == 0 else { throw LMDB.error(errno, "stat \(path)") }
+        let sizeAfter = Int(st.st_size)
         for meta in [firstMeta, secondMeta] {
             // Without MDB_WRITEMAP (never used here) LMDB writes every page up to the last
             // one it uses, so a file shorter than that has lost pages.
             let needed = (meta.lastPage + 1).multipliedReportingOverflow(by: UInt64(pageSize))
-            guard meta.lastPage >= 1, !needed.overflow, needed.partialValue <= UInt64(size) else {
-                throw damaged("\(size) bytes, but its header uses pages up to \(meta.lastPage) of \(pageSize) bytes")
+            guard meta.lastPage >= 1, !needed.overflow, needed.partialValue <= UInt64(sizeAfter) else {
+                throw damaged("\(sizeAfter) bytes, but its header uses pages up to \(meta.lastPage) of \(pageSize) bytes")
             }
             for root in [meta.freeRoot, meta.mainRoot] where root != noPage {
                 guard root >= 2, root <= meta.lastPage else {
