@@ -99,11 +99,50 @@ struct spawn_request {
     int step;   /* DIRECTOR_SPAWN_STEP_* of the failure */
 };
 
+/* System calls for the child. It shares the parent's memory and, with it, the parent thread's
+ * TLS: glibc's syscall() stores a failure's errno there, which is harmless while the parent
+ * is suspended (CLONE_VFORK) but would overwrite a running parent thread's errno (a spawn
+ * that does not wait for the exec, below). So the child makes its calls directly and gets
+ * -errno back, as the kernel returns it. */
+#if defined(__x86_64__)
+#define DIRECTOR_HAVE_RAW_SYSCALL 1
+static inline long child_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+    register long r10 __asm__("r10") = a4;
+    register long r8 __asm__("r8") = a5;
+    register long r9 __asm__("r9") = a6;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#elif defined(__aarch64__)
+#define DIRECTOR_HAVE_RAW_SYSCALL 1
+static inline long child_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a1;
+    register long x1 __asm__("x1") = a2;
+    register long x2 __asm__("x2") = a3;
+    register long x3 __asm__("x3") = a4;
+    register long x4 __asm__("x4") = a5;
+    register long x5 __asm__("x5") = a6;
+    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+    return x0;
+}
+#else
+/* Elsewhere glibc's wrapper (errno is touched): only the waiting spawn is used there. */
+static inline long child_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+    long v = syscall(n, a1, a2, a3, a4, a5, a6);
+    return v < 0 ? -errno : v;
+}
+#endif
+
 static int default_disposition(int sig) {
     struct kernel_sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.handler = SIG_DFL;
-    return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof sa.mask);
+    return (int)child_syscall(SYS_rt_sigaction, (long)sig, (long)&sa, 0, sizeof sa.mask, 0, 0);
 }
 
 #ifndef CLOSE_RANGE_UNSHARE
@@ -114,19 +153,19 @@ static int default_disposition(int sig) {
  * /proc/self/fd, read with getdents64 into a stack buffer. `except` (> 2, or -1) stays open. */
 static void close_from_3(int except) {
     if (except < 3) {
-        if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
-    } else if ((except == 3 || syscall(SYS_close_range, 3U, (unsigned)except - 1, 0U) == 0)
-               && syscall(SYS_close_range, (unsigned)except + 1, ~0U, 0U) == 0) {
+        if (child_syscall(SYS_close_range, 3, ~0U, 0, 0, 0, 0) == 0) return;
+    } else if ((except == 3 || child_syscall(SYS_close_range, 3, (unsigned)except - 1, 0, 0, 0, 0) == 0)
+               && child_syscall(SYS_close_range, (unsigned)except + 1, ~0U, 0, 0, 0, 0) == 0) {
         return;
     }
-    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir = (int)child_syscall(SYS_openat, AT_FDCWD, (long)"/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
     if (dir < 0) {
-        for (int fd = 3; fd < 1024; fd++) if (fd != except) syscall(SYS_close, fd);
+        for (int fd = 3; fd < 1024; fd++) if (fd != except) child_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
         return;
     }
     char buffer[1024];
     for (;;) {
-        long n = syscall(SYS_getdents64, dir, buffer, sizeof buffer);
+        long n = child_syscall(SYS_getdents64, dir, (long)buffer, sizeof buffer, 0, 0, 0);
         if (n <= 0) break;
         for (long at = 0; at < n;) {
             const char *name = buffer + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
@@ -134,11 +173,11 @@ static void close_from_3(int except) {
             memcpy(&reclen, buffer + at + 16, sizeof reclen);
             int fd = 0, digits = 0;
             for (; name[digits] >= '0' && name[digits] <= '9'; digits++) fd = fd * 10 + (name[digits] - '0');
-            if (digits > 0 && name[digits] == 0 && fd > 2 && fd != dir && fd != except) syscall(SYS_close, fd);
+            if (digits > 0 && name[digits] == 0 && fd > 2 && fd != dir && fd != except) child_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
             at += reclen;
         }
     }
-    syscall(SYS_close, dir);
+    child_syscall(SYS_close, dir, 0, 0, 0, 0, 0);
 }
 
 /* The soft RLIMIT_NOFILE children get (the daemon raises its own to the hard limit; programs
@@ -155,31 +194,36 @@ static unsigned long long ticks_of(const struct timespec *ts);
 
 static int spawn_child(void *argument) {
     struct spawn_request *r = argument;
+    long rc = 0; /* the last step's raw result: -errno when it failed */
     /* The kernel took this process's start time in clone, before it first ran: the tick read
      * here is at or after it, the parent's read before the clone at or before it. */
     struct timespec born;
-    if (syscall(SYS_clock_gettime, CLOCK_BOOTTIME, &born) == 0) r->born_ticks = ticks_of(&born);
+    if (child_syscall(SYS_clock_gettime, CLOCK_BOOTTIME, (long)&born, 0, 0, 0, 0) == 0) r->born_ticks = ticks_of(&born);
     /* Every signal is blocked (the parent did it before clone). A handler must not run in this
      * shared address space: handled signals go back to the default before anything is
-     * unblocked, as do ignored ones, which execve would otherwise keep ignored. */
+     * unblocked, as do ignored ones, which execve would otherwise keep ignored. (A bit test,
+     * not sigismember: nothing here may set errno, which is the parent thread's.) */
+    const unsigned long *reset_bits = (const unsigned long *)r->reset;
+    const int bits = (int)(8 * sizeof(unsigned long));
     for (int sig = 1; sig < NSIG; sig++)
-        if (sigismember(r->reset, sig) && sig != SIGKILL && sig != SIGSTOP) default_disposition(sig);
+        if (((reset_bits[(sig - 1) / bits] >> ((sig - 1) % bits)) & 1UL) && sig != SIGKILL && sig != SIGSTOP)
+            default_disposition(sig);
     default_disposition(32); /* glibc's SIGCANCEL and SIGSETXID: invisible to sigaction(), */
     default_disposition(33); /* so reset unconditionally */
 
     r->step = DIRECTOR_SPAWN_STEP_SETUP;
-    if (syscall(SYS_setpgid, 0, 0) != 0) goto fail;
+    if ((rc = child_syscall(SYS_setpgid, 0, 0, 0, 0, 0, 0)) != 0) goto fail;
     /* Into its own cgroup before anything can fork, so every descendant is found there. Not
      * fatal: the marker and the subreaper still find descendants (docs/runtime.md). Done
      * before the fd table is unshared, while the fd (above `keep`) is still there; a write
      * does not touch the shared table. */
-    if (r->cgroup_procs >= 0) syscall(SYS_write, r->cgroup_procs, "0", 1);
+    if (r->cgroup_procs >= 0) child_syscall(SYS_write, r->cgroup_procs, (long)"0", 1, 0, 0, 0);
     if (child_nofile_soft != 0) {
         struct rlimit lim;
-        if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) == 0 && child_nofile_soft < lim.rlim_cur) {
+        if (child_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)&lim, 0, 0) == 0 && child_nofile_soft < lim.rlim_cur) {
             lim.rlim_cur = child_nofile_soft;
             if (child_nofile_hard >= child_nofile_soft && child_nofile_hard < lim.rlim_max) lim.rlim_max = child_nofile_hard;
-            syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &lim, NULL);
+            child_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, (long)&lim, 0, 0, 0);
         }
     }
     /* The job's identity and limits: raw system calls, which change this process only
@@ -189,59 +233,62 @@ static int spawn_child(void *argument) {
         r->step = DIRECTOR_SPAWN_STEP_RLIMIT;
         for (int i = 0; i < id->limit_count; i++) {
             struct rlimit lim = {.rlim_cur = id->limits[i].soft, .rlim_max = id->limits[i].hard};
-            if (syscall(SYS_prlimit64, 0, id->limits[i].resource, &lim, NULL) != 0) {
+            if ((rc = child_syscall(SYS_prlimit64, 0, id->limits[i].resource, (long)&lim, 0, 0, 0)) != 0) {
                 id->failed_resource = id->limits[i].resource;
                 goto fail;
             }
         }
         if (id->set_ids) {
             r->step = DIRECTOR_SPAWN_STEP_SETGROUPS;
-            if (syscall(SYS_setgroups, (size_t)id->group_count, id->groups) != 0) goto fail;
+            if ((rc = child_syscall(SYS_setgroups, (long)id->group_count, (long)id->groups, 0, 0, 0, 0)) != 0) goto fail;
             r->step = DIRECTOR_SPAWN_STEP_SETGID;
-            if (syscall(SYS_setresgid, id->gid, id->gid, id->gid) != 0) goto fail;
+            if ((rc = child_syscall(SYS_setresgid, id->gid, id->gid, id->gid, 0, 0, 0)) != 0) goto fail;
             r->step = DIRECTOR_SPAWN_STEP_SETUID;
-            if (syscall(SYS_setresuid, id->uid, id->uid, id->uid) != 0) goto fail;
+            if ((rc = child_syscall(SYS_setresuid, id->uid, id->uid, id->uid, 0, 0, 0)) != 0) goto fail;
         }
-        if (id->umask >= 0) syscall(SYS_umask, (mode_t)id->umask);
+        if (id->umask >= 0) child_syscall(SYS_umask, id->umask, 0, 0, 0, 0, 0);
         r->step = DIRECTOR_SPAWN_STEP_SETUP;
     }
     /* A private fd table with only the fds below `keep` (the slots among them). */
-    if (r->full_copy || syscall(SYS_close_range, (unsigned)r->keep, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
-        if (syscall(SYS_unshare, CLONE_FILES) != 0) goto fail;
+    if (r->full_copy || child_syscall(SYS_close_range, r->keep, ~0U, CLOSE_RANGE_UNSHARE, 0, 0, 0) != 0) {
+        if ((rc = child_syscall(SYS_unshare, CLONE_FILES, 0, 0, 0, 0, 0)) != 0) goto fail;
     }
     /* The readiness pipe (`ready: {fd: N}`) first moves above every slot and N, so that
      * neither the standard fds nor N can land on it before it is placed. */
-    int ready_temp = -1;
+    long ready_temp = -1;
     if (r->ready_target >= 0) {
         int floor = r->keep > r->ready_target ? r->keep : r->ready_target + 1;
-        ready_temp = (int)syscall(SYS_fcntl, r->slots[3], F_DUPFD, floor);
-        if (ready_temp < 0) goto fail;
+        ready_temp = child_syscall(SYS_fcntl, r->slots[3], F_DUPFD, floor, 0, 0, 0);
+        if (ready_temp < 0) { rc = ready_temp; goto fail; }
     }
     for (int i = 0; i < 3; i++)
-        if (syscall(SYS_dup2, r->slots[i], i) < 0) goto fail;
+        if ((rc = child_syscall(SYS_dup2, r->slots[i], i, 0, 0, 0, 0)) < 0) goto fail;
     /* dup2 clears close-on-exec: N survives the exec, nothing else above 2 does. */
-    if (ready_temp >= 0 && syscall(SYS_dup2, ready_temp, r->ready_target) < 0) goto fail;
+    if (ready_temp >= 0 && (rc = child_syscall(SYS_dup2, ready_temp, r->ready_target, 0, 0, 0, 0)) < 0) goto fail;
     close_from_3(r->ready_target);
     if (r->pid_text != NULL) {
         /* WATCHDOG_PID: the pid is known only here; the parent's buffer is written by this
          * child alone, while the parent waits (CLONE_VFORK). */
         char digits[16];
         int n = 0;
-        for (long pid = syscall(SYS_getpid); pid > 0 && n < 15; pid /= 10) digits[n++] = (char)('0' + pid % 10);
+        for (long pid = child_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0); pid > 0 && n < 15; pid /= 10) digits[n++] = (char)('0' + pid % 10);
         for (int i = 0; i < n && i < 10; i++) r->pid_text[i] = digits[n - 1 - i];
         r->pid_text[n < 10 ? n : 10] = 0;
     }
     if (r->cwd != NULL) {
         r->step = DIRECTOR_SPAWN_STEP_CHDIR;
-        if (syscall(SYS_chdir, r->cwd) != 0) goto fail;
+        if ((rc = child_syscall(SYS_chdir, (long)r->cwd, 0, 0, 0, 0, 0)) != 0) goto fail;
     }
     uint64_t empty = 0;
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
+    child_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&empty, 0, sizeof empty, 0, 0);
     r->step = DIRECTOR_SPAWN_STEP_EXEC;
-    syscall(SYS_execve, r->path, r->argv, r->envp);
+    rc = child_syscall(SYS_execve, (long)r->path, (long)r->argv, (long)r->envp, 0, 0, 0);
 fail:
-    r->error = errno;
-    syscall(SYS_exit, 127);
+    /* The last store to shared memory before the exit, which the parent sees once the
+     * kernel has released this process's hold on the memory (CLONE_VFORK's wake-up, or the
+     * cleared CLONE_CHILD_CLEARTID word of a slot). */
+    r->error = rc < 0 && rc > -4096 ? (int)-rc : EIO;
+    child_syscall(SYS_exit, 127, 0, 0, 0, 0, 0);
     return 127;
 }
 
@@ -417,6 +464,275 @@ int director_spawn(const char *path, char *const argv[], char *const envp[], con
     return director_spawn_as(path, argv, envp, cwd, stdout_fd, stderr_fd, reset, NULL, out, step_out);
 }
 
+/* The spawn that does not wait for the exec (`director_spawn_set_next_async`).
+ *
+ * With CLONE_VFORK the caller sleeps from the clone until the child's execve. Idle that is
+ * ~40 µs; in a crash storm on two cores the new child first waits for a CPU, and the
+ * supervisor with it (~650 µs a restart, more than everything else the restart costs). Here
+ * the clone returns at once and the caller goes on while the child sets itself up. What the
+ * child reads must then outlive the call, so it lives in a slot: the request, a copy of the
+ * path, argv, environment, working directory and signal set, the child's stack, and two
+ * fds of its own that hold the child's stdout and stderr pipes until it has unshared the fd
+ * table (reserved at the first such spawn, with one /dev/null for streams not captured: the
+ * spawn slots cannot serve, a waiting spawn may point them at its pipes while this child has
+ * yet to read them; 33 in all).
+ *
+ * A slot is in use from the clone until the kernel lets go of the child's hold on our
+ * memory, at its execve or its exit (CLONE_CHILD_CLEARTID clears `busy` then: the same
+ * moment CLONE_VFORK would have woken the caller). `settle_async_slots` looks at those words
+ * without a system call, points a settled slot's fds back at /dev/null (so no pipe of the
+ * child stays open here), and keeps a failed child's errno for `director_spawn_late_failure`.
+ *
+ * Only plain spawns take this path: an identity (setuid, rlimits), a WATCHDOG_PID text, a
+ * readiness pipe, the cgroup.procs fallback and the whole-table test hook wait for the exec
+ * as before, as does every spawn while all slots are in flight. */
+#if defined(DIRECTOR_HAVE_RAW_SYSCALL) && defined(DIRECTOR_HAVE_CLONE3)
+#define DIRECTOR_HAVE_ASYNC_SPAWN 1
+#endif
+
+#define ASYNC_SLOTS 16
+#define ASYNC_ARENA 32768
+#define ASYNC_NOT_TAKEN (-1)
+
+struct async_slot {
+    int busy;           /* CLONE_CHILD_CLEARTID word: non-zero until the child's exec or exit */
+    int in_use;         /* cloned and not settled yet */
+    pid_t pid;
+    int piped[2];       /* which of fds[] point at a pipe of the child's */
+    int fds[2];         /* the child's stdout and stderr pipes until it unshares */
+    struct spawn_request request;
+    sigset_t reset;
+    _Alignas(16) char stack[16384];
+    _Alignas(16) char arena[ASYNC_ARENA];
+};
+
+static struct async_slot async_slots[ASYNC_SLOTS];
+static int async_state = 0;          /* 0: fds not reserved yet, 1: usable, -1: never */
+static int async_null_out = -1;      /* /dev/null for writing, below `keep`, never repointed */
+static int async_in_flight = 0;      /* slots in use; read without the lock as a hint */
+
+struct late_failure { pid_t pid; int error; int step; };
+static struct late_failure late_failures[ASYNC_SLOTS * 4];
+static unsigned late_failure_next = 0;
+
+/* Reserves the slots' fds (lock held): the lowest free numbers, like the spawn slots, so a
+ * child's table copy below `keep` stays small. Numbers above 512 would make every child copy
+ * that many, so the path is then given up for good (the waiting spawn serves). */
+static int prepare_async_slots(void) {
+    if (async_state != 0) return async_state;
+    async_null_out = fcntl(spawn_null_out, F_DUPFD_CLOEXEC, 3);
+    if (async_null_out < 0 || async_null_out > 512) {
+        if (async_null_out >= 0) close(async_null_out);
+        async_null_out = -1;
+        async_state = -1;
+        return async_state;
+    }
+    if (async_null_out >= spawn_keep) spawn_keep = async_null_out + 1;
+    int fds[ASYNC_SLOTS * 2];
+    int made = 0;
+    for (; made < ASYNC_SLOTS * 2; made++) {
+        fds[made] = fcntl(spawn_null_out, F_DUPFD_CLOEXEC, 3);
+        if (fds[made] < 0 || fds[made] > 512) { if (fds[made] >= 0) made++; break; }
+    }
+    if (made < ASYNC_SLOTS * 2 || fds[made - 1] > 512) {
+        for (int i = 0; i < made; i++) if (fds[i] >= 0) close(fds[i]);
+        close(async_null_out);
+        async_null_out = -1;
+        async_state = -1;
+        return async_state;
+    }
+    for (int i = 0; i < ASYNC_SLOTS; i++) {
+        for (int k = 0; k < 2; k++) {
+            async_slots[i].fds[k] = fds[i * 2 + k];
+            if (fds[i * 2 + k] >= spawn_keep) spawn_keep = fds[i * 2 + k] + 1;
+        }
+    }
+    async_state = 1;
+    return async_state;
+}
+
+static void release_async_fds(struct async_slot *slot) {
+    for (int k = 0; k < 2; k++) {
+        if (slot->piped[k]) dup3(async_null_out, slot->fds[k], O_CLOEXEC);
+        slot->piped[k] = 0;
+    }
+}
+
+/* Lock held. Frees every slot whose child has left our memory. */
+static void settle_async_slots(void) {
+    if (async_in_flight == 0) return;
+    for (int i = 0; i < ASYNC_SLOTS; i++) {
+        struct async_slot *slot = &async_slots[i];
+        if (!slot->in_use || __atomic_load_n(&slot->busy, __ATOMIC_ACQUIRE) != 0) continue;
+        release_async_fds(slot);
+        if (slot->request.error != 0) {
+            struct late_failure *f = &late_failures[late_failure_next++ % (ASYNC_SLOTS * 4)];
+            f->pid = slot->pid;
+            f->error = slot->request.error;
+            f->step = slot->request.step;
+        }
+        slot->in_use = 0;
+        __atomic_store_n(&async_in_flight, async_in_flight - 1, __ATOMIC_RELAXED);
+    }
+}
+
+void director_spawn_settle(void) {
+    if (__atomic_load_n(&async_in_flight, __ATOMIC_RELAXED) == 0) return;
+    pthread_mutex_lock(&spawn_slots_lock);
+    settle_async_slots();
+    pthread_mutex_unlock(&spawn_slots_lock);
+}
+
+int director_spawn_late_failure(pid_t pid, int *error_out, int *step_out) {
+    pthread_mutex_lock(&spawn_slots_lock);
+    settle_async_slots();
+    int found = 0;
+    for (int i = 0; i < ASYNC_SLOTS * 4 && !found; i++) {
+        struct late_failure *f = &late_failures[i];
+        if (f->pid != pid || f->error == 0) continue;
+        *error_out = f->error;
+        *step_out = f->step;
+        f->pid = 0;
+        f->error = 0;
+        found = 1;
+    }
+    pthread_mutex_unlock(&spawn_slots_lock);
+    return found;
+}
+
+int director_spawn_in_flight(void) { return __atomic_load_n(&async_in_flight, __ATOMIC_RELAXED); }
+
+/* Copies a NULL-terminated string vector into the arena at *at; NULL when it does not fit. */
+static char **arena_vector(struct async_slot *slot, size_t *at, char *const source[]) {
+    size_t count = 0;
+    while (source[count] != NULL) count++;
+    size_t start = (*at + 15) & ~(size_t)15;
+    size_t need = (count + 1) * sizeof(char *);
+    if (start + need > ASYNC_ARENA) return NULL;
+    char **vector = (char **)(slot->arena + start);
+    *at = start + need;
+    for (size_t i = 0; i < count; i++) {
+        size_t length = strlen(source[i]) + 1;
+        if (*at + length > ASYNC_ARENA) return NULL;
+        vector[i] = memcpy(slot->arena + *at, source[i], length);
+        *at += length;
+    }
+    vector[count] = NULL;
+    return vector;
+}
+
+static const char *arena_string(struct async_slot *slot, size_t *at, const char *source) {
+    if (source == NULL) return NULL;
+    size_t length = strlen(source) + 1;
+    if (*at + length > ASYNC_ARENA) return NULL;
+    const char *copy = memcpy(slot->arena + *at, source, length);
+    *at += length;
+    return copy;
+}
+
+#ifdef DIRECTOR_HAVE_ASYNC_SPAWN
+/* 0 and `out` filled, an errno value, or ASYNC_NOT_TAKEN (then the waiting spawn runs). */
+static int spawn_without_waiting(const struct spawn_request *base, int cgroup_dir, int wants_pidfd,
+                                 int stdout_fd, int stderr_fd, int ready_fd, struct director_spawned *out) {
+    if (ready_fd >= 0) return ASYNC_NOT_TAKEN;
+    pthread_mutex_lock(&spawn_slots_lock);
+    if (spawn_full_copy || (cgroup_dir >= 0 && !clone3_usable) || prepare_spawn_slots() != 0
+        || prepare_async_slots() != 1) {
+        pthread_mutex_unlock(&spawn_slots_lock);
+        return ASYNC_NOT_TAKEN;
+    }
+    settle_async_slots();
+    struct async_slot *slot = NULL;
+    for (int i = 0; i < ASYNC_SLOTS && slot == NULL; i++) if (!async_slots[i].in_use) slot = &async_slots[i];
+    size_t at = 0;
+    struct spawn_request *r = slot == NULL ? NULL : &slot->request;
+    if (r != NULL) {
+        *r = *base;
+        r->argv = arena_vector(slot, &at, base->argv);
+        r->envp = r->argv == NULL ? NULL : arena_vector(slot, &at, base->envp);
+        r->path = r->envp == NULL ? NULL : arena_string(slot, &at, base->path);
+        r->cwd = base->cwd == NULL ? NULL : arena_string(slot, &at, base->cwd);
+        slot->reset = *base->reset;
+        r->reset = &slot->reset;
+    }
+    if (r == NULL || r->argv == NULL || r->envp == NULL || r->path == NULL || (base->cwd != NULL && r->cwd == NULL)) {
+        pthread_mutex_unlock(&spawn_slots_lock);
+        return ASYNC_NOT_TAKEN;
+    }
+    const int sources[2] = {stdout_fd, stderr_fd};
+    for (int k = 0; k < 2; k++) {
+        if (sources[k] < 0) continue;
+        if (dup3(sources[k], slot->fds[k], O_CLOEXEC) < 0) {
+            int e = errno;
+            release_async_fds(slot);
+            pthread_mutex_unlock(&spawn_slots_lock);
+            return e;
+        }
+        slot->piped[k] = 1;
+    }
+    r->slots[0] = spawn_slots[0]; /* /dev/null for reading, always */
+    for (int k = 0; k < 2; k++) r->slots[k + 1] = slot->piped[k] ? slot->fds[k] : async_null_out;
+    r->slots[3] = async_null_out; /* unused: no readiness pipe here */
+    r->keep = spawn_keep;
+    r->full_copy = 0;
+    r->cgroup_procs = -1;
+    r->error = 0;
+
+    int pidfd = -1;
+    struct director_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_VM | CLONE_FILES | CLONE_CHILD_CLEARTID | (wants_pidfd ? CLONE_PIDFD : 0)
+               | (cgroup_dir >= 0 ? CLONE_INTO_CGROUP : 0);
+    args.pidfd = wants_pidfd ? (uint64_t)(uintptr_t)&pidfd : 0;
+    args.child_tid = (uint64_t)(uintptr_t)&slot->busy;
+    args.exit_signal = SIGCHLD;
+    args.stack = (uint64_t)(uintptr_t)slot->stack;
+    args.stack_size = sizeof slot->stack;
+    args.cgroup = cgroup_dir >= 0 ? (uint64_t)cgroup_dir : 0;
+    __atomic_store_n(&slot->busy, 1, __ATOMIC_RELEASE);
+
+    uint64_t all = ~(uint64_t)0, old = 0;
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof all);
+    unsigned long long before = boottime_ticks();
+    long result = director_clone3_trampoline(&args, sizeof args, spawn_child, r);
+    unsigned long long after = boottime_ticks();
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
+    if (result < 0) {
+        int e = (int)-result;
+        __atomic_store_n(&slot->busy, 0, __ATOMIC_RELEASE);
+        release_async_fds(slot);
+        const int refused = e == ENOSYS || e == EPERM || e == E2BIG || e == EINVAL;
+        /* clone3 refused as such (an old kernel, a seccomp filter): the waiting spawn tries
+         * the other ways, now and from now on. */
+        if (refused) {
+            if (cgroup_dir >= 0) clone3_usable = 0;
+            async_state = -1;
+        }
+        pthread_mutex_unlock(&spawn_slots_lock);
+        return refused ? ASYNC_NOT_TAKEN : e;
+    }
+    const pid_t pid = (pid_t)result;
+    slot->pid = pid;
+    slot->in_use = 1;
+    __atomic_store_n(&async_in_flight, async_in_flight + 1, __ATOMIC_RELAXED);
+    last_spawn_used_clone3 = cgroup_dir >= 0;
+    /* Its own process group from now on, also if it has not run yet: a stop signal sent to
+     * the group must find it (a shell does the same for its jobs). EACCES after its execve,
+     * when it has done this itself. */
+    setpgid(pid, pid);
+    pthread_mutex_unlock(&spawn_slots_lock);
+    out->pid = pid;
+    out->pidfd = pidfd;
+    /* The kernel took the start time inside the clone, between the two readings. */
+    out->start_ticks = before == after ? before : 0;
+    return 0;
+}
+#endif
+
+static _Thread_local int next_spawn_async = 0;
+
+void director_spawn_set_next_async(int on) { next_spawn_async = on; }
+
 int director_spawn_as(const char *path, char *const argv[], char *const envp[], const char *cwd,
                       int stdout_fd, int stderr_fd, const sigset_t *reset,
                       struct director_spawn_identity *identity,
@@ -441,6 +757,16 @@ int director_spawn_as(const char *path, char *const argv[], char *const envp[], 
     next_ready_fd = -1;
     next_ready_target = -1;
     next_pid_text = NULL;
+    const int without_waiting = next_spawn_async;
+    next_spawn_async = 0;
+#ifdef DIRECTOR_HAVE_ASYNC_SPAWN
+    if (without_waiting && identity == NULL && request.pid_text == NULL) {
+        int rc = spawn_without_waiting(&request, cgroup_dir, spawn_wants_pidfd, stdout_fd, stderr_fd, ready_fd, out);
+        if (rc != ASYNC_NOT_TAKEN) return rc;
+    }
+#else
+    (void)without_waiting;
+#endif
     /* The child's stack. 16-byte aligned top; a few hundred bytes are used. */
     _Alignas(16) char stack[16384];
     int pidfd = -1;

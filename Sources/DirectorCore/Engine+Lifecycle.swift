@@ -58,6 +58,17 @@ extension Engine {
         processEnded(id, status: .code(127), reportExit: false)
     }
 
+    /// A spawn the runtime did not wait for failed in the child, after `.started`: the same
+    /// record and rules as a spawn failure, for that process only.
+    mutating func onExecFailed(_ id: ChildID, pid: Int32, reason: String) {
+        guard let rec = childRecords[id], rec.pid == pid, rec.state == .running || rec.state == .stopping
+        else { return }  // stale
+        record(
+            id.description, .spawnFailed, reason, log: true, severity: .error,
+            fields: EventFields(pid: pid, status: .code(127), cause: .spawnFailed, reason: reason))
+        processEnded(id, status: .code(127), reportExit: false)
+    }
+
     mutating func onExited(_ id: ChildID, pid: Int32, status: ChildExitStatus, cause: ExitCause? = nil) {
         guard let rec = childRecords[id], rec.pid == pid, rec.state == .running || rec.state == .stopping
         else { return }  // unknown child or an old process: stale

@@ -147,6 +147,7 @@ public struct Engine: Sendable {
         case .spawnFailed(let id, let reason): onSpawnFailed(id, reason: reason)
         case .exited(let id, let pid, let status): onExited(id, pid: pid, status: status)
         case .exitedOutOfMemory(let id, let pid, let status): onExited(id, pid: pid, status: status, cause: .oom)
+        case .execFailed(let id, let pid, let reason): onExecFailed(id, pid: pid, reason: reason)
         case .timerFired(let timer): onTimer(timer)
         case .exitDecided(let id, let decision, let number): onExitDecided(id, decision, question: number)
         case .ready(let id, let pid): onReady(id, pid: pid)

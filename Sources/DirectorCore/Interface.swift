@@ -203,6 +203,11 @@ public enum EngineEvent: Sendable, Hashable {
     /// while it ran: the exit's cause is `oom` (`when: {cause: [oom]}`). Indirect, so that
     /// `EngineEvent` keeps its size.
     indirect case exitedOutOfMemory(ChildID, pid: Int32, status: ChildExitStatus)
+    /// The process `pid` of a spawn that returned before the child's execve (the runtime does
+    /// not wait for it) never ran the program: its execve, chdir or descriptor setup failed
+    /// and it exited 127. Handled as `spawnFailed` for that process: an exit with code 127,
+    /// cause `spawn_failed` and this reason. Ignored for an old pid.
+    indirect case execFailed(ChildID, pid: Int32, reason: String)
     /// The child's process `pid` sent another sd_notify key (`WATCHDOG=1`, `RELOADING=1`, ...).
     indirect case notified(ChildID, pid: Int32, Notification)
     /// The probe asked for by `Effect.probe` ended.

@@ -18,7 +18,7 @@ extension Engine {
             .timerFired(.readyTimeout(let id)), .timerFired(.probe(let id)), .timerFired(.watchdog(let id)):
             return id
         case .exitDecided(let id, _, _), .ready(let id, _), .status(let id, _, _), .notified(let id, _, _),
-            .probed(let id, _, _), .exitedOutOfMemory(let id, _, _):
+            .probed(let id, _, _), .exitedOutOfMemory(let id, _, _), .execFailed(let id, _, _):
             return id
         case .command, .reload: return nil
         }
@@ -37,6 +37,7 @@ extension Engine {
         case .ready(let id, let pid): "ready \(id) pid=\(pid)"
         case .status(let id, let pid, let text): "status \(id) pid=\(pid) \(text)"
         case .exitedOutOfMemory(let id, let pid, let status): "exited \(id) pid=\(pid) \(status) cause=oom"
+        case .execFailed(let id, let pid, let reason): "exec_failed \(id) pid=\(pid) \(reason)"
         case .notified(let id, let pid, let n): "notified \(id) pid=\(pid) \(n)"
         case .probed(let id, let pid, let o): "probed \(id) pid=\(pid) #\(o.number) \(o.ok ? "ok" : "failed \(o.detail)")"
         }

@@ -60,6 +60,28 @@ import Testing
         #expect(h.events(.spawnFailed).count == 1)
     }
 
+    /// The runtime's spawn returned before the exec, which then failed: the running child's
+    /// process ends as a spawn failure (code 127, cause `spawn_failed`, no exit event), and a
+    /// report about an older process changes nothing.
+    @Test func anExecThatFailsAfterTheSpawnReturnedIsASpawnFailure() {
+        let rules = [ExitRule(when: ExitCondition(codes: [127]), action: .wait)]
+        var h = Harness(Manifest(groups: [group("g", [job("a", onExit: rules)])]))
+        h.check([(.start, ["spawn g/a/0"])])
+        let pid = h.pids[cid("g/a/0")]!
+        #expect(h.state("g/a/0") == .running)
+        #expect(h.engine.handle(.execFailed(cid("g/a/0"), pid: pid + 1, reason: "old"), at: h.now).isEmpty)
+        #expect(h.state("g/a/0") == .running)
+        h.all += h.engine.handle(.execFailed(cid("g/a/0"), pid: pid, reason: "cannot execute /x: Exec format error"), at: h.now)
+        #expect(h.state("g/a/0") == .waiting)
+        let snapshot = h.engine.snapshot(of: cid("g/a/0"))
+        #expect(snapshot?.lastExit?.status == .code(127))
+        #expect(snapshot?.lastExit?.cause == .spawnFailed)
+        #expect(snapshot?.pid == nil)
+        #expect(h.events(.spawnFailed).map(\.detail) == ["cannot execute /x: Exec format error"])
+        #expect(h.events(.exit).isEmpty)
+        #expect(Engine.describe(.execFailed(cid("g/a/0"), pid: 7, reason: "r")) == "exec_failed g/a/0 pid=7 r")
+    }
+
     /// The Erlang Director example: restart 5 times, then restart after 1 s, then stop.
     @Test func directorExampleRestartFiveTimesThenDelayThenStop() {
         let rules = [

@@ -19,8 +19,11 @@ final class ChildGuard {
     let process: SpawnedProcess
     private var reaped = false
 
-    init(_ spec: LaunchSpec, environment: [String: String] = ProcessSpawner.currentEnvironment()) throws {
-        process = try ProcessSpawner.spawn(spec, baseEnvironment: environment)
+    /// `awaitingExec: false` returns before the child's exec, as the daemon spawns.
+    init(
+        _ spec: LaunchSpec, environment: [String: String] = ProcessSpawner.currentEnvironment(), awaitingExec: Bool = true
+    ) throws {
+        process = try ProcessSpawner.spawn(spec, environment: SpawnEnvironment(environment), awaitingExec: awaitingExec)
     }
 
     var pid: Int32 { process.pid }

@@ -174,7 +174,9 @@ import Testing
         for fd in 1...2 { #expect(link("/proc/\(child)/fd/\(fd)") == "/dev/null", "child fd \(fd)") }
         let daemon = try #require(d.runningDaemonPID)
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon)/fd").count) ?? 0
-        #expect(fds > 0 && fds < 60, "the daemon holds \(fds) descriptors with 101 children")
+        // ~25 of the daemon's own and the 33 of the spawn slots (docs/runtime.md): one per
+        // quiet child would be 100 more.
+        #expect(fds > 0 && fds < 90, "the daemon holds \(fds) descriptors with 101 children")
         // Its exits still arrive (SIGCHLD), and nothing of its output reached anybody.
         kill(child, SIGKILL)
         try d.waitFor("g/quiet/0 replaced", prefix: "g/quiet/0") { $0.first?.restarts == 1 && $0.first?.state == "running" }

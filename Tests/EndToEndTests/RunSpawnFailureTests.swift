@@ -28,6 +28,13 @@ import Testing
             yaml: "command: [\"DIR/script.sh\"]",
             reason: "cannot execute DIR/script.sh: Permission denied"),
         Case(
+            // Executable, but not a program: only execve in the child finds out. The daemon's
+            // spawn returns before the exec, so this failure arrives with the child's exit
+            // 127 and must read the same as one found at once.
+            name: "exec format error",
+            yaml: "command: [\"DIR/garbage.bin\"]",
+            reason: "cannot execute DIR/garbage.bin: Exec format error"),
+        Case(
             name: "bad cwd",
             yaml: "command: [\"sleep\", \"3600\"]\n    cwd: DIR/missing-dir",
             reason: "cwd DIR/missing-dir: No such file or directory"),
@@ -38,6 +45,7 @@ import Testing
         let d = try DaemonHarness(files: [:])
         defer { d.stop() }
         try d.dir.write("script.sh", "#!/bin/sh\nexec sleep 3600\n")  // deliberately not executable
+        try d.dir.write("garbage.bin", executable: true, "neither a binary nor a script\n")
         try d.write("g.yaml", """
             group: g
             jobs:

@@ -113,6 +113,26 @@ int director_spawn_last_used_clone3(void);
 /// NULL: none. Consumed by that spawn.
 void director_spawn_set_next_extras(int ready_fd, int ready_target, char *pid_text);
 
+/// 1: the calling thread's next `director_spawn` returns as soon as the child exists instead
+/// of waiting for its execve (where the platform and the spawn allow it: no identity, no pid
+/// text, no readiness pipe, clone3 usable when there is a cgroup, one of the 16 slots free;
+/// otherwise it waits as usual). The first such spawn reserves 33 fds (two per slot and a
+/// /dev/null) at the lowest free numbers. A failure inside
+/// the child (execve, chdir, dup2) is then not returned: the child exits 127 and
+/// `director_spawn_late_failure` tells it. Consumed by that spawn.
+void director_spawn_set_next_async(int on);
+
+/// Frees the slots of children that no longer hold the caller's memory (exec'd or exited);
+/// cheap when none are in flight. Call it once a loop turn: a slot holds its child's pipes.
+void director_spawn_settle(void);
+
+/// 1 and the errno and step when the child `pid` of a spawn that did not wait failed before its
+/// execve (it exits 127); 0 otherwise. Each failure is told once.
+int director_spawn_late_failure(pid_t pid, int *error_out, int *step_out);
+
+/// How many spawns that did not wait have a child that has not exec'd or exited yet.
+int director_spawn_in_flight(void);
+
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out);

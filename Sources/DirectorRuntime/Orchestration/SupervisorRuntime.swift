@@ -280,6 +280,9 @@ package final class SupervisorRuntime {
         }
         loop.addEndOfTurnHook { [unowned self] in self.releaseHeldSpawnsAskedToStop() }
         loop.addEndOfTurnHook { [unowned self] in self.submitChanges() }
+        // Spawns do not wait for their child's exec: a settled slot lets go of the child's
+        // pipes, so their end-of-file comes when the child's own ends close.
+        loop.addEndOfTurnHook { director_spawn_settle() }
         if stateDirectory != nil { watchStateDirectory() }
 
         let now = SystemClock.monotonic()
@@ -481,7 +484,9 @@ package final class SupervisorRuntime {
                 close(cgroupDir)
             }
         }
-        do { process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: reaper.needsPidfds) } catch {
+        do {
+            process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: reaper.needsPidfds, awaitingExec: false)
+        } catch {
             if error.code == .system && DescriptorLimit.isExhaustion(error.errno) {
                 holdSpawn(spec, error: error)
             } else {
@@ -514,7 +519,10 @@ package final class SupervisorRuntime {
             for pipe in openStreams.pipes { pipe.drainAvailable() }
             openStreams.pipes = []
             if self.cgroups != nil { self.orphans.endedCgroups.insert(ChildCgroups.name(of: id)) }
-            if oomKillsBefore != nil, ChildCgroups.killedByOOM(before: oomKillsBefore, after: self.cgroups?.oomKills(for: id)) {
+            if status == .code(127), let failure = ProcessSpawner.lateFailure(of: (pid, process.program), cwd: spec.cwd) {
+                // The spawn returned before the exec, which then failed: a spawn failure.
+                self.feed(.execFailed(id, pid: pid, reason: failure.message))
+            } else if oomKillsBefore != nil, ChildCgroups.killedByOOM(before: oomKillsBefore, after: self.cgroups?.oomKills(for: id)) {
                 self.feed(.exitedOutOfMemory(id, pid: pid, status: status))
             } else {
                 self.feed(.exited(id, pid: pid, status: status))

@@ -24,6 +24,9 @@ package struct SpawnedProcess: Sendable, Hashable {
     package var startTicks: UInt64? = nil
     /// Read end of the readiness pipe of `ready: {fd: N}` (non-blocking, close-on-exec), or -1.
     package var readyFD: Int32 = -1
+    /// The program as it was executed (after the PATH search), for the message of a failure
+    /// found after the spawn returned (`ProcessSpawner.lateFailure`).
+    package var program: String = ""
 }
 
 /// Why a child could not be started.
@@ -69,8 +72,16 @@ package enum ProcessSpawner {
     /// restart path then copies no dictionary and converts no string it did not change).
     /// `withPidfd: false` makes no pidfd: for a supervisor that collects exits on SIGCHLD
     /// (the subreaping daemon), which then holds one descriptor less per child.
+    ///
+    /// `awaitingExec: false` returns as soon as the child exists, not once it has exec'd (see
+    /// `director_spawn_set_next_async`): the caller goes on while the child sets itself up,
+    /// which in a crash storm is most of a restart's time. The failures that can be seen from
+    /// here (a missing or non-executable program, a bad working directory) are still thrown
+    /// first; one that happens in the child all the same exits it with 127, and the caller
+    /// asks `lateFailure(of:)` about an exit 127. Spawns with a `user`, `group`, `rlimits`,
+    /// `watchdog` or `ready: {fd: N}` wait for the exec whatever is asked.
     package static func spawn(
-        _ spec: LaunchSpec, environment base: SpawnEnvironment, withPidfd: Bool = true
+        _ spec: LaunchSpec, environment base: SpawnEnvironment, withPidfd: Bool = true, awaitingExec: Bool = true
     ) throws(SpawnError) -> SpawnedProcess {
         guard let program = spec.argv.first, !program.isEmpty else {
             throw SpawnError(code: .notFound, message: "cannot execute an empty command", errno: ENOENT)
@@ -86,6 +97,10 @@ package enum ProcessSpawner {
                 // Nothing ran: a missing directory is still the first thing to report.
                 throw directoryProblem(spec.cwd) ?? failure(e.errno, step: Int32(DIRECTOR_SPAWN_STEP_EXEC), program: program, cwd: spec.cwd)
             }
+        }
+        if !awaitingExec, let problem = directoryProblem(spec.cwd) ?? programProblem(path, cwd: spec.cwd) {
+            // What the child would fail at, told now rather than as an exit 127.
+            throw problem
         }
 
         // A stream the job does not capture (`log: {stdout: false}`) gets no pipe: the shim
@@ -107,6 +122,7 @@ package enum ProcessSpawner {
                         base.withResetSignals { signals in
                             director_spawn_set_next_extras(ready.write, readyTarget, pidText)
                             director_spawn_set_next_pidfd(withPidfd ? 1 : 0)
+                            director_spawn_set_next_async(awaitingExec ? 0 : 1)
                             return director_spawn_as(
                                 path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, identity,
                                 &spawned, &step)
@@ -117,6 +133,7 @@ package enum ProcessSpawner {
         } catch {
             director_spawn_set_next_extras(-1, -1, nil)
             director_spawn_set_next_pidfd(1)
+            director_spawn_set_next_async(0)
             closeBoth(out); closeBoth(err); closeBoth(ready)
             throw error
         }
@@ -131,7 +148,27 @@ package enum ProcessSpawner {
         let pidfd = spawned.pidfd >= 0 || !withPidfd ? spawned.pidfd : director_pidfd_open(pid, 0)
         return SpawnedProcess(
             pid: pid, stdoutFD: out.read, stderrFD: err.read, pidfd: pidfd,
-            startTicks: spawned.start_ticks == 0 ? nil : spawned.start_ticks, readyFD: ready.read)
+            startTicks: spawned.start_ticks == 0 ? nil : spawned.start_ticks, readyFD: ready.read, program: path)
+    }
+
+    /// Why the child `process` of a spawn that did not wait for its exec exited 127 without
+    /// running its program, or nil when it did run it (then the 127 is the program's own).
+    /// Told once per process; ask when its exit is collected, not before.
+    package static func lateFailure(of process: (pid: Int32, program: String), cwd: String) -> SpawnError? {
+        var code: Int32 = 0
+        var step: Int32 = 0
+        guard director_spawn_late_failure(process.pid, &code, &step) == 1 else { return nil }
+        return failure(code, step: step, program: process.program, cwd: cwd)
+    }
+
+    /// Why execve would refuse `path` (relative to `cwd` when it is relative), as its errno
+    /// would say it, or nil when it is an executable file.
+    private static func programProblem(_ path: String, cwd: String) -> SpawnError? {
+        let full = path.hasPrefix("/") || cwd.isEmpty ? path : cwd + "/" + path
+        var st = stat()
+        let e: Int32 =
+            stat(full, &st) != 0 ? errno : (st.st_mode & S_IFMT) != S_IFREG ? EACCES : access(full, X_OK) != 0 ? errno : 0
+        return e == 0 ? nil : failure(e, step: Int32(DIRECTOR_SPAWN_STEP_EXEC), program: path, cwd: cwd)
     }
 
     /// The daemon's environment, from `environ`.
