@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -139,9 +140,13 @@ static inline long child_syscall(long n, long a1, long a2, long a3, long a4, lon
 #endif
 
 static int default_disposition(int sig) {
+    /* Field by field, not memset: no call into libc from the child (at -O0 a first call
+     * through the PLT would resolve the symbol, writing the running parent thread's TCB). */
     struct kernel_sigaction sa;
-    memset(&sa, 0, sizeof sa);
     sa.handler = SIG_DFL;
+    sa.flags = 0;
+    sa.restorer = NULL;
+    sa.mask = 0;
     return (int)child_syscall(SYS_rt_sigaction, (long)sig, (long)&sa, 0, sizeof sa.mask, 0, 0);
 }
 
@@ -511,9 +516,31 @@ static int async_state = 0;          /* 0: fds not reserved yet, 1: usable, -1: 
 static int async_null_out = -1;      /* /dev/null for writing, below `keep`, never repointed */
 static int async_in_flight = 0;      /* slots in use; read without the lock as a hint */
 
+/* Failures found at settling, until the exit of their pid is collected: a table that grows
+ * (a turn may start hundreds of children whose interpreter is missing), and is emptied pid by
+ * pid as their exits are asked about (every exit asks). The cap only guards against a caller
+ * that never asks. */
 struct late_failure { pid_t pid; int error; int step; };
-static struct late_failure late_failures[ASYNC_SLOTS * 4];
-static unsigned late_failure_next = 0;
+static struct late_failure *late_failures = NULL;
+static size_t late_failure_count = 0, late_failure_capacity = 0;
+#define LATE_FAILURES_MAX 65536
+
+static void remember_late_failure(pid_t pid, int error, int step) {
+    if (late_failure_count == late_failure_capacity) {
+        if (late_failure_capacity >= LATE_FAILURES_MAX) {
+            /* Nobody asks: the oldest goes. */
+            memmove(late_failures, late_failures + 1, (late_failure_count - 1) * sizeof *late_failures);
+            late_failure_count--;
+        } else {
+            size_t capacity = late_failure_capacity == 0 ? 16 : late_failure_capacity * 2;
+            struct late_failure *grown = realloc(late_failures, capacity * sizeof *late_failures);
+            if (grown == NULL) return; /* then its exit reads as the program's own 127 */
+            late_failures = grown;
+            late_failure_capacity = capacity;
+        }
+    }
+    late_failures[late_failure_count++] = (struct late_failure){pid, error, step};
+}
 
 /* Reserves the slots' fds (lock held): the lowest free numbers, like the spawn slots, so a
  * child's table copy below `keep` stays small. Numbers above 512 would make every child copy
@@ -565,12 +592,7 @@ static void settle_async_slots(void) {
         struct async_slot *slot = &async_slots[i];
         if (!slot->in_use || __atomic_load_n(&slot->busy, __ATOMIC_ACQUIRE) != 0) continue;
         release_async_fds(slot);
-        if (slot->request.error != 0) {
-            struct late_failure *f = &late_failures[late_failure_next++ % (ASYNC_SLOTS * 4)];
-            f->pid = slot->pid;
-            f->error = slot->request.error;
-            f->step = slot->request.step;
-        }
+        if (slot->request.error != 0) remember_late_failure(slot->pid, slot->request.error, slot->request.step);
         slot->in_use = 0;
         __atomic_store_n(&async_in_flight, async_in_flight - 1, __ATOMIC_RELAXED);
     }
@@ -585,16 +607,17 @@ void director_spawn_settle(void) {
 
 int director_spawn_late_failure(pid_t pid, int *error_out, int *step_out) {
     pthread_mutex_lock(&spawn_slots_lock);
+    /* The exit being collected came after the kernel let go of the child's hold on our memory,
+     * so settling now records its failure, if it had one. */
     settle_async_slots();
     int found = 0;
-    for (int i = 0; i < ASYNC_SLOTS * 4 && !found; i++) {
-        struct late_failure *f = &late_failures[i];
-        if (f->pid != pid || f->error == 0) continue;
-        *error_out = f->error;
-        *step_out = f->step;
-        f->pid = 0;
-        f->error = 0;
+    for (size_t i = 0; i < late_failure_count; i++) {
+        if (late_failures[i].pid != pid) continue;
+        *error_out = late_failures[i].error;
+        *step_out = late_failures[i].step;
+        late_failures[i] = late_failures[--late_failure_count];
         found = 1;
+        break;
     }
     pthread_mutex_unlock(&spawn_slots_lock);
     return found;
@@ -703,13 +726,16 @@ static int spawn_without_waiting(const struct spawn_request *base, int cgroup_di
         release_async_fds(slot);
         const int refused = e == ENOSYS || e == EPERM || e == E2BIG || e == EINVAL;
         /* clone3 refused as such (an old kernel, a seccomp filter): the waiting spawn tries
-         * the other ways, now and from now on. */
+         * the other ways, now and from now on. Into a cgroup, any other error (EBUSY of a
+         * cgroup with controllers, ENODEV of a dying one, EAGAIN of pids.max) is the waiting
+         * spawn's to handle too: it falls back to the clone path, where joining the cgroup is
+         * not fatal. */
         if (refused) {
             if (cgroup_dir >= 0) clone3_usable = 0;
             async_state = -1;
         }
         pthread_mutex_unlock(&spawn_slots_lock);
-        return refused ? ASYNC_NOT_TAKEN : e;
+        return refused || cgroup_dir >= 0 ? ASYNC_NOT_TAKEN : e;
     }
     const pid_t pid = (pid_t)result;
     slot->pid = pid;

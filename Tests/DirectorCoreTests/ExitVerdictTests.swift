@@ -56,6 +56,23 @@ import Testing
         #expect(h.restarts("g/a/0") == 1 && h.events(.exit).count == 1)
     }
 
+    @Test func anExecFailureAfterTheSpawnIsAskedAboutWithoutAPidToo() {
+        // The process existed (the spawn returned before its exec) but never ran the program:
+        // the question and the events are those of a spawn failure.
+        let rules = [ExitRule(when: ExitCondition(codes: [127]), action: .wait)]
+        var h = Self.asked([group("g", [job("a", onExit: rules)])])
+        h.check([
+            (.start, ["spawn g/a/0"]),
+            (.execFailed("g/a/0"), ["ask g/a/0 code=127 -> wait"]),
+        ])
+        let q = h.question("g/a/0")
+        #expect(q?.pid == nil && q?.status == .code(127))
+        h.check([(.decide("g/a/0", q!.proposed), [])])
+        #expect(h.state("g/a/0") == .waiting)
+        #expect(h.events(.spawnFailed).count == 1)
+        #expect(h.events(.exit).isEmpty, "no exit event for a process that never ran the program")
+    }
+
     @Test func spawnFailureIsAskedAboutWithoutAPid() {
         let rules = [ExitRule(when: ExitCondition(codes: [127]), action: .wait)]
         var h = Self.asked([group("g", [job("a", onExit: rules), job("b")])])

@@ -13,6 +13,9 @@ enum Step: CustomStringConvertible {
     case exit(String, code: Int32)
     case killed(String, signal: ProcessSignal)
     case spawnFailed(String)
+    /// The child's current process never ran its program (the runtime's spawn returned before
+    /// the exec, which failed).
+    case execFailed(String)
     case started(String)
     /// The child's current process says READY=1.
     case ready(String)
@@ -35,6 +38,7 @@ enum Step: CustomStringConvertible {
         case .exit(let id, let code): "exit \(id) code=\(code)"
         case .killed(let id, let signal): "killed \(id) \(signal)"
         case .spawnFailed(let id): "spawn_failed \(id)"
+        case .execFailed(let id): "exec_failed \(id)"
         case .started(let id): "started \(id)"
         case .ready(let id): "ready \(id)"
         case .notify(let id, let n): "notify \(id) \(n)"
@@ -90,6 +94,8 @@ struct Harness {
             effects = feed(.exited(cid(id), pid: pids[cid(id)] ?? -1, status: .signal(signal)))
         case .spawnFailed(let id):
             effects = feed(.spawnFailed(cid(id), reason: "ENOENT"))
+        case .execFailed(let id):
+            effects = feed(.execFailed(cid(id), pid: pids[cid(id)] ?? -1, reason: "ENOEXEC"))
         case .started(let id):
             effects = feed(.started(cid(id), pid: newPid(for: cid(id))))
         case .ready(let id):

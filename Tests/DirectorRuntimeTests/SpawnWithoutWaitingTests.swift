@@ -45,9 +45,11 @@ import Testing
     @Test func aFailureInTheChildIsToldAtItsExitAndOnlyOnce() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        // Executable but neither a binary nor a script: only execve finds out, in the child.
+        // A script whose interpreter is executable but neither a binary nor a script: the
+        // check before the spawn passes it, only execve finds out, in the child.
         dir.write("garbage.bin", "neither a binary nor a script\n", mode: 0o755)
-        let program = dir.path + "/garbage.bin"
+        dir.write("nested.sh", "#!\(dir.path)/garbage.bin\n", mode: 0o755)
+        let program = dir.path + "/nested.sh"
         let child = try ChildGuard(launch([program]), awaitingExec: false)
         #expect(child.waitExit() == .code(127))
         let failure = try #require(ProcessSpawner.lateFailure(of: (child.pid, child.process.program), cwd: "/"))
@@ -66,9 +68,23 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         dir.write("plain.txt", "text\n", mode: 0o644)
-        #expect(throws: SpawnError.self) { try ChildGuard(launch([dir.path + "/missing"]), awaitingExec: false) }
-        #expect(throws: SpawnError.self) { try ChildGuard(launch([dir.path + "/plain.txt"]), awaitingExec: false) }
-        #expect(throws: SpawnError.self) { try ChildGuard(launch(["/bin/true"], cwd: dir.path + "/nowhere"), awaitingExec: false) }
+        dir.write("garbage.bin", "neither a binary nor a script\n", mode: 0o755)
+        dir.write("orphan.sh", "#!/nonexistent/director-interpreter\n", mode: 0o755)
+        let cases: [(argv: [String], cwd: String, message: String)] = [
+            ([dir.path + "/missing"], "/", "cannot execute \(dir.path)/missing: No such file or directory"),
+            ([dir.path + "/plain.txt"], "/", "cannot execute \(dir.path)/plain.txt: Permission denied"),
+            ([dir.path], "/", "cannot execute \(dir.path): Permission denied"),
+            ([dir.path + "/orphan.sh"], "/", "cannot execute \(dir.path)/orphan.sh: No such file or directory"),
+            // A format only execve knows: the spawn waits for its answer.
+            ([dir.path + "/garbage.bin"], "/", "cannot execute \(dir.path)/garbage.bin: Exec format error"),
+            (["/bin/true"], dir.path + "/nowhere", "cwd \(dir.path)/nowhere: No such file or directory"),
+        ]
+        for c in cases {
+            let error = #expect(throws: SpawnError.self, "\(c.argv)") {
+                try ChildGuard(launch(c.argv, cwd: c.cwd), awaitingExec: false)
+            }
+            #expect(error?.message == c.message)
+        }
         // A relative program is found from the job's directory, as execve after chdir finds it.
         dir.write("tool.sh", "#!/bin/sh\necho relative\n", mode: 0o755)
         let child = try ChildGuard(launch(["./tool.sh"], cwd: dir.path), awaitingExec: false)
@@ -109,5 +125,36 @@ import Testing
         #expect(readAll(child.process.stdoutFD, seconds: 5) == "done\n")
         var byte: UInt8 = 0
         #expect(read(child.process.stdoutFD, &byte, 1) == 0, "no end-of-file: a slot still holds the pipe")
+    }
+}
+
+/// The check before a spawn that does not wait: what it can tell, it tells as `execve` would.
+@Suite struct ProgramCheckTests {
+    @Test func binariesAndScriptsRunAndTheirFailuresHaveExecvesErrno() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        dir.write("ok.sh", "#!/bin/sh\necho hi\n", mode: 0o755)
+        dir.write("spaced.sh", "#!  /bin/sh -e\necho hi\n", mode: 0o755)
+        dir.write("orphan.sh", "#!/nonexistent/interpreter\n", mode: 0o755)
+        dir.write("relative.sh", "#!sh\n", mode: 0o755)
+        dir.write("garbage.bin", "neither a binary nor a script\n", mode: 0o755)
+        dir.write("quiet.sh", "#!/bin/sh\n", mode: 0o644)
+        dir.write("unreadable.sh", "#!/bin/sh\n", mode: 0o111)
+        #expect(ProgramCheck.verdict("/bin/true", cwd: "/") == .runs)
+        #expect(ProgramCheck.verdict("/bin/true", cwd: "/") == .runs, "remembered")
+        #expect(ProgramCheck.verdict(dir.path + "/ok.sh", cwd: "/") == .runs)
+        #expect(ProgramCheck.verdict(dir.path + "/spaced.sh", cwd: "/") == .runs)
+        #expect(ProgramCheck.verdict("./ok.sh", cwd: dir.path) == .runs, "relative to the job's cwd")
+        #expect(ProgramCheck.verdict("./ok.sh", cwd: "/") == .fails(ENOENT))
+        #expect(ProgramCheck.verdict(dir.path + "/orphan.sh", cwd: "/") == .fails(ENOENT))
+        #expect(ProgramCheck.verdict(dir.path + "/missing", cwd: "/") == .fails(ENOENT))
+        #expect(ProgramCheck.verdict(dir.path + "/quiet.sh", cwd: "/") == .fails(EACCES))
+        #expect(ProgramCheck.verdict(dir.path, cwd: "/") == .fails(EACCES))
+        #expect(ProgramCheck.verdict(dir.path + "/relative.sh", cwd: "/") == .unknown)
+        #expect(ProgramCheck.verdict(dir.path + "/garbage.bin", cwd: "/") == .unknown)
+        if getuid() != 0 {
+            // Executable but not readable: only execve can look inside.
+            #expect(ProgramCheck.verdict(dir.path + "/unreadable.sh", cwd: "/") == .unknown)
+        }
     }
 }

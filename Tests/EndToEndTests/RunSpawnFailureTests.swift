@@ -28,12 +28,21 @@ import Testing
             yaml: "command: [\"DIR/script.sh\"]",
             reason: "cannot execute DIR/script.sh: Permission denied"),
         Case(
-            // Executable, but not a program: only execve in the child finds out. The daemon's
-            // spawn returns before the exec, so this failure arrives with the child's exit
-            // 127 and must read the same as one found at once.
+            // Executable, but of no format the daemon knows: it waits for execve's answer.
             name: "exec format error",
             yaml: "command: [\"DIR/garbage.bin\"]",
             reason: "cannot execute DIR/garbage.bin: Exec format error"),
+        Case(
+            name: "missing interpreter",
+            yaml: "command: [\"DIR/orphan.sh\"]",
+            reason: "cannot execute DIR/orphan.sh: No such file or directory"),
+        Case(
+            // The script's interpreter exists and is executable, but is no program: only
+            // execve in the child finds out, after the daemon's spawn has returned. The
+            // failure arrives with the child's exit 127 and must read as one found at once.
+            name: "interpreter of no format",
+            yaml: "command: [\"DIR/nested.sh\"]",
+            reason: "cannot execute DIR/nested.sh: Exec format error"),
         Case(
             name: "bad cwd",
             yaml: "command: [\"sleep\", \"3600\"]\n    cwd: DIR/missing-dir",
@@ -46,6 +55,8 @@ import Testing
         defer { d.stop() }
         try d.dir.write("script.sh", "#!/bin/sh\nexec sleep 3600\n")  // deliberately not executable
         try d.dir.write("garbage.bin", executable: true, "neither a binary nor a script\n")
+        try d.dir.write("orphan.sh", executable: true, "#!/nonexistent/director-interpreter\n")
+        try d.dir.write("nested.sh", executable: true, "#!\(d.dir.path)/garbage.bin\n")
         try d.write("g.yaml", """
             group: g
             jobs:

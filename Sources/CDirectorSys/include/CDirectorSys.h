@@ -127,7 +127,9 @@ void director_spawn_set_next_async(int on);
 void director_spawn_settle(void);
 
 /// 1 and the errno and step when the child `pid` of a spawn that did not wait failed before its
-/// execve (it exits 127); 0 otherwise. Each failure is told once.
+/// execve (it exits 127); 0 otherwise. Ask once its exit has been collected, for every exit
+/// (not only 127): that forgets the pid, so a later process with the same pid is not taken
+/// for it. Each failure is told once.
 int director_spawn_late_failure(pid_t pid, int *error_out, int *step_out);
 
 /// How many spawns that did not wait have a child that has not exec'd or exited yet.

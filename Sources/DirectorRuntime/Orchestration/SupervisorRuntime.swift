@@ -512,6 +512,9 @@ package final class SupervisorRuntime {
         let streams = [(process.stdoutFD, ChildStream.stdout, spec.log.stdout), (process.stderrFD, .stderr, spec.log.stderr)]
             .filter { $0.0 >= 0 }
         let openStreams = OpenStreams(count: streams.count)
+        // What a late spawn failure's message needs, and only that: the closure lives as long
+        // as the child, and capturing `spec` or `process` whole would keep their copies too.
+        let program = process.program, cwd = spec.cwd
         let onExit: (ChildExitStatus) -> Void = { [unowned self] status in
             self.endNotifications(id, pid: pid)
             // The pidfd is read before the pipes: what the child wrote last is read now, so
@@ -519,7 +522,8 @@ package final class SupervisorRuntime {
             for pipe in openStreams.pipes { pipe.drainAvailable() }
             openStreams.pipes = []
             if self.cgroups != nil { self.orphans.endedCgroups.insert(ChildCgroups.name(of: id)) }
-            if status == .code(127), let failure = ProcessSpawner.lateFailure(of: (pid, process.program), cwd: spec.cwd) {
+            // Asked at every exit, which also forgets the pid's entry (pids are reused).
+            if let failure = ProcessSpawner.lateFailure(of: (pid, program), cwd: cwd), status == .code(127) {
                 // The spawn returned before the exec, which then failed: a spawn failure.
                 self.feed(.execFailed(id, pid: pid, reason: failure.message))
             } else if oomKillsBefore != nil, ChildCgroups.killedByOOM(before: oomKillsBefore, after: self.cgroups?.oomKills(for: id)) {

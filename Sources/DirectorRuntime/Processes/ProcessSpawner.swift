@@ -76,10 +76,11 @@ package enum ProcessSpawner {
     /// `awaitingExec: false` returns as soon as the child exists, not once it has exec'd (see
     /// `director_spawn_set_next_async`): the caller goes on while the child sets itself up,
     /// which in a crash storm is most of a restart's time. The failures that can be seen from
-    /// here (a missing or non-executable program, a bad working directory) are still thrown
-    /// first; one that happens in the child all the same exits it with 127, and the caller
-    /// asks `lateFailure(of:)` about an exit 127. Spawns with a `user`, `group`, `rlimits`,
-    /// `watchdog` or `ready: {fd: N}` wait for the exec whatever is asked.
+    /// here (a missing or non-executable program or `#!` interpreter, a bad working directory:
+    /// `ProgramCheck`) are still thrown first, and a program of a format only `execve` knows
+    /// is spawned waiting. One that happens in the child all the same exits it with 127; the
+    /// caller asks `lateFailure(of:)` at every exit of such a child. Spawns with a `user`,
+    /// `group`, `rlimits`, `watchdog` or `ready: {fd: N}` wait for the exec whatever is asked.
     package static func spawn(
         _ spec: LaunchSpec, environment base: SpawnEnvironment, withPidfd: Bool = true, awaitingExec: Bool = true
     ) throws(SpawnError) -> SpawnedProcess {
@@ -98,16 +99,25 @@ package enum ProcessSpawner {
                 throw directoryProblem(spec.cwd) ?? failure(e.errno, step: Int32(DIRECTOR_SPAWN_STEP_EXEC), program: program, cwd: spec.cwd)
             }
         }
-        if !awaitingExec, let problem = directoryProblem(spec.cwd) ?? programProblem(path, cwd: spec.cwd) {
+        // `ready: {fd: N}`: the child's fd N is the write end of a pipe the daemon reads (s6).
+        var readyTarget: Int32 = -1
+        if case .fd(let n) = spec.ready?.check { readyTarget = n }
+        // The spawns the shim can make without waiting (see `director_spawn_set_next_async`);
+        // the others wait whatever is asked, and are not checked here (as another user, the
+        // child may enter a directory the daemon cannot).
+        var withoutWaiting = !awaitingExec && spec.identity.isInherited && spec.watchdog == nil && readyTarget < 0
+        if withoutWaiting {
             // What the child would fail at, told now rather than as an exit 127.
-            throw problem
+            if let problem = directoryProblem(spec.cwd) { throw problem }
+            switch ProgramCheck.verdict(path, cwd: spec.cwd) {
+            case .runs: break
+            case .fails(let code): throw failure(code, step: Int32(DIRECTOR_SPAWN_STEP_EXEC), program: path, cwd: spec.cwd)
+            case .unknown: withoutWaiting = false  // execve's answer, waited for
+            }
         }
 
         // A stream the job does not capture (`log: {stdout: false}`) gets no pipe: the shim
         // leaves the child /dev/null there, and the daemon holds nothing for it.
-        // `ready: {fd: N}`: the child's fd N is the write end of a pipe the daemon reads (s6).
-        var readyTarget: Int32 = -1
-        if case .fd(let n) = spec.ready?.check { readyTarget = n }
         let out = try pipe(if: spec.log.capturesStdout, closingOnFailure: [])
         let err = try pipe(if: spec.log.capturesStderr, closingOnFailure: [out])
         let ready = try pipe(if: readyTarget >= 0, closingOnFailure: [out, err])
@@ -122,7 +132,7 @@ package enum ProcessSpawner {
                         base.withResetSignals { signals in
                             director_spawn_set_next_extras(ready.write, readyTarget, pidText)
                             director_spawn_set_next_pidfd(withPidfd ? 1 : 0)
-                            director_spawn_set_next_async(awaitingExec ? 0 : 1)
+                            director_spawn_set_next_async(withoutWaiting ? 1 : 0)
                             return director_spawn_as(
                                 path, argv, envp, spec.cwd.isEmpty ? nil : spec.cwd, out.write, err.write, signals, identity,
                                 &spawned, &step)
@@ -159,16 +169,6 @@ package enum ProcessSpawner {
         var step: Int32 = 0
         guard director_spawn_late_failure(process.pid, &code, &step) == 1 else { return nil }
         return failure(code, step: step, program: process.program, cwd: cwd)
-    }
-
-    /// Why execve would refuse `path` (relative to `cwd` when it is relative), as its errno
-    /// would say it, or nil when it is an executable file.
-    private static func programProblem(_ path: String, cwd: String) -> SpawnError? {
-        let full = path.hasPrefix("/") || cwd.isEmpty ? path : cwd + "/" + path
-        var st = stat()
-        let e: Int32 =
-            stat(full, &st) != 0 ? errno : (st.st_mode & S_IFMT) != S_IFREG ? EACCES : access(full, X_OK) != 0 ? errno : 0
-        return e == 0 ? nil : failure(e, step: Int32(DIRECTOR_SPAWN_STEP_EXEC), program: path, cwd: cwd)
     }
 
     /// The daemon's environment, from `environ`.
