@@ -96,6 +96,31 @@ import Testing
         #expect(!events.contains { $0["kind"] as? String == "group_failed" })
     }
 
+    /// The one visible difference of a failure found in the child: its process was started
+    /// first. `DIRECTOR_SPAWN=wait` makes the spawn wait for the exec, and the same failure is
+    /// then found before any start.
+    @Test(arguments: [false, true])
+    func aFailureFoundInTheChildFollowsItsStartUnlessSpawnsWait(waiting: Bool) throws {
+        let d = try DaemonHarness(files: [:])
+        defer { d.stop() }
+        try d.dir.write("garbage.bin", executable: true, "neither a binary nor a script\n")
+        try d.dir.write("nested.sh", executable: true, "#!\(d.dir.path)/garbage.bin\n")
+        try d.write("g.yaml", """
+            group: g
+            jobs:
+              - name: broken
+                command: ["\(d.dir.path)/nested.sh"]
+                on_exit:
+                  - when: {code: [127]}
+                    do: wait
+            """)
+        try d.start(environment: waiting ? ["DIRECTOR_SPAWN": "wait"] : [:])
+        let log = try d.waitForStderr("g/broken/0 spawn failed")
+        #expect(log.contains("cannot execute \(d.dir.path)/nested.sh: Exec format error"), "\(log)")
+        let started = log.contains("g/broken/0 started pid=")
+        #expect(started == !waiting, "\(log)")
+    }
+
     @Test func spawnFailureWithoutARuleRestartsUntilTheGroupFails() throws {
         // permanent + spawn failure → restart (delay 0) → the group's intensity is used up →
         // the root restarts it → root intensity 0 fails the root → exit 1. No busy loop forever.

@@ -38,6 +38,9 @@ package final class SupervisorRuntime {
     let stateDirectory: StateDirectory?
     let jobsDirectory: String?
     let environment: SpawnEnvironment
+    /// Whether spawns return before the child's exec (docs/runtime.md); `DIRECTOR_SPAWN=wait`
+    /// in the daemon's environment makes every spawn wait, for diagnosis and A/B measurement.
+    let spawnsWithoutWaiting: Bool
     let clockOrigin: (mono: Instant, wall: UnixMillis)
     let hooks: DelegateHooks?
     let events: EventHub?
@@ -188,6 +191,7 @@ package final class SupervisorRuntime {
         var baseEnvironment = ProcessSpawner.currentEnvironment()
         baseEnvironment[MarkedProcesses.variable] = stateMarker
         environment = SpawnEnvironment(baseEnvironment)
+        spawnsWithoutWaiting = baseEnvironment["DIRECTOR_SPAWN"] != "wait"
         clockOrigin = (SystemClock.monotonic(), SystemClock.wallMilliseconds())
 
         previous = PreviousRun.read(from: table, node: node, claiming: Set(manifest.groups.map(\.name)))
@@ -485,7 +489,7 @@ package final class SupervisorRuntime {
             }
         }
         do {
-            process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: reaper.needsPidfds, awaitingExec: false)
+            process = try ProcessSpawner.spawn(spec, environment: environment, withPidfd: reaper.needsPidfds, awaitingExec: !spawnsWithoutWaiting)
         } catch {
             if error.code == .system && DescriptorLimit.isExhaustion(error.errno) {
                 holdSpawn(spec, error: error)
