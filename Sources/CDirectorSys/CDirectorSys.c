@@ -517,7 +517,7 @@ static int async_null_out = -1;      /* /dev/null for writing, below `keep`, nev
 static int async_in_flight = 0;      /* slots in use; read without the lock as a hint */
 
 /* Failures found at settling, until the exit of their pid is collected: a table that grows
- * (a turn may start hundreds of children whose interpreter is missing), and is emptied pid by
+ * (a turn may start hundreds of children whose interpreter is no program), and is emptied pid by
  * pid as their exits are asked about (every exit asks). The cap only guards against a caller
  * that never asks. */
 struct late_failure { pid_t pid; int error; int step; };
@@ -547,33 +547,23 @@ static void remember_late_failure(pid_t pid, int error, int step) {
  * that many, so the path is then given up for good (the waiting spawn serves). */
 static int prepare_async_slots(void) {
     if (async_state != 0) return async_state;
-    async_null_out = fcntl(spawn_null_out, F_DUPFD_CLOEXEC, 3);
-    if (async_null_out < 0 || async_null_out > 512) {
-        if (async_null_out >= 0) close(async_null_out);
-        async_null_out = -1;
-        async_state = -1;
-        return async_state;
-    }
-    if (async_null_out >= spawn_keep) spawn_keep = async_null_out + 1;
-    int fds[ASYNC_SLOTS * 2];
-    int made = 0;
-    for (; made < ASYNC_SLOTS * 2; made++) {
+    /* fds[0] is the /dev/null for streams not captured, then two per slot. */
+    enum { count = 1 + ASYNC_SLOTS * 2 };
+    int fds[count];
+    for (int made = 0; made < count; made++) {
         fds[made] = fcntl(spawn_null_out, F_DUPFD_CLOEXEC, 3);
-        if (fds[made] < 0 || fds[made] > 512) { if (fds[made] >= 0) made++; break; }
-    }
-    if (made < ASYNC_SLOTS * 2 || fds[made - 1] > 512) {
-        for (int i = 0; i < made; i++) if (fds[i] >= 0) close(fds[i]);
-        close(async_null_out);
-        async_null_out = -1;
-        async_state = -1;
-        return async_state;
-    }
-    for (int i = 0; i < ASYNC_SLOTS; i++) {
-        for (int k = 0; k < 2; k++) {
-            async_slots[i].fds[k] = fds[i * 2 + k];
-            if (fds[i * 2 + k] >= spawn_keep) spawn_keep = fds[i * 2 + k] + 1;
+        if (fds[made] < 0 || fds[made] > 512) {
+            for (int i = 0; i <= made; i++) if (fds[i] >= 0) close(fds[i]);
+            async_state = -1;
+            return async_state;
         }
     }
+    async_null_out = fds[0];
+    for (int i = 0; i < ASYNC_SLOTS; i++) {
+        async_slots[i].fds[0] = fds[1 + i * 2];
+        async_slots[i].fds[1] = fds[2 + i * 2];
+    }
+    for (int i = 0; i < count; i++) if (fds[i] >= spawn_keep) spawn_keep = fds[i] + 1;
     async_state = 1;
     return async_state;
 }
@@ -623,7 +613,15 @@ int director_spawn_late_failure(pid_t pid, int *error_out, int *step_out) {
     return found;
 }
 
-int director_spawn_in_flight(void) { return __atomic_load_n(&async_in_flight, __ATOMIC_RELAXED); }
+/* Copies a string into the slot's arena at *at; NULL for NULL or when it does not fit. */
+static char *arena_string(struct async_slot *slot, size_t *at, const char *source) {
+    if (source == NULL) return NULL;
+    size_t length = strlen(source) + 1;
+    if (*at + length > ASYNC_ARENA) return NULL;
+    char *copy = memcpy(slot->arena + *at, source, length);
+    *at += length;
+    return copy;
+}
 
 /* Copies a NULL-terminated string vector into the arena at *at; NULL when it does not fit. */
 static char **arena_vector(struct async_slot *slot, size_t *at, char *const source[]) {
@@ -634,23 +632,10 @@ static char **arena_vector(struct async_slot *slot, size_t *at, char *const sour
     if (start + need > ASYNC_ARENA) return NULL;
     char **vector = (char **)(slot->arena + start);
     *at = start + need;
-    for (size_t i = 0; i < count; i++) {
-        size_t length = strlen(source[i]) + 1;
-        if (*at + length > ASYNC_ARENA) return NULL;
-        vector[i] = memcpy(slot->arena + *at, source[i], length);
-        *at += length;
-    }
+    for (size_t i = 0; i < count; i++)
+        if ((vector[i] = arena_string(slot, at, source[i])) == NULL) return NULL;
     vector[count] = NULL;
     return vector;
-}
-
-static const char *arena_string(struct async_slot *slot, size_t *at, const char *source) {
-    if (source == NULL) return NULL;
-    size_t length = strlen(source) + 1;
-    if (*at + length > ASYNC_ARENA) return NULL;
-    const char *copy = memcpy(slot->arena + *at, source, length);
-    *at += length;
-    return copy;
 }
 
 #ifdef DIRECTOR_HAVE_ASYNC_SPAWN

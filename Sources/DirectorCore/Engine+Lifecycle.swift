@@ -58,11 +58,9 @@ extension Engine {
         processEnded(id, status: .code(127), reportExit: false)
     }
 
-    /// A spawn the runtime did not wait for failed in the child, after `.started`: the same
-    /// record and rules as a spawn failure, for that process only.
-    /// The process never ran the job's program, so from here on it is handled exactly as a
-    /// spawn that failed at once: without a pid (an asked verdict's question has none, and no
-    /// `exit` event follows).
+    /// A spawn the runtime did not wait for failed in the child, after `.started`. The process
+    /// never ran the job's program, so it is handled exactly as a spawn that failed at once:
+    /// without a pid (an asked verdict's question has none, and no `exit` event follows).
     mutating func onExecFailed(_ id: ChildID, pid: Int32, reason: String) {
         guard var rec = childRecords[id], rec.pid == pid, rec.state == .running || rec.state == .stopping
         else { return }  // stale

@@ -132,9 +132,6 @@ void director_spawn_settle(void);
 /// for it. Each failure is told once.
 int director_spawn_late_failure(pid_t pid, int *error_out, int *step_out);
 
-/// How many spawns that did not wait have a child that has not exec'd or exited yet.
-int director_spawn_in_flight(void);
-
 int director_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    int stdout_fd, int stderr_fd, const sigset_t *reset,
                    struct director_spawned *out, int *step_out);
