@@ -174,8 +174,12 @@ static void close_from_3(int except) {
         if (n <= 0) break;
         for (long at = 0; at < n;) {
             const char *name = buffer + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
+            /* Two bytes in host order, read one by one: no memcpy (a libc call) in the child. */
+            const unsigned char *field = (const unsigned char *)buffer + at + 16;
             unsigned short reclen;
-            memcpy(&reclen, buffer + at + 16, sizeof reclen);
+            unsigned char *bytes = (unsigned char *)&reclen;
+            bytes[0] = field[0];
+            bytes[1] = field[1];
             int fd = 0, digits = 0;
             for (; name[digits] >= '0' && name[digits] <= '9'; digits++) fd = fd * 10 + (name[digits] - '0');
             if (digits > 0 && name[digits] == 0 && fd > 2 && fd != dir && fd != except) child_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
